@@ -1,0 +1,226 @@
+//! The function's settings, read from its environment once per container and checked at start.
+
+use std::time::Duration;
+
+use crate::plan::{
+    CONCURRENCY, COUNT, DURATION_SECS, MAX_PAUSE_SECS, MIN_PAUSE_SECS, MODE_ENV, Mode, PlanError,
+    RunOptions, SEED_ENV,
+};
+use crate::publish::delivery::RetryPolicy;
+
+/// The queue's URL; required.
+pub const QUEUE_URL_ENV: &str = "QUEUE_URL";
+/// Attempts per message, the first included (default 5).
+pub const SEND_MAX_ATTEMPTS_ENV: &str = "SEND_MAX_ATTEMPTS";
+/// How long before the invocation's deadline a run stops (default 2000 ms).
+pub const DEADLINE_MARGIN_MS_ENV: &str = "DEADLINE_MARGIN_MS";
+
+const DEFAULT_DEADLINE_MARGIN: Duration = Duration::from_secs(2);
+
+/// Everything the environment configures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub queue_url: String,
+    /// Run options an event may override.
+    pub defaults: RunOptions,
+    pub retry: RetryPolicy,
+    pub deadline_margin: Duration,
+}
+
+/// A setting that is missing or invalid, named by its environment variable.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SettingsError {
+    #[error(
+        "{0} is not set; it must name the queue's URL (https://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE)"
+    )]
+    Missing(&'static str),
+    #[error("{name} = {value:?} is invalid: {reason}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error("invalid default run options: {0}")]
+    Plan(#[from] PlanError),
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, which returns a variable's value if it is set.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let queue_url = lookup(QUEUE_URL_ENV)
+            .filter(|url| !url.trim().is_empty())
+            .ok_or(SettingsError::Missing(QUEUE_URL_ENV))?;
+        if !(queue_url.starts_with("https://") || queue_url.starts_with("http://")) {
+            return Err(SettingsError::Invalid {
+                name: QUEUE_URL_ENV,
+                value: queue_url,
+                reason: "a queue URL starts with https:// (or http:// for a local emulator)".into(),
+            });
+        }
+        let mode = match lookup(MODE_ENV) {
+            None => None,
+            Some(value) => Some(match value.trim().to_ascii_lowercase().as_str() {
+                "stream" => Mode::Stream,
+                "burst" => Mode::Burst,
+                _ => return Err(invalid(MODE_ENV, value, "expected stream or burst")),
+            }),
+        };
+        let defaults = RunOptions {
+            mode,
+            count: parse(&lookup, COUNT.env)?,
+            concurrency: parse(&lookup, CONCURRENCY.env)?,
+            duration_secs: parse(&lookup, DURATION_SECS.env)?,
+            min_pause_secs: parse(&lookup, MIN_PAUSE_SECS.env)?,
+            max_pause_secs: parse(&lookup, MAX_PAUSE_SECS.env)?,
+            seed: parse(&lookup, SEED_ENV)?,
+        };
+        defaults.plan()?;
+        let max_attempts =
+            parse(&lookup, SEND_MAX_ATTEMPTS_ENV)?.unwrap_or(RetryPolicy::default().max_attempts);
+        if !(1..=20).contains(&max_attempts) {
+            return Err(invalid(
+                SEND_MAX_ATTEMPTS_ENV,
+                max_attempts.to_string(),
+                "expected 1 to 20",
+            ));
+        }
+        let deadline_margin = parse(&lookup, DEADLINE_MARGIN_MS_ENV)?
+            .map_or(DEFAULT_DEADLINE_MARGIN, Duration::from_millis);
+        Ok(Self {
+            queue_url,
+            defaults,
+            retry: RetryPolicy {
+                max_attempts,
+                ..RetryPolicy::default()
+            },
+            deadline_margin,
+        })
+    }
+}
+
+fn parse<T>(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<T>, SettingsError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    lookup(name)
+        .map(|value| {
+            value
+                .trim()
+                .parse()
+                .map_err(|error| invalid(name, value.clone(), format!("{error}")))
+        })
+        .transpose()
+}
+
+fn invalid(name: &'static str, value: String, reason: impl Into<String>) -> SettingsError {
+    SettingsError::Invalid {
+        name,
+        value,
+        reason: reason.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        Settings::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    const URL: (&str, &str) = (
+        "QUEUE_URL",
+        "https://sqs.eu-central-1.amazonaws.com/123456789012/driven_data_queue",
+    );
+
+    #[test]
+    fn queue_url_alone_gives_the_seed_defaults() {
+        let settings = settings(&[URL]).expect("valid");
+        assert_eq!(settings.defaults, RunOptions::default());
+        assert_eq!(settings.retry, RetryPolicy::default());
+        assert_eq!(settings.deadline_margin, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn a_missing_or_malformed_queue_url_is_named() {
+        assert_eq!(settings(&[]), Err(SettingsError::Missing("QUEUE_URL")));
+        assert_eq!(
+            settings(&[("QUEUE_URL", " ")]),
+            Err(SettingsError::Missing("QUEUE_URL"))
+        );
+        let error = settings(&[("QUEUE_URL", "driven_data_queue")])
+            .expect_err("not a URL")
+            .to_string();
+        assert!(
+            error.starts_with("QUEUE_URL = \"driven_data_queue\" is invalid"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn every_variable_is_read() {
+        let settings = settings(&[
+            URL,
+            ("PRODUCER_MODE", "Burst"),
+            ("BURST_COUNT", "5000"),
+            ("BURST_CONCURRENCY", "16"),
+            ("STREAM_DURATION_SECS", "60"),
+            ("STREAM_MIN_PAUSE_SECS", "2"),
+            ("STREAM_MAX_PAUSE_SECS", "4"),
+            ("RECORD_SEED", "42"),
+            ("SEND_MAX_ATTEMPTS", "3"),
+            ("DEADLINE_MARGIN_MS", "500"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            settings.defaults,
+            RunOptions {
+                mode: Some(Mode::Burst),
+                count: Some(5000),
+                concurrency: Some(16),
+                duration_secs: Some(60),
+                min_pause_secs: Some(2),
+                max_pause_secs: Some(4),
+                seed: Some(42),
+            }
+        );
+        assert_eq!(settings.retry.max_attempts, 3);
+        assert_eq!(settings.deadline_margin, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn invalid_values_name_their_variable() {
+        for (name, value) in [
+            ("PRODUCER_MODE", "fast"),
+            ("BURST_COUNT", "many"),
+            ("BURST_COUNT", "-1"),
+            ("BURST_COUNT", "0"),
+            ("BURST_CONCURRENCY", "1000"),
+            ("STREAM_MIN_PAUSE_SECS", "20"),
+            ("RECORD_SEED", "x"),
+            ("SEND_MAX_ATTEMPTS", "0"),
+            ("DEADLINE_MARGIN_MS", "soon"),
+        ] {
+            let error = settings(&[URL, (name, value)])
+                .expect_err("invalid")
+                .to_string();
+            let named = error.contains(name)
+                || (name == "STREAM_MIN_PAUSE_SECS" && error.contains("min_pause_secs"));
+            assert!(named, "{name}={value}: {error}");
+        }
+    }
+}

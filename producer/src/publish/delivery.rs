@@ -1,0 +1,296 @@
+//! Delivers one batch: refused entries and failed calls are retried with jittered exponential backoff
+//! until they are accepted, the attempts run out or the next wait would pass the deadline.
+
+use std::time::Duration;
+
+use rand::RngExt;
+use tokio::time::Instant;
+use tracing::warn;
+
+use super::queue::{MessageQueue, OutgoingMessage, SendError};
+
+/// How often and how patiently a batch is sent again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts per message, the first included.
+    pub max_attempts: u32,
+    /// The first backoff's upper bound; it doubles per attempt up to `max_delay`.
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(5),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// "Full jitter": a uniform wait up to the capped exponential bound, so retries of many
+    /// concurrent senders spread out instead of arriving together.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let bound = self
+            .base_delay
+            .saturating_mul(1 << attempt.min(20))
+            .min(self.max_delay);
+        bound.mul_f64(rand::rng().random_range(0.0..=1.0))
+    }
+}
+
+/// What became of one batch.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    pub sent: u64,
+    pub failed: u64,
+    pub calls: u64,
+}
+
+impl std::ops::AddAssign for Delivery {
+    fn add_assign(&mut self, other: Delivery) {
+        self.sent += other.sent;
+        self.failed += other.failed;
+        self.calls += other.calls;
+    }
+}
+
+/// Sends `messages` until each is accepted or given up on. Only a call failure that no retry can cure
+/// (see [`SendError::retryable`]) is an error; given-up messages are counted in [`Delivery::failed`].
+pub async fn deliver<Q: MessageQueue>(
+    queue: &Q,
+    mut messages: Vec<OutgoingMessage>,
+    policy: &RetryPolicy,
+    deadline: Instant,
+) -> Result<Delivery, SendError> {
+    let mut delivery = Delivery::default();
+    let mut attempt = 1;
+    loop {
+        delivery.calls += 1;
+        let retry: Vec<String> = match queue.send_batch(&messages).await {
+            Ok(refused) => {
+                delivery.sent += (messages.len() - refused.len().min(messages.len())) as u64;
+                let mut retry = Vec::with_capacity(refused.len());
+                for failure in refused {
+                    if failure.retryable {
+                        retry.push(failure.id);
+                    } else {
+                        warn!(entry = %failure.id, code = %failure.code, "queue refused a message for good");
+                        delivery.failed += 1;
+                    }
+                }
+                retry
+            }
+            Err(error) if error.retryable => {
+                warn!(attempt, error = %error, "batch call failed");
+                messages.iter().map(|message| message.id.clone()).collect()
+            }
+            Err(error) => return Err(error),
+        };
+        if retry.is_empty() {
+            return Ok(delivery);
+        }
+        messages.retain(|message| retry.contains(&message.id));
+        let wait = policy.backoff(attempt);
+        if attempt >= policy.max_attempts || Instant::now() + wait >= deadline {
+            warn!(
+                attempt,
+                messages = messages.len(),
+                "giving up on messages the queue did not take"
+            );
+            delivery.failed += messages.len() as u64;
+            return Ok(delivery);
+        }
+        tokio::time::sleep(wait).await;
+        attempt += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::publish::queue::EntryFailure;
+    use std::sync::Mutex;
+
+    /// Answers each call with the next scripted outcome and records the entry ids it was sent.
+    #[derive(Default)]
+    struct ScriptedQueue {
+        outcomes: Mutex<Vec<Result<Vec<EntryFailure>, SendError>>>,
+        calls: Mutex<Vec<Vec<String>>>,
+    }
+
+    impl ScriptedQueue {
+        fn new(mut outcomes: Vec<Result<Vec<EntryFailure>, SendError>>) -> Self {
+            outcomes.reverse();
+            Self {
+                outcomes: Mutex::new(outcomes),
+                calls: Mutex::default(),
+            }
+        }
+
+        fn calls(&self) -> Vec<Vec<String>> {
+            self.calls.lock().expect("not poisoned").clone()
+        }
+    }
+
+    impl MessageQueue for ScriptedQueue {
+        async fn send_batch(
+            &self,
+            messages: &[OutgoingMessage],
+        ) -> Result<Vec<EntryFailure>, SendError> {
+            self.calls
+                .lock()
+                .expect("not poisoned")
+                .push(messages.iter().map(|m| m.id.clone()).collect());
+            self.outcomes
+                .lock()
+                .expect("not poisoned")
+                .pop()
+                .unwrap_or(Ok(Vec::new()))
+        }
+    }
+
+    fn messages(count: usize) -> Vec<OutgoingMessage> {
+        (0..count)
+            .map(|id| OutgoingMessage {
+                id: id.to_string(),
+                body: "{}".into(),
+            })
+            .collect()
+    }
+
+    fn refused(id: &str, retryable: bool) -> EntryFailure {
+        EntryFailure {
+            id: id.into(),
+            code: "InternalError".into(),
+            retryable,
+        }
+    }
+
+    fn call_error(retryable: bool) -> SendError {
+        SendError {
+            message: "boom".into(),
+            retryable,
+            source: None,
+        }
+    }
+
+    fn far() -> Instant {
+        Instant::now() + Duration::from_secs(3600)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn refused_entries_alone_are_sent_again() {
+        let queue = ScriptedQueue::new(vec![
+            Ok(vec![refused("1", true), refused("3", true)]),
+            Ok(vec![]),
+        ]);
+        let delivery = deliver(&queue, messages(4), &RetryPolicy::default(), far())
+            .await
+            .expect("delivered");
+        assert_eq!(
+            delivery,
+            Delivery {
+                sent: 4,
+                failed: 0,
+                calls: 2
+            }
+        );
+        assert_eq!(queue.calls(), [vec!["0", "1", "2", "3"], vec!["1", "3"]]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sender_faults_are_not_retried() {
+        let queue = ScriptedQueue::new(vec![Ok(vec![refused("0", false)])]);
+        let delivery = deliver(&queue, messages(2), &RetryPolicy::default(), far())
+            .await
+            .expect("delivered");
+        assert_eq!(
+            delivery,
+            Delivery {
+                sent: 1,
+                failed: 1,
+                calls: 1
+            }
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn failed_calls_are_retried_until_attempts_run_out() {
+        let queue = ScriptedQueue::new((0..5).map(|_| Err(call_error(true))).collect());
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            ..RetryPolicy::default()
+        };
+        let delivery = deliver(&queue, messages(3), &policy, far())
+            .await
+            .expect("counted, not an error");
+        assert_eq!(
+            delivery,
+            Delivery {
+                sent: 0,
+                failed: 3,
+                calls: 3
+            }
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_call_then_success_sends_everything() {
+        let queue = ScriptedQueue::new(vec![Err(call_error(true)), Ok(vec![])]);
+        let delivery = deliver(&queue, messages(3), &RetryPolicy::default(), far())
+            .await
+            .expect("delivered");
+        assert_eq!(
+            delivery,
+            Delivery {
+                sent: 3,
+                failed: 0,
+                calls: 2
+            }
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fatal_call_error_stops_at_once() {
+        let queue = ScriptedQueue::new(vec![Err(call_error(false))]);
+        let error = deliver(&queue, messages(3), &RetryPolicy::default(), far())
+            .await
+            .expect_err("fatal");
+        assert!(!error.retryable);
+        assert_eq!(queue.calls().len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_retry_waits_past_the_deadline() {
+        let queue = ScriptedQueue::new((0..5).map(|_| Err(call_error(true))).collect());
+        let policy = RetryPolicy {
+            base_delay: Duration::from_secs(10),
+            max_delay: Duration::from_secs(10),
+            ..RetryPolicy::default()
+        };
+        let deadline = Instant::now();
+        let delivery = deliver(&queue, messages(2), &policy, deadline)
+            .await
+            .expect("counted");
+        assert_eq!(
+            delivery,
+            Delivery {
+                sent: 0,
+                failed: 2,
+                calls: 1
+            }
+        );
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let policy = RetryPolicy::default();
+        for attempt in 0..30 {
+            assert!(policy.backoff(attempt) <= policy.max_delay);
+        }
+        assert!(policy.backoff(1) <= policy.base_delay * 2);
+    }
+}

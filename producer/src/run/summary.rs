@@ -1,0 +1,44 @@
+//! The outcome of a run, as the Lambda response body, the command line and the logs report it.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::plan::Mode;
+use crate::publish::delivery::Delivery;
+
+/// Counts of one run. `sent + failed + unsent` is the burst's `requested` count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub mode: Mode,
+    /// The burst's record count; `None` for a stream.
+    pub requested: Option<u64>,
+    /// Records the queue accepted.
+    pub sent: u64,
+    /// Records given up on after retries.
+    pub failed: u64,
+    /// Records of a burst not attempted because the deadline came first.
+    pub unsent: u64,
+    pub sqs_calls: u64,
+    pub elapsed_ms: u64,
+}
+
+impl Summary {
+    pub fn new(mode: Mode, requested: Option<u64>, delivery: Delivery, elapsed: Duration) -> Self {
+        let attempted = delivery.sent + delivery.failed;
+        Self {
+            mode,
+            requested,
+            sent: delivery.sent,
+            failed: delivery.failed,
+            unsent: requested.map_or(0, |count| count.saturating_sub(attempted)),
+            sqs_calls: delivery.calls,
+            elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// Every requested record reached the queue.
+    pub fn is_complete(&self) -> bool {
+        self.failed == 0 && self.unsent == 0
+    }
+}

@@ -1,0 +1,9 @@
+//! One place that loads the AWS SDK configuration, so both functions honour the same environment.
+
+use aws_config::{BehaviorVersion, SdkConfig};
+
+/// Loads the SDK configuration from the standard AWS environment (region, credentials and
+/// `AWS_ENDPOINT_URL`, which points the clients at a local emulator in tests).
+pub async fn load_sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).load().await
+}
