@@ -1,0 +1,71 @@
+//! Helpers for tests against the moto server that `scripts/test` starts on loopback.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_sqs::Client;
+
+/// The emulator's endpoint; refuses to run against anything but loopback.
+pub fn endpoint() -> String {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
+        panic!("AWS_ENDPOINT_URL is not set: run the integration tests with scripts/test")
+    });
+    let host = endpoint.split("://").nth(1).unwrap_or_default();
+    let host = host.split(['/']).next().unwrap_or_default();
+    let host = host.rsplit_once(':').map_or(host, |(host, _port)| host);
+    assert!(
+        host.starts_with("127.") || host == "localhost" || host == "[::1]",
+        "AWS_ENDPOINT_URL={endpoint} is not on loopback; tests only talk to a local emulator"
+    );
+    endpoint
+}
+
+/// An SQS client for the emulator.
+pub async fn sqs_client() -> Client {
+    endpoint();
+    Client::new(&shared::aws::load_sdk_config().await)
+}
+
+/// A new queue of this test's own.
+pub async fn new_queue(client: &Client, test: &str) -> String {
+    let name = format!("{test}-{}", uuid::Uuid::new_v4().simple());
+    let output = client
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("queue created");
+    output.queue_url().expect("queue URL").to_owned()
+}
+
+/// Receives and deletes messages until `expected` have arrived and the queue then stays empty for one
+/// more poll (so extras are caught too), or 60 s pass.
+pub async fn receive_all(client: &Client, queue_url: &str, expected: usize) -> Vec<String> {
+    let mut bodies = Vec::new();
+    let give_up = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < give_up {
+        let output = client
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .visibility_timeout(300)
+            .send()
+            .await
+            .expect("receive");
+        let messages = output.messages();
+        if messages.is_empty() && bodies.len() >= expected {
+            break;
+        }
+        for message in messages {
+            bodies.push(message.body().expect("body").to_owned());
+            client
+                .delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(message.receipt_handle().expect("receipt handle"))
+                .send()
+                .await
+                .expect("delete");
+        }
+    }
+    bodies
+}
