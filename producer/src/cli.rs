@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::Utc;
+use clap::builder::NonEmptyStringValueParser;
 use clap::{Parser, Subcommand};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -46,7 +47,7 @@ enum Command {
         #[arg(long, short = 'n')]
         count: u64,
         /// The queue's URL.
-        #[arg(long, env = "QUEUE_URL")]
+        #[arg(long, env = "QUEUE_URL", value_parser = NonEmptyStringValueParser::new())]
         queue_url: String,
         /// Seeds the random generator.
         #[arg(long)]

@@ -29,14 +29,30 @@ pub fn cnp(sex: Sex, birth_date: NaiveDate, county_code: u8, serial: u16) -> Opt
     if !(1..=52).contains(&county_code) || !(1..=999).contains(&serial) {
         return None;
     }
-    let year = birth_date.year().rem_euclid(100);
-    let mut code = format!(
-        "{century_digit}{year:02}{:02}{:02}{county_code:02}{serial:03}",
-        birth_date.month(),
-        birth_date.day()
+    let year = birth_date.year().rem_euclid(100).unsigned_abs();
+    let fields = [
+        (century_digit, 1),
+        (year, 2),
+        (birth_date.month(), 2),
+        (birth_date.day(), 2),
+        (u32::from(county_code), 2),
+        (u32::from(serial), 3),
+    ];
+    let mut digits = [0u32; 13];
+    let mut at = 0;
+    for (value, width) in fields {
+        for place in (0..width).rev() {
+            digits[at] = value / 10u32.pow(place) % 10;
+            at += 1;
+        }
+    }
+    digits[12] = u32::from(check_digit(&digits[..12]));
+    let mut code = String::with_capacity(digits.len());
+    code.extend(
+        digits
+            .iter()
+            .filter_map(|digit| char::from_digit(*digit, 10)),
     );
-    let digits: Vec<u32> = code.bytes().map(|byte| u32::from(byte - b'0')).collect();
-    code.push(char::from(b'0' + check_digit(&digits)));
     Some(code)
 }
 

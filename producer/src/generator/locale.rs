@@ -221,7 +221,6 @@ impl Data for RO_RO {
         "Șoseaua", "Splaiul", "Piața", "Intrarea",
     ];
     const ADDRESS_STREET_TPL: &'static str = "{StreetSuffix} {StreetName}";
-    const ADDRESS_BUILDING_NUMBER_FORMATS: &'static [&'static str] = &["^", "^#", "^##"];
     const ADDRESS_POSTCODE_FORMATS: &'static [&'static str] = &["######"];
     const ADDRESS_ZIP_FORMATS: &'static [&'static str] = &["######"];
     const INTERNET_FREE_EMAIL_PROVIDER: &'static [&'static str] = &[

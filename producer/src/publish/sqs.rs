@@ -108,11 +108,16 @@ fn call_error(queue_url: &str, error: SdkError<SendMessageBatchError, HttpRespon
         }
         _ => false,
     };
-    SendError {
-        message: format!(
-            "SendMessageBatch to {queue_url} failed: {}",
-            DisplayErrorContext(&error)
+    let detail = match &error {
+        SdkError::ServiceError(service) => format!(
+            "{}: {}",
+            service.err().code().unwrap_or("unknown error"),
+            service.err().message().unwrap_or("no message")
         ),
+        other => DisplayErrorContext(other).to_string(),
+    };
+    SendError {
+        message: format!("SendMessageBatch to {queue_url} failed: {detail}"),
         retryable,
         source: Some(Box::new(error)),
     }

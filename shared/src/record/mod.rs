@@ -4,14 +4,18 @@
 //! with the seed's names and JSON types; decoding rejects anything the seed could not have written and
 //! says which field is wrong and why.
 
-use std::fmt;
+mod formats;
+mod mac_address;
+
+pub use mac_address::{MacAddress, MacAddressParseError};
+
 use std::net::Ipv4Addr;
-use std::str::FromStr;
 
 use chrono::{NaiveDate, NaiveDateTime};
-use serde::de::{self, Unexpected};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use formats::at_most;
 
 /// Longest session the seed generates, in seconds.
 pub const MAX_SESSION_DURATION: u32 = 36_000;
@@ -32,6 +36,7 @@ pub struct UserSession {
     /// Romanian personal numeric code (CNP).
     pub personal_number: String,
     /// `YYYY-MM-DD`.
+    #[serde(with = "formats::date")]
     pub birth_date: NaiveDate,
     /// One line; the parts are separated by `", "`.
     pub address: String,
@@ -40,7 +45,7 @@ pub struct UserSession {
     pub ip_address: Ipv4Addr,
     pub iban: String,
     /// UTC, written as Python's `str(datetime)`: `YYYY-MM-DD HH:MM:SS.ffffff`.
-    #[serde(with = "accessed_at_format")]
+    #[serde(with = "formats::timestamp")]
     pub accessed_at: NaiveDateTime,
     #[serde(deserialize_with = "at_most::<_, MAX_SESSION_DURATION>")]
     pub session_duration: u32,
@@ -89,128 +94,6 @@ impl UserSession {
     /// The record's JSON as a string.
     pub fn to_json(&self) -> Result<String, serde_json::Error> {
         serde_json::to_string(self)
-    }
-}
-
-fn at_most<'de, D, const MAX: u32>(deserializer: D) -> Result<u32, D::Error>
-where
-    D: Deserializer<'de>,
-{
-    struct Expected<const MAX: u32>;
-    impl<const MAX: u32> de::Expected for Expected<MAX> {
-        fn fmt(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-            write!(formatter, "an integer from 0 to {MAX}")
-        }
-    }
-    let value = u32::deserialize(deserializer)?;
-    if value > MAX {
-        return Err(de::Error::invalid_value(
-            Unexpected::Unsigned(value.into()),
-            &Expected::<MAX>,
-        ));
-    }
-    Ok(value)
-}
-
-mod accessed_at_format {
-    use chrono::NaiveDateTime;
-    use serde::{Deserialize, Deserializer, Serializer, de};
-
-    const WRITE: &str = "%Y-%m-%d %H:%M:%S%.6f";
-    // `%.f` also accepts a missing fraction, which Python's str(datetime) omits at whole seconds.
-    const READ: &str = "%Y-%m-%d %H:%M:%S%.f";
-
-    pub fn serialize<S: Serializer>(
-        value: &NaiveDateTime,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&value.format(WRITE))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<NaiveDateTime, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        NaiveDateTime::parse_from_str(&text, READ).map_err(|error| {
-            de::Error::custom(format_args!(
-                "invalid timestamp {text:?}, expected YYYY-MM-DD HH:MM:SS.ffffff: {error}"
-            ))
-        })
-    }
-}
-
-/// A 48-bit MAC address, written like the seed's Faker: six lower-case hex pairs separated by colons.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct MacAddress(pub [u8; 6]);
-
-/// Why a string is not a MAC address.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("invalid MAC address, expected six hex pairs separated by colons (aa:bb:cc:dd:ee:ff)")]
-pub struct MacAddressParseError;
-
-impl MacAddress {
-    const TEXT_LEN: usize = 17;
-
-    fn to_text(self) -> [u8; Self::TEXT_LEN] {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut text = [b':'; Self::TEXT_LEN];
-        for (index, byte) in self.0.iter().enumerate() {
-            text[index * 3] = HEX[usize::from(byte >> 4)];
-            text[index * 3 + 1] = HEX[usize::from(byte & 0x0f)];
-        }
-        text
-    }
-}
-
-impl FromStr for MacAddress {
-    type Err = MacAddressParseError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let bytes = text.as_bytes();
-        if bytes.len() != Self::TEXT_LEN {
-            return Err(MacAddressParseError);
-        }
-        let mut octets = [0u8; 6];
-        for (index, octet) in octets.iter_mut().enumerate() {
-            let pair = &bytes[index * 3..index * 3 + 2];
-            if index < 5 && bytes[index * 3 + 2] != b':' {
-                return Err(MacAddressParseError);
-            }
-            let pair = std::str::from_utf8(pair).map_err(|_| MacAddressParseError)?;
-            if !pair.bytes().all(|byte| byte.is_ascii_hexdigit()) {
-                return Err(MacAddressParseError);
-            }
-            *octet = u8::from_str_radix(pair, 16).map_err(|_| MacAddressParseError)?;
-        }
-        Ok(Self(octets))
-    }
-}
-
-impl fmt::Display for MacAddress {
-    fn fmt(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-        let text = self.to_text();
-        // Only ASCII hex digits and colons were written.
-        formatter.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
-    }
-}
-
-impl Serialize for MacAddress {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let text = self.to_text();
-        let text = std::str::from_utf8(&text).map_err(serde::ser::Error::custom)?;
-        serializer.serialize_str(text)
-    }
-}
-
-impl<'de> Deserialize<'de> for MacAddress {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        text.parse().map_err(|_| {
-            de::Error::invalid_value(
-                Unexpected::Str(&text),
-                &"a MAC address like aa:bb:cc:dd:ee:ff",
-            )
-        })
     }
 }
 
@@ -407,20 +290,5 @@ mod tests {
         let mut value = sample();
         value["ip_address"] = json!("300.0.0.1");
         assert_eq!(decode(&value).expect_err("bad ip").field(), "ip_address");
-    }
-
-    #[test]
-    fn mac_address_parses_either_case_and_writes_lower_case() {
-        let mac: MacAddress = "0A:1b:2C:3d:4E:5f".parse().expect("valid MAC");
-        assert_eq!(mac, MacAddress([0x0a, 0x1b, 0x2c, 0x3d, 0x4e, 0x5f]));
-        assert_eq!(mac.to_string(), "0a:1b:2c:3d:4e:5f");
-        assert_eq!(
-            "0a:1b:2c:3d:4e:5f:".parse::<MacAddress>(),
-            Err(MacAddressParseError)
-        );
-        assert_eq!(
-            "+a:1b:2c:3d:4e:5f".parse::<MacAddress>(),
-            Err(MacAddressParseError)
-        );
     }
 }
