@@ -13,9 +13,7 @@ use rand::rngs::StdRng;
 const RECORDS_PER_ITERATION: u64 = 1_000;
 
 fn generate_and_serialise(criterion: &mut Criterion) {
-    let now: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-11-26T08:00:00Z")
-        .expect("valid")
-        .to_utc();
+    let now: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-11-26T08:00:00Z").expect("valid").to_utc();
     let mut group = criterion.benchmark_group("records");
     group.throughput(Throughput::Elements(RECORDS_PER_ITERATION));
 
@@ -34,9 +32,7 @@ fn generate_and_serialise(criterion: &mut Criterion) {
         bench.iter(|| {
             out.clear();
             for _ in 0..RECORDS_PER_ITERATION {
-                user_session(&mut rng, now)
-                    .write_json(&mut out)
-                    .expect("encodes");
+                user_session(&mut rng, now).write_json(&mut out).expect("encodes");
                 out.push(b'\n');
             }
             black_box(&out);
@@ -45,9 +41,7 @@ fn generate_and_serialise(criterion: &mut Criterion) {
 
     group.bench_function("serialise", |bench| {
         let mut rng = StdRng::seed_from_u64(1);
-        let records: Vec<_> = (0..RECORDS_PER_ITERATION)
-            .map(|_| user_session(&mut rng, now))
-            .collect();
+        let records: Vec<_> = (0..RECORDS_PER_ITERATION).map(|_| user_session(&mut rng, now)).collect();
         let mut out = Vec::with_capacity(1 << 20);
         bench.iter(|| {
             out.clear();

@@ -62,12 +62,7 @@ enum Command {
 pub async fn main() -> anyhow::Result<ExitCode> {
     match Cli::parse().command {
         Command::Generate { count, seed } => generate(count, rng(seed)),
-        Command::Send {
-            count,
-            queue_url,
-            seed,
-            concurrency,
-        } => send(count, queue_url, seed, concurrency).await,
+        Command::Send { count, queue_url, seed, concurrency } => send(count, queue_url, seed, concurrency).await,
     }
 }
 
@@ -102,12 +97,7 @@ fn finish_early(error: io::Error) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn send(
-    count: u64,
-    queue_url: String,
-    seed: Option<u64>,
-    concurrency: u64,
-) -> anyhow::Result<ExitCode> {
+async fn send(count: u64, queue_url: String, seed: Option<u64>, concurrency: u64) -> anyhow::Result<ExitCode> {
     let options = crate::plan::RunOptions {
         mode: Some(crate::plan::Mode::Burst),
         count: Some(count),
@@ -121,21 +111,9 @@ async fn send(
     let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&config), queue_url);
     // A command line has no deadline; a day stands for none.
     let deadline = Instant::now() + Duration::from_secs(24 * 3600);
-    let summary = run(
-        &queue,
-        &plan,
-        &mut rng(seed),
-        Utc::now,
-        &RetryPolicy::default(),
-        deadline,
-    )
-    .await?;
+    let summary = run(&queue, &plan, &mut rng(seed), Utc::now, &RetryPolicy::default(), deadline).await?;
     println!("{}", serde_json::to_string(&summary)?);
-    Ok(if summary.is_complete() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if summary.is_complete() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 #[cfg(test)]
@@ -151,8 +129,6 @@ mod tests {
     #[test]
     fn count_is_required() {
         assert!(Cli::try_parse_from(["producer", "generate"]).is_err());
-        assert!(
-            Cli::try_parse_from(["producer", "generate", "--count", "3", "--seed", "1"]).is_ok()
-        );
+        assert!(Cli::try_parse_from(["producer", "generate", "--count", "3", "--seed", "1"]).is_ok());
     }
 }

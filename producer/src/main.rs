@@ -16,13 +16,8 @@ async fn main() -> anyhow::Result<ExitCode> {
     }
     let settings = Settings::from_env()?;
     let config = shared::aws::load_sdk_config().await;
-    let queue = SqsQueue::new(
-        aws_sdk_sqs::Client::new(&config),
-        settings.queue_url.clone(),
-    );
+    let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&config), settings.queue_url.clone());
     let producer = Producer { queue, settings };
-    lambda_runtime::run(service_fn(|event| handle(&producer, event)))
-        .await
-        .map_err(|error| anyhow::anyhow!(error))?;
+    lambda_runtime::run(service_fn(|event| handle(&producer, event))).await.map_err(|error| anyhow::anyhow!(error))?;
     Ok(ExitCode::SUCCESS)
 }

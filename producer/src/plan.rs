@@ -39,40 +39,18 @@ pub struct Limit {
 }
 
 /// Records per burst run.
-pub const COUNT: Limit = Limit {
-    field: "count",
-    env: "BURST_COUNT",
-    default: 1_000,
-    range: 1..=1_000_000,
-};
+pub const COUNT: Limit = Limit { field: "count", env: "BURST_COUNT", default: 1_000, range: 1..=1_000_000 };
 /// SendMessageBatch calls in flight at once in a burst run.
-pub const CONCURRENCY: Limit = Limit {
-    field: "concurrency",
-    env: "BURST_CONCURRENCY",
-    default: 8,
-    range: 1..=64,
-};
+pub const CONCURRENCY: Limit = Limit { field: "concurrency", env: "BURST_CONCURRENCY", default: 8, range: 1..=64 };
 /// How long a stream run lasts (the seed: 15 minutes); the invocation's deadline cuts it shorter.
-pub const DURATION_SECS: Limit = Limit {
-    field: "duration_secs",
-    env: "STREAM_DURATION_SECS",
-    default: 900,
-    range: 1..=900,
-};
+pub const DURATION_SECS: Limit =
+    Limit { field: "duration_secs", env: "STREAM_DURATION_SECS", default: 900, range: 1..=900 };
 /// Shortest pause between two records of a stream run (the seed: 1 s).
-pub const MIN_PAUSE_SECS: Limit = Limit {
-    field: "min_pause_secs",
-    env: "STREAM_MIN_PAUSE_SECS",
-    default: 1,
-    range: 0..=900,
-};
+pub const MIN_PAUSE_SECS: Limit =
+    Limit { field: "min_pause_secs", env: "STREAM_MIN_PAUSE_SECS", default: 1, range: 0..=900 };
 /// Longest pause between two records of a stream run (the seed: 15 s).
-pub const MAX_PAUSE_SECS: Limit = Limit {
-    field: "max_pause_secs",
-    env: "STREAM_MAX_PAUSE_SECS",
-    default: 15,
-    range: 0..=900,
-};
+pub const MAX_PAUSE_SECS: Limit =
+    Limit { field: "max_pause_secs", env: "STREAM_MAX_PAUSE_SECS", default: 15, range: 0..=900 };
 /// The mode's environment variable; the seed streams.
 pub const MODE_ENV: &str = "PRODUCER_MODE";
 /// The environment variable that pins the random generator.
@@ -89,14 +67,8 @@ pub struct Plan {
 /// The mode-specific part of a [`Plan`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Work {
-    Burst {
-        count: u64,
-        concurrency: usize,
-    },
-    Stream {
-        duration: Duration,
-        pause: RangeInclusive<Duration>,
-    },
+    Burst { count: u64, concurrency: usize },
+    Stream { duration: Duration, pause: RangeInclusive<Duration> },
 }
 
 impl Work {
@@ -111,16 +83,8 @@ impl Work {
 /// An option outside its limits, named as both the event and the environment call it.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PlanError {
-    #[error(
-        "{field} = {value} is out of range {min}..={max} (set by the event's `{field}` or {env})"
-    )]
-    OutOfRange {
-        field: &'static str,
-        env: &'static str,
-        value: u64,
-        min: u64,
-        max: u64,
-    },
+    #[error("{field} = {value} is out of range {min}..={max} (set by the event's `{field}` or {env})")]
+    OutOfRange { field: &'static str, env: &'static str, value: u64, min: u64, max: u64 },
     #[error(
         "min_pause_secs = {min} exceeds max_pause_secs = {max} (set by the event or STREAM_MIN_PAUSE_SECS and STREAM_MAX_PAUSE_SECS)"
     )]
@@ -150,26 +114,17 @@ impl RunOptions {
         let min_pause = checked(&MIN_PAUSE_SECS, self.min_pause_secs)?;
         let max_pause = checked(&MAX_PAUSE_SECS, self.max_pause_secs)?;
         if min_pause > max_pause {
-            return Err(PlanError::PauseRange {
-                min: min_pause,
-                max: max_pause,
-            });
+            return Err(PlanError::PauseRange { min: min_pause, max: max_pause });
         }
         let work = match self.mode.unwrap_or(Mode::Stream) {
             // The range keeps concurrency far below usize::MAX.
-            Mode::Burst => Work::Burst {
-                count,
-                concurrency: concurrency as usize,
-            },
+            Mode::Burst => Work::Burst { count, concurrency: concurrency as usize },
             Mode::Stream => Work::Stream {
                 duration: Duration::from_secs(duration),
                 pause: Duration::from_secs(min_pause)..=Duration::from_secs(max_pause),
             },
         };
-        Ok(Plan {
-            work,
-            seed: self.seed,
-        })
+        Ok(Plan { work, seed: self.seed })
     }
 }
 
@@ -207,83 +162,29 @@ mod tests {
 
     #[test]
     fn overrides_win_option_by_option() {
-        let base = RunOptions {
-            mode: Some(Mode::Burst),
-            count: Some(50),
-            concurrency: Some(2),
-            ..Default::default()
-        };
-        let plan = base
-            .overridden_by(RunOptions {
-                count: Some(70),
-                seed: Some(9),
-                ..Default::default()
-            })
-            .plan();
-        assert_eq!(
-            plan,
-            Ok(Plan {
-                work: Work::Burst {
-                    count: 70,
-                    concurrency: 2
-                },
-                seed: Some(9)
-            })
-        );
+        let base = RunOptions { mode: Some(Mode::Burst), count: Some(50), concurrency: Some(2), ..Default::default() };
+        let plan = base.overridden_by(RunOptions { count: Some(70), seed: Some(9), ..Default::default() }).plan();
+        assert_eq!(plan, Ok(Plan { work: Work::Burst { count: 70, concurrency: 2 }, seed: Some(9) }));
     }
 
     #[test]
     fn out_of_range_options_are_named_with_their_variable() {
-        let options = RunOptions {
-            mode: Some(Mode::Burst),
-            count: Some(0),
-            ..Default::default()
-        };
+        let options = RunOptions { mode: Some(Mode::Burst), count: Some(0), ..Default::default() };
         let error = options.plan().expect_err("zero records").to_string();
-        assert_eq!(
-            error,
-            "count = 0 is out of range 1..=1000000 (set by the event's `count` or BURST_COUNT)"
-        );
-        let options = RunOptions {
-            mode: Some(Mode::Burst),
-            concurrency: Some(65),
-            ..Default::default()
-        };
-        assert!(
-            options
-                .plan()
-                .expect_err("too many")
-                .to_string()
-                .contains("BURST_CONCURRENCY")
-        );
+        assert_eq!(error, "count = 0 is out of range 1..=1000000 (set by the event's `count` or BURST_COUNT)");
+        let options = RunOptions { mode: Some(Mode::Burst), concurrency: Some(65), ..Default::default() };
+        assert!(options.plan().expect_err("too many").to_string().contains("BURST_CONCURRENCY"));
     }
 
     #[test]
     fn a_pause_range_must_not_be_reversed() {
-        let options = RunOptions {
-            min_pause_secs: Some(5),
-            max_pause_secs: Some(2),
-            ..Default::default()
-        };
-        assert_eq!(
-            options.plan(),
-            Err(PlanError::PauseRange { min: 5, max: 2 })
-        );
+        let options = RunOptions { min_pause_secs: Some(5), max_pause_secs: Some(2), ..Default::default() };
+        assert_eq!(options.plan(), Err(PlanError::PauseRange { min: 5, max: 2 }));
     }
 
     #[test]
     fn options_of_the_other_mode_are_checked_too() {
-        let options = RunOptions {
-            mode: Some(Mode::Burst),
-            duration_secs: Some(0),
-            ..Default::default()
-        };
-        assert!(
-            options
-                .plan()
-                .expect_err("zero duration")
-                .to_string()
-                .contains("STREAM_DURATION_SECS")
-        );
+        let options = RunOptions { mode: Some(Mode::Burst), duration_secs: Some(0), ..Default::default() };
+        assert!(options.plan().expect_err("zero duration").to_string().contains("STREAM_DURATION_SECS"));
     }
 }

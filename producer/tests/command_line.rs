@@ -13,11 +13,7 @@ fn producer(args: &[&str]) -> Output {
 }
 
 fn records(output: &Output) -> Vec<UserSession> {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     output
         .stdout
         .split(|byte| *byte == b'\n')
@@ -28,31 +24,19 @@ fn records(output: &Output) -> Vec<UserSession> {
 
 #[test]
 fn generate_writes_one_valid_record_per_line() {
-    assert_eq!(
-        records(&producer(&["generate", "--count", "250"])).len(),
-        250
-    );
+    assert_eq!(records(&producer(&["generate", "--count", "250"])).len(), 250);
 }
 
 #[test]
 fn generate_with_a_seed_repeats_itself_but_for_the_time() {
     let without_time = |output: &Output| -> Vec<UserSession> {
         let epoch = chrono::NaiveDateTime::default();
-        records(output)
-            .into_iter()
-            .map(|record| UserSession {
-                accessed_at: epoch,
-                ..record
-            })
-            .collect()
+        records(output).into_iter().map(|record| UserSession { accessed_at: epoch, ..record }).collect()
     };
     let first = without_time(&producer(&["generate", "--count", "20", "--seed", "5"]));
     let second = without_time(&producer(&["generate", "--count", "20", "--seed", "5"]));
     assert_eq!(first, second);
-    assert_ne!(
-        first,
-        without_time(&producer(&["generate", "--count", "20", "--seed", "6"]))
-    );
+    assert_ne!(first, without_time(&producer(&["generate", "--count", "20", "--seed", "6"])));
 }
 
 #[test]
@@ -62,10 +46,7 @@ fn help_documents_both_commands() {
     assert!(help.contains("generate") && help.contains("send"), "{help}");
     let output = producer(&["send", "--help"]);
     let help = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        help.contains("--queue-url") && help.contains("AWS_ENDPOINT_URL"),
-        "{help}"
-    );
+    assert!(help.contains("--queue-url") && help.contains("AWS_ENDPOINT_URL"), "{help}");
 }
 
 #[test]

@@ -19,20 +19,11 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 fn clock() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-26T08:00:00.5Z")
-        .expect("valid instant")
-        .to_utc()
+    DateTime::parse_from_rfc3339("2026-11-26T08:00:00.5Z").expect("valid instant").to_utc()
 }
 
 fn unique_ids(bodies: &[String]) -> HashSet<Uuid> {
-    bodies
-        .iter()
-        .map(|body| {
-            UserSession::from_json(body.as_bytes())
-                .expect("a valid record")
-                .unique_id
-        })
-        .collect()
+    bodies.iter().map(|body| UserSession::from_json(body.as_bytes()).expect("a valid record").unique_id).collect()
 }
 
 #[tokio::test]
@@ -41,72 +32,32 @@ async fn burst_delivers_every_record_once() {
     let queue_url = support::new_queue(&sqs, "burst").await;
     let queue = SqsQueue::new(sqs.clone(), &queue_url);
     let count = 235;
-    let plan = Plan {
-        work: Work::Burst {
-            count,
-            concurrency: 4,
-        },
-        seed: Some(17),
-    };
+    let plan = Plan { work: Work::Burst { count, concurrency: 4 }, seed: Some(17) };
     let deadline = Instant::now() + Duration::from_secs(120);
 
-    let summary = run(
-        &queue,
-        &plan,
-        &mut StdRng::seed_from_u64(17),
-        clock,
-        &RetryPolicy::default(),
-        deadline,
-    )
-    .await
-    .expect("run succeeds");
+    let summary = run(&queue, &plan, &mut StdRng::seed_from_u64(17), clock, &RetryPolicy::default(), deadline)
+        .await
+        .expect("run succeeds");
 
-    assert_eq!(
-        (
-            summary.sent,
-            summary.failed,
-            summary.unsent,
-            summary.sqs_calls
-        ),
-        (count, 0, 0, 24)
-    );
+    assert_eq!((summary.sent, summary.failed, summary.unsent, summary.sqs_calls), (count, 0, 0, 24));
     let bodies = support::receive_all(&sqs, &queue_url, 235).await;
     assert_eq!(bodies.len(), 235, "each record arrives once");
     let mut rng = StdRng::seed_from_u64(17);
-    let expected: HashSet<Uuid> = (0..count)
-        .map(|_| user_session(&mut rng, clock()).unique_id)
-        .collect();
+    let expected: HashSet<Uuid> = (0..count).map(|_| user_session(&mut rng, clock()).unique_id).collect();
     assert_eq!(unique_ids(&bodies), expected);
 }
 
 #[tokio::test]
 async fn a_missing_queue_ends_the_run_with_an_error_naming_it() {
     let sqs = support::sqs_client().await;
-    let queue_url = format!(
-        "{}/123456789012/no-such-queue-{}",
-        support::endpoint(),
-        Uuid::new_v4().simple()
-    );
+    let queue_url = format!("{}/123456789012/no-such-queue-{}", support::endpoint(), Uuid::new_v4().simple());
     let queue = SqsQueue::new(sqs, &queue_url);
-    let plan = Plan {
-        work: Work::Burst {
-            count: 30,
-            concurrency: 2,
-        },
-        seed: None,
-    };
+    let plan = Plan { work: Work::Burst { count: 30, concurrency: 2 }, seed: None };
     let deadline = Instant::now() + Duration::from_secs(60);
 
-    let error = run(
-        &queue,
-        &plan,
-        &mut StdRng::seed_from_u64(1),
-        Utc::now,
-        &RetryPolicy::default(),
-        deadline,
-    )
-    .await
-    .expect_err("no such queue");
+    let error = run(&queue, &plan, &mut StdRng::seed_from_u64(1), Utc::now, &RetryPolicy::default(), deadline)
+        .await
+        .expect_err("no such queue");
 
     assert!(error.to_string().contains(&queue_url), "{error}");
 }
@@ -117,32 +68,13 @@ async fn send_command_sends_and_summarises() {
     let queue_url = support::new_queue(&sqs, "send-command").await;
 
     let output = Command::new(env!("CARGO_BIN_EXE_producer"))
-        .args([
-            "send",
-            "--count",
-            "42",
-            "--seed",
-            "3",
-            "--queue-url",
-            &queue_url,
-        ])
+        .args(["send", "--count", "42", "--seed", "3", "--queue-url", &queue_url])
         .env_remove("AWS_LAMBDA_RUNTIME_API")
         .output()
         .expect("producer runs");
 
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let summary: serde_json::Value =
-        serde_json::from_slice(&output.stdout).expect("a JSON summary");
-    assert_eq!(
-        (summary["sent"].as_u64(), summary["failed"].as_u64()),
-        (Some(42), Some(0))
-    );
-    assert_eq!(
-        unique_ids(&support::receive_all(&sqs, &queue_url, 42).await).len(),
-        42
-    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).expect("a JSON summary");
+    assert_eq!((summary["sent"].as_u64(), summary["failed"].as_u64()), (Some(42), Some(0)));
+    assert_eq!(unique_ids(&support::receive_all(&sqs, &queue_url, 42).await).len(), 42);
 }

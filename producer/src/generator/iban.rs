@@ -71,10 +71,7 @@ mod tests {
     #[test]
     fn known_iban_gets_its_published_check_digits() {
         // The example of the Romanian national bank's IBAN guide.
-        assert_eq!(
-            with_check_digits(*b"RO", b"AAAA1B31007593840000"),
-            "RO49AAAA1B31007593840000"
-        );
+        assert_eq!(with_check_digits(*b"RO", b"AAAA1B31007593840000"), "RO49AAAA1B31007593840000");
     }
 
     #[test]
@@ -82,9 +79,7 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(97);
         for _ in 0..10_000 {
             let iban = romanian_iban(&mut rng);
-            let parsed: iban::Iban = iban
-                .parse()
-                .unwrap_or_else(|error| panic!("{iban}: {error:?}"));
+            let parsed: iban::Iban = iban.parse().unwrap_or_else(|error| panic!("{iban}: {error:?}"));
             assert_eq!(parsed.country_code(), "RO");
             assert_eq!(iban.len(), 24);
             assert!(BANK_CODES.contains(&&iban[4..8]), "{iban}");

@@ -241,10 +241,7 @@ mod tests {
 
     #[test]
     fn first_names_are_the_female_then_the_male_names() {
-        assert_eq!(
-            RO_RO::NAME_FIRST_NAME.len(),
-            RO_RO::FEMALE_FIRST_NAMES.len() + RO_RO::MALE_FIRST_NAMES.len()
-        );
+        assert_eq!(RO_RO::NAME_FIRST_NAME.len(), RO_RO::FEMALE_FIRST_NAMES.len() + RO_RO::MALE_FIRST_NAMES.len());
         assert!(RO_RO::NAME_FIRST_NAME.starts_with(RO_RO::FEMALE_FIRST_NAMES));
         assert!(RO_RO::NAME_FIRST_NAME.ends_with(RO_RO::MALE_FIRST_NAMES));
     }
@@ -256,10 +253,6 @@ mod tests {
         assert!(names.clone().any(|name| name.contains('ț')));
         assert!(names.clone().any(|name| name.contains('ă')));
         // Comma-below letters, never the legacy cedilla forms.
-        assert!(
-            !names
-                .clone()
-                .any(|name| name.contains(['ş', 'ţ', 'Ş', 'Ţ']))
-        );
+        assert!(!names.clone().any(|name| name.contains(['ş', 'ţ', 'Ş', 'Ţ'])));
     }
 }

@@ -24,8 +24,7 @@ use fake::faker::name::raw::LastName;
 use fake::faker::phone_number::raw::PhoneNumber;
 use rand::{Rng, RngExt};
 use shared::record::{
-    MAX_CONSUMED_TRAFFIC, MAX_DOWNLOAD_SPEED, MAX_SESSION_DURATION, MAX_UPLOAD_SPEED, MacAddress,
-    UserSession,
+    MAX_CONSUMED_TRAFFIC, MAX_DOWNLOAD_SPEED, MAX_SESSION_DURATION, MAX_UPLOAD_SPEED, MacAddress, UserSession,
 };
 
 use places::{COUNTIES, County};
@@ -35,11 +34,7 @@ const AGES: std::ops::RangeInclusive<u64> = 18..=85;
 
 /// One synthetic record of a person using the network at `now`.
 pub fn user_session<R: Rng + ?Sized>(rng: &mut R, now: DateTime<Utc>) -> UserSession {
-    let sex = if rng.random_bool(0.5) {
-        Sex::Female
-    } else {
-        Sex::Male
-    };
+    let sex = if rng.random_bool(0.5) { Sex::Female } else { Sex::Male };
     let first_names = match sex {
         Sex::Female => RO_RO::FEMALE_FIRST_NAMES,
         Sex::Male => RO_RO::MALE_FIRST_NAMES,
@@ -81,18 +76,10 @@ fn pick<'a, T, R: Rng + ?Sized>(rng: &mut R, items: &'a [T]) -> &'a T {
 }
 
 fn birth_date<R: Rng + ?Sized>(rng: &mut R, today: NaiveDate) -> NaiveDate {
-    let oldest = years_before(today, *AGES.end() + 1)
-        .succ_opt()
-        .unwrap_or(today);
+    let oldest = years_before(today, *AGES.end() + 1).succ_opt().unwrap_or(today);
     let youngest = years_before(today, *AGES.start());
-    let span = youngest
-        .signed_duration_since(oldest)
-        .num_days()
-        .max(0)
-        .unsigned_abs();
-    oldest
-        .checked_add_days(Days::new(rng.random_range(0..=span)))
-        .unwrap_or(youngest)
+    let span = youngest.signed_duration_since(oldest).num_days().max(0).unsigned_abs();
+    oldest.checked_add_days(Days::new(rng.random_range(0..=span))).unwrap_or(youngest)
 }
 
 fn years_before(date: NaiveDate, years: u64) -> NaiveDate {
@@ -112,13 +99,7 @@ fn address<R: Rng + ?Sized>(rng: &mut R, county: &County) -> String {
     let town = pick(rng, county.towns);
     let mut numbers = itoa::Buffer::new();
     let mut address = String::with_capacity(112);
-    for part in [
-        street_type,
-        " ",
-        street,
-        " nr. ",
-        numbers.format(rng.random_range(1..=250u32)),
-    ] {
+    for part in [street_type, " ", street, " nr. ", numbers.format(rng.random_range(1..=250u32))] {
         address.push_str(part);
     }
     if rng.random_bool(0.4) {
@@ -164,9 +145,7 @@ mod tests {
     use rand::rngs::StdRng;
 
     fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-26T06:30:15.123456789Z")
-            .expect("valid instant")
-            .to_utc()
+        DateTime::parse_from_rfc3339("2026-11-26T06:30:15.123456789Z").expect("valid instant").to_utc()
     }
 
     fn records(seed: u64, count: usize) -> Vec<UserSession> {
@@ -185,20 +164,14 @@ mod tests {
         let json = records(42, 1)[0].to_json().expect("encodes");
         let record = UserSession::from_json(json.as_bytes()).expect("decodes");
         assert_eq!(record.accessed_at.to_string(), "2026-11-26 06:30:15.123456");
-        assert!(
-            json.contains("\"accessed_at\":\"2026-11-26 06:30:15.123456\""),
-            "{json}"
-        );
+        assert!(json.contains("\"accessed_at\":\"2026-11-26 06:30:15.123456\""), "{json}");
     }
 
     #[test]
     fn every_record_survives_strict_decoding() {
         for record in records(1, 2_000) {
             let json = record.to_json().expect("encodes");
-            assert_eq!(
-                UserSession::from_json(json.as_bytes()).expect("decodes"),
-                record
-            );
+            assert_eq!(UserSession::from_json(json.as_bytes()).expect("decodes"), record);
         }
     }
 
@@ -208,11 +181,7 @@ mod tests {
             let code = &record.personal_number;
             assert_eq!(cnp_birth_date(code), Some(record.birth_date), "{code}");
             let first = record.person_name.split(' ').next().expect("first name");
-            let expected = if RO_RO::FEMALE_FIRST_NAMES.contains(&first) {
-                Sex::Female
-            } else {
-                Sex::Male
-            };
+            let expected = if RO_RO::FEMALE_FIRST_NAMES.contains(&first) { Sex::Female } else { Sex::Male };
             assert_eq!(cnp_sex(code), Some(expected), "{code} {first}");
         }
     }
@@ -221,20 +190,13 @@ mod tests {
     fn personal_number_county_agrees_with_the_address() {
         for record in records(3, 2_000) {
             let code: u8 = record.personal_number[7..9].parse().expect("county digits");
-            let county = COUNTIES
-                .iter()
-                .find(|county| county.cnp_code == code)
-                .expect("known county");
+            let county = COUNTIES.iter().find(|county| county.cnp_code == code).expect("known county");
             let postal_code = record
                 .address
                 .split(", ")
                 .find(|part| part.len() > 6 && part[..6].bytes().all(|b| b.is_ascii_digit()))
                 .expect("postal code");
-            assert!(
-                postal_code.starts_with(county.postal_prefix),
-                "{code}: {}",
-                record.address
-            );
+            assert!(postal_code.starts_with(county.postal_prefix), "{code}: {}", record.address);
             match county.bucharest_sector() {
                 Some(sector) => assert!(record.address.ends_with(&format!("Sector {sector}"))),
                 None => assert!(record.address.ends_with(&format!("jud. {}", county.name))),
@@ -246,14 +208,8 @@ mod tests {
     fn ages_are_between_18_and_85() {
         let today = now().date_naive();
         for record in records(4, 5_000) {
-            let age = today
-                .years_since(record.birth_date)
-                .expect("born before today");
-            assert!(
-                AGES.contains(&u64::from(age)),
-                "{} is {age}",
-                record.birth_date
-            );
+            let age = today.years_since(record.birth_date).expect("born before today");
+            assert!(AGES.contains(&u64::from(age)), "{} is {age}", record.birth_date);
         }
     }
 
@@ -262,17 +218,10 @@ mod tests {
         for record in records(5, 2_000) {
             let (first, last) = record.person_name.split_once(' ').expect("two names");
             assert_eq!(record.user_name, person::user_name(first, last));
-            assert!(
-                record.user_name.bytes().all(|b| b.is_ascii_lowercase()),
-                "{}",
-                record.user_name
-            );
+            assert!(record.user_name.bytes().all(|b| b.is_ascii_lowercase()), "{}", record.user_name);
             let (local, domain) = record.email.split_once('@').expect("an e-mail");
             assert_eq!(local, record.user_name);
-            assert!(
-                RO_RO::INTERNET_FREE_EMAIL_PROVIDER.contains(&domain),
-                "{domain}"
-            );
+            assert!(RO_RO::INTERNET_FREE_EMAIL_PROVIDER.contains(&domain), "{domain}");
         }
     }
 
@@ -281,32 +230,13 @@ mod tests {
         let all = records(6, 20_000);
         let check = |name: &str, values: Vec<u32>, max: u32| {
             assert!(values.iter().all(|value| *value <= max), "{name}");
-            assert!(
-                values.iter().max() > Some(&(max * 9 / 10)),
-                "{name} never high"
-            );
+            assert!(values.iter().max() > Some(&(max * 9 / 10)), "{name} never high");
             assert!(values.iter().min() < Some(&(max / 10)), "{name} never low");
         };
-        check(
-            "session_duration",
-            all.iter().map(|r| r.session_duration).collect(),
-            MAX_SESSION_DURATION,
-        );
-        check(
-            "download_speed",
-            all.iter().map(|r| r.download_speed).collect(),
-            MAX_DOWNLOAD_SPEED,
-        );
-        check(
-            "upload_speed",
-            all.iter().map(|r| r.upload_speed).collect(),
-            MAX_UPLOAD_SPEED,
-        );
-        check(
-            "consumed_traffic",
-            all.iter().map(|r| r.consumed_traffic).collect(),
-            MAX_CONSUMED_TRAFFIC,
-        );
+        check("session_duration", all.iter().map(|r| r.session_duration).collect(), MAX_SESSION_DURATION);
+        check("download_speed", all.iter().map(|r| r.download_speed).collect(), MAX_DOWNLOAD_SPEED);
+        check("upload_speed", all.iter().map(|r| r.upload_speed).collect(), MAX_UPLOAD_SPEED);
+        check("consumed_traffic", all.iter().map(|r| r.consumed_traffic).collect(), MAX_CONSUMED_TRAFFIC);
     }
 
     #[test]
@@ -315,31 +245,17 @@ mod tests {
             assert_eq!(record.unique_id.get_version_num(), 4);
             assert_eq!(record.mac_address.0[0] & 1, 0, "unicast");
             assert!(!record.address.contains('\n'));
-            let digits: String = record
-                .phone_number
-                .chars()
-                .filter(char::is_ascii_digit)
-                .collect();
-            let national = digits
-                .strip_prefix("40")
-                .map(|rest| format!("0{rest}"))
-                .unwrap_or(digits);
+            let digits: String = record.phone_number.chars().filter(char::is_ascii_digit).collect();
+            let national = digits.strip_prefix("40").map(|rest| format!("0{rest}")).unwrap_or(digits);
             assert_eq!(national.len(), 10, "{}", record.phone_number);
-            assert!(
-                national.starts_with("07")
-                    || national.starts_with("02")
-                    || national.starts_with("03")
-            );
+            assert!(national.starts_with("07") || national.starts_with("02") || national.starts_with("03"));
         }
     }
 
     #[test]
     fn person_names_use_the_romanian_locale() {
         let all = records(9, 2_000);
-        assert!(
-            all.iter().any(|record| !record.person_name.is_ascii()),
-            "some names carry diacritics"
-        );
+        assert!(all.iter().any(|record| !record.person_name.is_ascii()), "some names carry diacritics");
         for record in all {
             let (_, last) = record.person_name.split_once(' ').expect("two names");
             assert!(RO_RO::NAME_LAST_NAME.contains(&last), "{last}");

@@ -4,8 +4,7 @@ use serde_json::Value;
 
 use crate::plan::RunOptions;
 
-const EXPECTED: &str =
-    r#"expected {}, a scheduled event or run options such as {"mode": "burst", "count": 1000}"#;
+const EXPECTED: &str = r#"expected {}, a scheduled event or run options such as {"mode": "burst", "count": 1000}"#;
 
 /// The event is neither a scheduled event nor valid run options.
 #[derive(Debug, thiserror::Error)]
@@ -61,14 +60,9 @@ mod tests {
 
     #[test]
     fn run_options_are_read() {
-        let options =
-            run_options(json!({"mode": "burst", "count": 250, "concurrency": 4, "seed": 7}))
-                .expect("valid");
+        let options = run_options(json!({"mode": "burst", "count": 250, "concurrency": 4, "seed": 7})).expect("valid");
         assert_eq!(options.mode, Some(Mode::Burst));
-        assert_eq!(
-            (options.count, options.concurrency, options.seed),
-            (Some(250), Some(4), Some(7))
-        );
+        assert_eq!((options.count, options.concurrency, options.seed), (Some(250), Some(4), Some(7)));
     }
 
     #[test]

@@ -36,10 +36,7 @@ impl Response {
     /// 200 when every record reached the queue, 207 when some failed or ran out of time.
     fn new(summary: &Summary) -> Result<Self, serde_json::Error> {
         let status_code = if summary.is_complete() { 200 } else { 207 };
-        Ok(Self {
-            status_code,
-            body: serde_json::to_string(summary)?,
-        })
+        Ok(Self { status_code, body: serde_json::to_string(summary)? })
     }
 }
 
@@ -64,10 +61,7 @@ impl From<HandlerError> for Diagnostic {
             HandlerError::Run(_) | HandlerError::Summary(_) => "RunFailed",
         };
         tracing::error!(error_type, error = %error, "invocation failed");
-        Diagnostic {
-            error_type: error_type.into(),
-            error_message: error.to_string(),
-        }
+        Diagnostic { error_type: error_type.into(), error_message: error.to_string() }
     }
 }
 
@@ -77,25 +71,13 @@ pub async fn handle<Q: MessageQueue>(
     event: LambdaEvent<Value>,
 ) -> Result<Response, HandlerError> {
     let settings = &producer.settings;
-    let plan = settings
-        .defaults
-        .clone()
-        .overridden_by(run_options(event.payload)?)
-        .plan()?;
+    let plan = settings.defaults.clone().overridden_by(run_options(event.payload)?).plan()?;
     let deadline = stop_instant(event.context.deadline, settings.deadline_margin);
     let mut rng = match plan.seed {
         Some(seed) => StdRng::seed_from_u64(seed),
         None => rand::make_rng(),
     };
-    let summary = run(
-        &producer.queue,
-        &plan,
-        &mut rng,
-        Utc::now,
-        &settings.retry,
-        deadline,
-    )
-    .await?;
+    let summary = run(&producer.queue, &plan, &mut rng, Utc::now, &settings.retry, deadline).await?;
     info!(
         mode = ?summary.mode,
         requested = summary.requested,
@@ -111,12 +93,8 @@ pub async fn handle<Q: MessageQueue>(
 
 /// The instant `margin` before `deadline_ms` (milliseconds since the Unix epoch, as Lambda gives it).
 fn stop_instant(deadline_ms: u64, margin: Duration) -> Instant {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis());
-    let remaining = Duration::from_millis(
-        u64::try_from(u128::from(deadline_ms).saturating_sub(now_ms)).unwrap_or(0),
-    );
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis());
+    let remaining = Duration::from_millis(u64::try_from(u128::from(deadline_ms).saturating_sub(now_ms)).unwrap_or(0));
     Instant::now() + remaining.saturating_sub(margin)
 }
 
@@ -135,18 +113,12 @@ mod tests {
                 .map(|(_, value)| value.to_owned())
         })
         .expect("valid settings");
-        Producer {
-            queue: MemoryQueue::default(),
-            settings,
-        }
+        Producer { queue: MemoryQueue::default(), settings }
     }
 
     fn event(payload: Value, seconds_left: u64) -> LambdaEvent<Value> {
         let mut context = Context::default();
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .expect("after 1970")
-            .as_millis();
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_millis();
         context.deadline = u64::try_from(now_ms).expect("fits") + seconds_left * 1000;
         LambdaEvent::new(payload, context)
     }
@@ -158,16 +130,11 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn burst_event_returns_the_seed_shaped_summary() {
         let producer = producer(&[]);
-        let response = handle(&producer, event(json!({"mode": "burst", "count": 25}), 60))
-            .await
-            .expect("runs");
+        let response = handle(&producer, event(json!({"mode": "burst", "count": 25}), 60)).await.expect("runs");
         assert_eq!(response.status_code, 200);
         let summary = body(&response);
         assert_eq!(summary["mode"], "burst");
-        assert_eq!(
-            (summary["sent"].as_u64(), summary["failed"].as_u64()),
-            (Some(25), Some(0))
-        );
+        assert_eq!((summary["sent"].as_u64(), summary["failed"].as_u64()), (Some(25), Some(0)));
         assert_eq!(summary["sqs_calls"], 3);
         assert!(summary["elapsed_ms"].is_u64());
         assert_eq!(producer.queue.bodies().len(), 25);
@@ -178,25 +145,17 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn scheduled_event_runs_the_environment_defaults() {
         let producer = producer(&[("PRODUCER_MODE", "burst"), ("BURST_COUNT", "12")]);
-        let scheduled =
-            json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
+        let scheduled = json!({"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}});
         let response = handle(&producer, event(scheduled, 60)).await.expect("runs");
         assert_eq!(body(&response)["sent"], 12);
     }
 
     #[tokio::test(start_paused = true)]
     async fn stream_stops_a_margin_before_the_deadline() {
-        let producer = producer(&[
-            ("STREAM_MIN_PAUSE_SECS", "1"),
-            ("STREAM_MAX_PAUSE_SECS", "1"),
-        ]);
+        let producer = producer(&[("STREAM_MIN_PAUSE_SECS", "1"), ("STREAM_MAX_PAUSE_SECS", "1")]);
         let started = Instant::now();
         let response = handle(&producer, event(json!({}), 10)).await.expect("runs");
-        assert!(
-            started.elapsed() <= Duration::from_secs(8),
-            "{:?}",
-            started.elapsed()
-        );
+        assert!(started.elapsed() <= Duration::from_secs(8), "{:?}", started.elapsed());
         assert_eq!(body(&response)["mode"], "stream");
         assert!((7..=8).contains(&producer.queue.bodies().len()));
     }
@@ -206,17 +165,10 @@ mod tests {
         let first = producer(&[]);
         let second = producer(&[]);
         let payload = json!({"mode": "burst", "count": 5, "seed": 99});
-        handle(&first, event(payload.clone(), 60))
-            .await
-            .expect("runs");
+        handle(&first, event(payload.clone(), 60)).await.expect("runs");
         handle(&second, event(payload, 60)).await.expect("runs");
         let ids = |producer: &Producer<MemoryQueue>| -> Vec<String> {
-            producer
-                .queue
-                .bodies()
-                .iter()
-                .map(|body| body[body.len() - 40..].to_owned())
-                .collect()
+            producer.queue.bodies().iter().map(|body| body[body.len() - 40..].to_owned()).collect()
         };
         assert_eq!(ids(&first), ids(&second));
     }
@@ -224,16 +176,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn invalid_events_are_errors_that_name_the_problem() {
         let producer = producer(&[]);
-        let error = handle(&producer, event(json!({"mode": "burst", "count": 0}), 60))
-            .await
-            .expect_err("invalid");
-        assert!(
-            error.to_string().contains("count = 0 is out of range"),
-            "{error}"
-        );
-        let error = handle(&producer, event(json!({"count": "ten"}), 60))
-            .await
-            .expect_err("invalid");
+        let error = handle(&producer, event(json!({"mode": "burst", "count": 0}), 60)).await.expect_err("invalid");
+        assert!(error.to_string().contains("count = 0 is out of range"), "{error}");
+        let error = handle(&producer, event(json!({"count": "ten"}), 60)).await.expect_err("invalid");
         assert!(error.to_string().contains("count: invalid type"), "{error}");
         assert!(producer.queue.bodies().is_empty());
     }

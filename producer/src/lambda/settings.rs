@@ -3,10 +3,10 @@
 use std::time::Duration;
 
 use crate::plan::{
-    CONCURRENCY, COUNT, DURATION_SECS, MAX_PAUSE_SECS, MIN_PAUSE_SECS, MODE_ENV, Mode, PlanError,
-    RunOptions, SEED_ENV,
+    CONCURRENCY, COUNT, DURATION_SECS, MAX_PAUSE_SECS, MIN_PAUSE_SECS, MODE_ENV, Mode, PlanError, RunOptions, SEED_ENV,
 };
 use crate::publish::delivery::RetryPolicy;
+use shared::env::{self, EnvError, Lookup};
 
 /// The queue's URL; required.
 pub const QUEUE_URL_ENV: &str = "QUEUE_URL";
@@ -15,7 +15,7 @@ pub const SEND_MAX_ATTEMPTS_ENV: &str = "SEND_MAX_ATTEMPTS";
 /// How long before the invocation's deadline a run stops (default 2000 ms).
 pub const DEADLINE_MARGIN_MS_ENV: &str = "DEADLINE_MARGIN_MS";
 
-const DEFAULT_DEADLINE_MARGIN: Duration = Duration::from_secs(2);
+const DEFAULT_DEADLINE_MARGIN_MS: u64 = 2_000;
 
 /// Everything the environment configures.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,16 +30,8 @@ pub struct Settings {
 /// A setting that is missing or invalid, named by its environment variable.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SettingsError {
-    #[error(
-        "{0} is not set; it must name the queue's URL (https://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE)"
-    )]
-    Missing(&'static str),
-    #[error("{name} = {value:?} is invalid: {reason}")]
-    Invalid {
-        name: &'static str,
-        value: String,
-        reason: String,
-    },
+    #[error(transparent)]
+    Env(#[from] EnvError),
     #[error("invalid default run options: {0}")]
     Plan(#[from] PlanError),
 }
@@ -47,85 +39,47 @@ pub enum SettingsError {
 impl Settings {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, SettingsError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_lookup(env::process_env)
     }
 
     /// Reads settings through `lookup`, which returns a variable's value if it is set.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let queue_url = lookup(QUEUE_URL_ENV)
-            .filter(|url| !url.trim().is_empty())
-            .ok_or(SettingsError::Missing(QUEUE_URL_ENV))?;
+    pub fn from_lookup(lookup: impl Lookup) -> Result<Self, SettingsError> {
+        let queue_url =
+            env::required(&lookup, QUEUE_URL_ENV, "the queue's URL (https://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE)")?;
         if !(queue_url.starts_with("https://") || queue_url.starts_with("http://")) {
-            return Err(SettingsError::Invalid {
-                name: QUEUE_URL_ENV,
-                value: queue_url,
-                reason: "a queue URL starts with https:// (or http:// for a local emulator)".into(),
-            });
+            let reason = "a queue URL starts with https:// (or http:// for a local emulator)";
+            return Err(EnvError::invalid(QUEUE_URL_ENV, queue_url, reason).into());
         }
         let mode = match lookup(MODE_ENV) {
             None => None,
             Some(value) => Some(match value.trim().to_ascii_lowercase().as_str() {
                 "stream" => Mode::Stream,
                 "burst" => Mode::Burst,
-                _ => return Err(invalid(MODE_ENV, value, "expected stream or burst")),
+                _ => {
+                    return Err(EnvError::invalid(MODE_ENV, value, "expected stream or burst").into());
+                }
             }),
         };
         let defaults = RunOptions {
             mode,
-            count: parse(&lookup, COUNT.env)?,
-            concurrency: parse(&lookup, CONCURRENCY.env)?,
-            duration_secs: parse(&lookup, DURATION_SECS.env)?,
-            min_pause_secs: parse(&lookup, MIN_PAUSE_SECS.env)?,
-            max_pause_secs: parse(&lookup, MAX_PAUSE_SECS.env)?,
-            seed: parse(&lookup, SEED_ENV)?,
+            count: env::parsed(&lookup, COUNT.env)?,
+            concurrency: env::parsed(&lookup, CONCURRENCY.env)?,
+            duration_secs: env::parsed(&lookup, DURATION_SECS.env)?,
+            min_pause_secs: env::parsed(&lookup, MIN_PAUSE_SECS.env)?,
+            max_pause_secs: env::parsed(&lookup, MAX_PAUSE_SECS.env)?,
+            seed: env::parsed(&lookup, SEED_ENV)?,
         };
         defaults.plan()?;
-        let max_attempts =
-            parse(&lookup, SEND_MAX_ATTEMPTS_ENV)?.unwrap_or(RetryPolicy::default().max_attempts);
-        if !(1..=20).contains(&max_attempts) {
-            return Err(invalid(
-                SEND_MAX_ATTEMPTS_ENV,
-                max_attempts.to_string(),
-                "expected 1 to 20",
-            ));
-        }
-        let deadline_margin = parse(&lookup, DEADLINE_MARGIN_MS_ENV)?
-            .map_or(DEFAULT_DEADLINE_MARGIN, Duration::from_millis);
-        Ok(Self {
-            queue_url,
-            defaults,
-            retry: RetryPolicy {
-                max_attempts,
-                ..RetryPolicy::default()
-            },
-            deadline_margin,
-        })
-    }
-}
-
-fn parse<T>(
-    lookup: &impl Fn(&str) -> Option<String>,
-    name: &'static str,
-) -> Result<Option<T>, SettingsError>
-where
-    T: std::str::FromStr,
-    T::Err: std::fmt::Display,
-{
-    lookup(name)
-        .map(|value| {
-            value
-                .trim()
-                .parse()
-                .map_err(|error| invalid(name, value.clone(), format!("{error}")))
-        })
-        .transpose()
-}
-
-fn invalid(name: &'static str, value: String, reason: impl Into<String>) -> SettingsError {
-    SettingsError::Invalid {
-        name,
-        value,
-        reason: reason.into(),
+        let default_attempts = u64::from(RetryPolicy::default().max_attempts);
+        // The range keeps the value within u32.
+        let max_attempts = env::bounded(&lookup, SEND_MAX_ATTEMPTS_ENV, default_attempts, 1..=20)? as u32;
+        let deadline_margin = Duration::from_millis(env::bounded(
+            &lookup,
+            DEADLINE_MARGIN_MS_ENV,
+            DEFAULT_DEADLINE_MARGIN_MS,
+            0..=60_000,
+        )?);
+        Ok(Self { queue_url, defaults, retry: RetryPolicy { max_attempts, ..RetryPolicy::default() }, deadline_margin })
     }
 }
 
@@ -135,17 +89,11 @@ mod tests {
     use std::collections::HashMap;
 
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).into(), (*v).into()))
-            .collect();
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
         Settings::from_lookup(|name| vars.get(name).cloned())
     }
 
-    const URL: (&str, &str) = (
-        "QUEUE_URL",
-        "https://sqs.eu-central-1.amazonaws.com/123456789012/driven_data_queue",
-    );
+    const URL: (&str, &str) = ("QUEUE_URL", "https://sqs.eu-central-1.amazonaws.com/123456789012/driven_data_queue");
 
     #[test]
     fn queue_url_alone_gives_the_seed_defaults() {
@@ -157,18 +105,12 @@ mod tests {
 
     #[test]
     fn a_missing_or_malformed_queue_url_is_named() {
-        assert_eq!(settings(&[]), Err(SettingsError::Missing("QUEUE_URL")));
-        assert_eq!(
-            settings(&[("QUEUE_URL", " ")]),
-            Err(SettingsError::Missing("QUEUE_URL"))
-        );
-        let error = settings(&[("QUEUE_URL", "driven_data_queue")])
-            .expect_err("not a URL")
-            .to_string();
-        assert!(
-            error.starts_with("QUEUE_URL = \"driven_data_queue\" is invalid"),
-            "{error}"
-        );
+        for vars in [&[][..], &[("QUEUE_URL", " ")]] {
+            let error = settings(vars).expect_err("no queue URL").to_string();
+            assert!(error.starts_with("QUEUE_URL is not set"), "{error}");
+        }
+        let error = settings(&[("QUEUE_URL", "driven_data_queue")]).expect_err("not a URL").to_string();
+        assert!(error.starts_with("QUEUE_URL = \"driven_data_queue\" is invalid"), "{error}");
     }
 
     #[test]
@@ -215,11 +157,8 @@ mod tests {
             ("SEND_MAX_ATTEMPTS", "0"),
             ("DEADLINE_MARGIN_MS", "soon"),
         ] {
-            let error = settings(&[URL, (name, value)])
-                .expect_err("invalid")
-                .to_string();
-            let named = error.contains(name)
-                || (name == "STREAM_MIN_PAUSE_SECS" && error.contains("min_pause_secs"));
+            let error = settings(&[URL, (name, value)]).expect_err("invalid").to_string();
+            let named = error.contains(name) || (name == "STREAM_MIN_PAUSE_SECS" && error.contains("min_pause_secs"));
             assert!(named, "{name}={value}: {error}");
         }
     }

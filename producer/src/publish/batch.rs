@@ -17,10 +17,7 @@ pub struct Batches<I> {
 
 impl<I: Iterator<Item = UserSession>> Batches<I> {
     pub fn new(records: I) -> Self {
-        Self {
-            records,
-            carried: None,
-        }
+        Self { records, carried: None }
     }
 }
 
@@ -44,10 +41,7 @@ impl<I: Iterator<Item = UserSession>> Iterator for Batches<I> {
                 break;
             }
             bytes += body.len();
-            batch.push(OutgoingMessage {
-                id: batch.len().to_string(),
-                body,
-            });
+            batch.push(OutgoingMessage { id: batch.len().to_string(), body });
         }
         (!batch.is_empty()).then_some(Ok(batch))
     }
@@ -73,33 +67,20 @@ mod tests {
 
     #[test]
     fn small_records_fill_batches_of_ten_with_distinct_ids() {
-        let batches: Vec<_> = Batches::new(records(25, 10))
-            .collect::<Result<_, _>>()
-            .expect("encodes");
+        let batches: Vec<_> = Batches::new(records(25, 10)).collect::<Result<_, _>>().expect("encodes");
         let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
         assert_eq!(sizes, [10, 10, 5]);
-        let ids: Vec<&str> = batches[0]
-            .iter()
-            .map(|message| message.id.as_str())
-            .collect();
+        let ids: Vec<&str> = batches[0].iter().map(|message| message.id.as_str()).collect();
         assert_eq!(ids, ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
     }
 
     #[test]
     fn large_records_split_batches_at_the_byte_limit() {
-        let batches: Vec<_> = Batches::new(records(9, 100 * 1024))
-            .collect::<Result<_, _>>()
-            .expect("encodes");
+        let batches: Vec<_> = Batches::new(records(9, 100 * 1024)).collect::<Result<_, _>>().expect("encodes");
         let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
         assert_eq!(sizes, [2, 2, 2, 2, 1]);
         for batch in &batches {
-            assert!(
-                batch
-                    .iter()
-                    .map(|message| message.body.len())
-                    .sum::<usize>()
-                    <= MAX_BYTES
-            );
+            assert!(batch.iter().map(|message| message.body.len()).sum::<usize>() <= MAX_BYTES);
         }
     }
 

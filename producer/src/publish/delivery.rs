@@ -21,11 +21,7 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self {
-            max_attempts: 5,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(5),
-        }
+        Self { max_attempts: 5, base_delay: Duration::from_millis(100), max_delay: Duration::from_secs(5) }
     }
 }
 
@@ -33,10 +29,7 @@ impl RetryPolicy {
     /// "Full jitter": a uniform wait up to the capped exponential bound, so retries of many
     /// concurrent senders spread out instead of arriving together.
     fn backoff(&self, attempt: u32) -> Duration {
-        let bound = self
-            .base_delay
-            .saturating_mul(1 << attempt.min(20))
-            .min(self.max_delay);
+        let bound = self.base_delay.saturating_mul(1 << attempt.min(20)).min(self.max_delay);
         bound.mul_f64(rand::rng().random_range(0.0..=1.0))
     }
 }
@@ -95,11 +88,7 @@ pub async fn deliver<Q: MessageQueue>(
         messages.retain(|message| retry.contains(&message.id));
         let wait = policy.backoff(attempt);
         if attempt >= policy.max_attempts || Instant::now() + wait >= deadline {
-            warn!(
-                attempt,
-                messages = messages.len(),
-                "giving up on messages the queue did not take"
-            );
+            warn!(attempt, messages = messages.len(), "giving up on messages the queue did not take");
             delivery.failed += messages.len() as u64;
             return Ok(delivery);
         }
@@ -124,10 +113,7 @@ mod tests {
     impl ScriptedQueue {
         fn new(mut outcomes: Vec<Result<Vec<EntryFailure>, SendError>>) -> Self {
             outcomes.reverse();
-            Self {
-                outcomes: Mutex::new(outcomes),
-                calls: Mutex::default(),
-            }
+            Self { outcomes: Mutex::new(outcomes), calls: Mutex::default() }
         }
 
         fn calls(&self) -> Vec<Vec<String>> {
@@ -136,45 +122,22 @@ mod tests {
     }
 
     impl MessageQueue for ScriptedQueue {
-        async fn send_batch(
-            &self,
-            messages: &[OutgoingMessage],
-        ) -> Result<Vec<EntryFailure>, SendError> {
-            self.calls
-                .lock()
-                .expect("not poisoned")
-                .push(messages.iter().map(|m| m.id.clone()).collect());
-            self.outcomes
-                .lock()
-                .expect("not poisoned")
-                .pop()
-                .unwrap_or(Ok(Vec::new()))
+        async fn send_batch(&self, messages: &[OutgoingMessage]) -> Result<Vec<EntryFailure>, SendError> {
+            self.calls.lock().expect("not poisoned").push(messages.iter().map(|m| m.id.clone()).collect());
+            self.outcomes.lock().expect("not poisoned").pop().unwrap_or(Ok(Vec::new()))
         }
     }
 
     fn messages(count: usize) -> Vec<OutgoingMessage> {
-        (0..count)
-            .map(|id| OutgoingMessage {
-                id: id.to_string(),
-                body: "{}".into(),
-            })
-            .collect()
+        (0..count).map(|id| OutgoingMessage { id: id.to_string(), body: "{}".into() }).collect()
     }
 
     fn refused(id: &str, retryable: bool) -> EntryFailure {
-        EntryFailure {
-            id: id.into(),
-            code: "InternalError".into(),
-            retryable,
-        }
+        EntryFailure { id: id.into(), code: "InternalError".into(), retryable }
     }
 
     fn call_error(retryable: bool) -> SendError {
-        SendError {
-            message: "boom".into(),
-            retryable,
-            source: None,
-        }
+        SendError { message: "boom".into(), retryable, source: None }
     }
 
     fn far() -> Instant {
@@ -183,82 +146,38 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn refused_entries_alone_are_sent_again() {
-        let queue = ScriptedQueue::new(vec![
-            Ok(vec![refused("1", true), refused("3", true)]),
-            Ok(vec![]),
-        ]);
-        let delivery = deliver(&queue, messages(4), &RetryPolicy::default(), far())
-            .await
-            .expect("delivered");
-        assert_eq!(
-            delivery,
-            Delivery {
-                sent: 4,
-                failed: 0,
-                calls: 2
-            }
-        );
+        let queue = ScriptedQueue::new(vec![Ok(vec![refused("1", true), refused("3", true)]), Ok(vec![])]);
+        let delivery = deliver(&queue, messages(4), &RetryPolicy::default(), far()).await.expect("delivered");
+        assert_eq!(delivery, Delivery { sent: 4, failed: 0, calls: 2 });
         assert_eq!(queue.calls(), [vec!["0", "1", "2", "3"], vec!["1", "3"]]);
     }
 
     #[tokio::test(start_paused = true)]
     async fn sender_faults_are_not_retried() {
         let queue = ScriptedQueue::new(vec![Ok(vec![refused("0", false)])]);
-        let delivery = deliver(&queue, messages(2), &RetryPolicy::default(), far())
-            .await
-            .expect("delivered");
-        assert_eq!(
-            delivery,
-            Delivery {
-                sent: 1,
-                failed: 1,
-                calls: 1
-            }
-        );
+        let delivery = deliver(&queue, messages(2), &RetryPolicy::default(), far()).await.expect("delivered");
+        assert_eq!(delivery, Delivery { sent: 1, failed: 1, calls: 1 });
     }
 
     #[tokio::test(start_paused = true)]
     async fn failed_calls_are_retried_until_attempts_run_out() {
         let queue = ScriptedQueue::new((0..5).map(|_| Err(call_error(true))).collect());
-        let policy = RetryPolicy {
-            max_attempts: 3,
-            ..RetryPolicy::default()
-        };
-        let delivery = deliver(&queue, messages(3), &policy, far())
-            .await
-            .expect("counted, not an error");
-        assert_eq!(
-            delivery,
-            Delivery {
-                sent: 0,
-                failed: 3,
-                calls: 3
-            }
-        );
+        let policy = RetryPolicy { max_attempts: 3, ..RetryPolicy::default() };
+        let delivery = deliver(&queue, messages(3), &policy, far()).await.expect("counted, not an error");
+        assert_eq!(delivery, Delivery { sent: 0, failed: 3, calls: 3 });
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_failed_call_then_success_sends_everything() {
         let queue = ScriptedQueue::new(vec![Err(call_error(true)), Ok(vec![])]);
-        let delivery = deliver(&queue, messages(3), &RetryPolicy::default(), far())
-            .await
-            .expect("delivered");
-        assert_eq!(
-            delivery,
-            Delivery {
-                sent: 3,
-                failed: 0,
-                calls: 2
-            }
-        );
+        let delivery = deliver(&queue, messages(3), &RetryPolicy::default(), far()).await.expect("delivered");
+        assert_eq!(delivery, Delivery { sent: 3, failed: 0, calls: 2 });
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_fatal_call_error_stops_at_once() {
         let queue = ScriptedQueue::new(vec![Err(call_error(false))]);
-        let error = deliver(&queue, messages(3), &RetryPolicy::default(), far())
-            .await
-            .expect_err("fatal");
+        let error = deliver(&queue, messages(3), &RetryPolicy::default(), far()).await.expect_err("fatal");
         assert!(!error.retryable);
         assert_eq!(queue.calls().len(), 1);
     }
@@ -272,17 +191,8 @@ mod tests {
             ..RetryPolicy::default()
         };
         let deadline = Instant::now();
-        let delivery = deliver(&queue, messages(2), &policy, deadline)
-            .await
-            .expect("counted");
-        assert_eq!(
-            delivery,
-            Delivery {
-                sent: 0,
-                failed: 2,
-                calls: 1
-            }
-        );
+        let delivery = deliver(&queue, messages(2), &policy, deadline).await.expect("counted");
+        assert_eq!(delivery, Delivery { sent: 0, failed: 2, calls: 1 });
     }
 
     #[test]

@@ -15,26 +15,17 @@ pub struct MemoryQueue {
 impl MemoryQueue {
     /// A queue whose every call takes `latency`.
     pub fn with_latency(latency: Duration) -> Self {
-        Self {
-            latency,
-            ..Self::default()
-        }
+        Self { latency, ..Self::default() }
     }
 
     /// The bodies received so far.
     pub fn bodies(&self) -> Vec<String> {
-        self.bodies
-            .lock()
-            .map(|bodies| bodies.clone())
-            .unwrap_or_default()
+        self.bodies.lock().map(|bodies| bodies.clone()).unwrap_or_default()
     }
 }
 
 impl MessageQueue for MemoryQueue {
-    async fn send_batch(
-        &self,
-        messages: &[OutgoingMessage],
-    ) -> Result<Vec<EntryFailure>, SendError> {
+    async fn send_batch(&self, messages: &[OutgoingMessage]) -> Result<Vec<EntryFailure>, SendError> {
         if !self.latency.is_zero() {
             tokio::time::sleep(self.latency).await;
         }

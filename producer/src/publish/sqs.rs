@@ -11,14 +11,8 @@ use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use super::queue::{EntryFailure, MessageQueue, OutgoingMessage, SendError};
 
 /// Error codes of a whole SendMessageBatch call that a later attempt may not meet.
-const TRANSIENT_CODES: &[&str] = &[
-    "RequestThrottled",
-    "ThrottlingException",
-    "Throttling",
-    "ServiceUnavailable",
-    "InternalError",
-    "KmsThrottled",
-];
+const TRANSIENT_CODES: &[&str] =
+    &["RequestThrottled", "ThrottlingException", "Throttling", "ServiceUnavailable", "InternalError", "KmsThrottled"];
 
 /// One SQS queue, addressed by its URL.
 #[derive(Debug, Clone)]
@@ -29,26 +23,15 @@ pub struct SqsQueue {
 
 impl SqsQueue {
     pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
-        Self {
-            client,
-            queue_url: queue_url.into(),
-        }
+        Self { client, queue_url: queue_url.into() }
     }
 }
 
 impl MessageQueue for SqsQueue {
-    async fn send_batch(
-        &self,
-        messages: &[OutgoingMessage],
-    ) -> Result<Vec<EntryFailure>, SendError> {
+    async fn send_batch(&self, messages: &[OutgoingMessage]) -> Result<Vec<EntryFailure>, SendError> {
         let entries = messages
             .iter()
-            .map(|message| {
-                SendMessageBatchRequestEntry::builder()
-                    .id(&message.id)
-                    .message_body(&message.body)
-                    .build()
-            })
+            .map(|message| SendMessageBatchRequestEntry::builder().id(&message.id).message_body(&message.body).build())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|error| SendError {
                 message: format!("cannot build a SendMessageBatch entry: {error}"),
@@ -81,14 +64,11 @@ impl MessageQueue for SqsQueue {
             .chain(output.failed().iter().map(|entry| entry.id()))
             .collect();
         failures.extend(
-            messages
-                .iter()
-                .filter(|message| !answered.contains(message.id.as_str()))
-                .map(|message| EntryFailure {
-                    id: message.id.clone(),
-                    code: "NotConfirmed".into(),
-                    retryable: true,
-                }),
+            messages.iter().filter(|message| !answered.contains(message.id.as_str())).map(|message| EntryFailure {
+                id: message.id.clone(),
+                code: "NotConfirmed".into(),
+                retryable: true,
+            }),
         );
         Ok(failures)
     }
@@ -98,14 +78,9 @@ fn call_error(queue_url: &str, error: SdkError<SendMessageBatchError, HttpRespon
     let retryable = match &error {
         SdkError::ServiceError(service) => {
             service.raw().status().is_server_error()
-                || service
-                    .err()
-                    .code()
-                    .is_some_and(|code| TRANSIENT_CODES.contains(&code))
+                || service.err().code().is_some_and(|code| TRANSIENT_CODES.contains(&code))
         }
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
         _ => false,
     };
     let detail = match &error {

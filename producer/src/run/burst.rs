@@ -26,15 +26,12 @@ where
     R: Rng + ?Sized,
     C: Fn() -> DateTime<Utc>,
 {
-    let records = std::iter::repeat_with(|| user_session(rng, clock()))
-        .take(usize::try_from(count).unwrap_or(usize::MAX));
-    let mut deliveries =
-        stream::iter(Batches::new(records))
-            .take_while(|_| future::ready(Instant::now() < deadline))
-            .map(|batch| async move {
-                Ok::<_, RunError>(deliver(queue, batch?, policy, deadline).await?)
-            })
-            .buffer_unordered(concurrency.max(1));
+    let records =
+        std::iter::repeat_with(|| user_session(rng, clock())).take(usize::try_from(count).unwrap_or(usize::MAX));
+    let mut deliveries = stream::iter(Batches::new(records))
+        .take_while(|_| future::ready(Instant::now() < deadline))
+        .map(|batch| async move { Ok::<_, RunError>(deliver(queue, batch?, policy, deadline).await?) })
+        .buffer_unordered(concurrency.max(1));
     let mut total = Delivery::default();
     while let Some(delivery) = deliveries.next().await {
         total += delivery?;

@@ -43,24 +43,15 @@ where
     let started = Instant::now();
     let (requested, delivery) = match &plan.work {
         Work::Burst { count, concurrency } => {
-            let delivery =
-                burst::burst(queue, rng, clock, *count, *concurrency, policy, deadline).await?;
+            let delivery = burst::burst(queue, rng, clock, *count, *concurrency, policy, deadline).await?;
             (Some(*count), delivery)
         }
         Work::Stream { duration, pause } => {
             let end = deadline.min(started + *duration);
-            (
-                None,
-                stream::stream(queue, rng, clock, pause.clone(), policy, end).await?,
-            )
+            (None, stream::stream(queue, rng, clock, pause.clone(), policy, end).await?)
         }
     };
-    Ok(Summary::new(
-        plan.work.mode(),
-        requested,
-        delivery,
-        started.elapsed(),
-    ))
+    Ok(Summary::new(plan.work.mode(), requested, delivery, started.elapsed()))
 }
 
 #[cfg(test)]
@@ -75,41 +66,21 @@ mod tests {
     use std::time::Duration;
 
     fn clock() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-26T07:00:00Z")
-            .expect("valid instant")
-            .to_utc()
+        DateTime::parse_from_rfc3339("2026-11-26T07:00:00Z").expect("valid instant").to_utc()
     }
 
     fn burst(count: u64, concurrency: usize) -> Plan {
-        Plan {
-            work: Work::Burst { count, concurrency },
-            seed: None,
-        }
+        Plan { work: Work::Burst { count, concurrency }, seed: None }
     }
 
     fn stream(duration_secs: u64, pause_secs: u64) -> Plan {
         let pause = Duration::from_secs(pause_secs);
-        Plan {
-            work: Work::Stream {
-                duration: Duration::from_secs(duration_secs),
-                pause: pause..=pause,
-            },
-            seed: None,
-        }
+        Plan { work: Work::Stream { duration: Duration::from_secs(duration_secs), pause: pause..=pause }, seed: None }
     }
 
     async fn run_on(queue: &MemoryQueue, plan: &Plan, deadline: Instant) -> Summary {
         let mut rng = StdRng::seed_from_u64(5);
-        run(
-            queue,
-            plan,
-            &mut rng,
-            clock,
-            &RetryPolicy::default(),
-            deadline,
-        )
-        .await
-        .expect("run succeeds")
+        run(queue, plan, &mut rng, clock, &RetryPolicy::default(), deadline).await.expect("run succeeds")
     }
 
     fn far() -> Instant {
@@ -120,24 +91,12 @@ mod tests {
     async fn burst_sends_every_record_once_in_batches_of_ten() {
         let queue = MemoryQueue::default();
         let summary = run_on(&queue, &burst(1_005, 4), far()).await;
-        assert_eq!(
-            (
-                summary.sent,
-                summary.failed,
-                summary.unsent,
-                summary.sqs_calls
-            ),
-            (1_005, 0, 0, 101)
-        );
+        assert_eq!((summary.sent, summary.failed, summary.unsent, summary.sqs_calls), (1_005, 0, 0, 101));
         assert!(summary.is_complete());
         let ids: HashSet<_> = queue
             .bodies()
             .iter()
-            .map(|body| {
-                UserSession::from_json(body.as_bytes())
-                    .expect("valid record")
-                    .unique_id
-            })
+            .map(|body| UserSession::from_json(body.as_bytes()).expect("valid record").unique_id)
             .collect();
         assert_eq!(ids.len(), 1_005);
     }
@@ -147,13 +106,8 @@ mod tests {
         let queue = MemoryQueue::default();
         run_on(&queue, &burst(30, 1), far()).await;
         let mut rng = StdRng::seed_from_u64(5);
-        let expected: Vec<String> = (0..30)
-            .map(|_| {
-                crate::generator::user_session(&mut rng, clock())
-                    .to_json()
-                    .expect("encodes")
-            })
-            .collect();
+        let expected: Vec<String> =
+            (0..30).map(|_| crate::generator::user_session(&mut rng, clock()).to_json().expect("encodes")).collect();
         assert_eq!(queue.bodies(), expected);
     }
 
@@ -169,16 +123,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn burst_stops_starting_batches_at_the_deadline() {
         let queue = MemoryQueue::with_latency(Duration::from_secs(1));
-        let summary = run_on(
-            &queue,
-            &burst(1_000, 2),
-            Instant::now() + Duration::from_millis(2_500),
-        )
-        .await;
-        assert_eq!(
-            summary.sent, 60,
-            "three rounds of two batches started before the deadline"
-        );
+        let summary = run_on(&queue, &burst(1_000, 2), Instant::now() + Duration::from_millis(2_500)).await;
+        assert_eq!(summary.sent, 60, "three rounds of two batches started before the deadline");
         assert_eq!(summary.unsent, 940);
         assert!(!summary.is_complete());
     }
@@ -188,10 +134,7 @@ mod tests {
         let queue = MemoryQueue::default();
         let summary = run_on(&queue, &stream(60, 5), far()).await;
         // Records at 0, 5, ..., 55 s; the pause after the last would reach 60 s.
-        assert_eq!(
-            (summary.sent, summary.sqs_calls, summary.requested),
-            (12, 12, None)
-        );
+        assert_eq!((summary.sent, summary.sqs_calls, summary.requested), (12, 12, None));
         assert_eq!(queue.bodies().len(), 12);
     }
 
@@ -199,12 +142,7 @@ mod tests {
     async fn stream_ends_before_the_deadline() {
         let queue = MemoryQueue::default();
         let started = Instant::now();
-        let summary = run_on(
-            &queue,
-            &stream(900, 1),
-            Instant::now() + Duration::from_secs(10),
-        )
-        .await;
+        let summary = run_on(&queue, &stream(900, 1), Instant::now() + Duration::from_secs(10)).await;
         assert_eq!(summary.sent, 10);
         assert!(started.elapsed() < Duration::from_secs(10));
     }
@@ -212,12 +150,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn stream_pauses_stay_within_the_range() {
         let queue = MemoryQueue::default();
-        let plan = RunOptions {
-            duration_secs: Some(300),
-            ..Default::default()
-        }
-        .plan()
-        .expect("valid");
+        let plan = RunOptions { duration_secs: Some(300), ..Default::default() }.plan().expect("valid");
         let summary = run_on(&queue, &plan, far()).await;
         // Pauses of 1-15 s over 300 s: between 20 and 300 records.
         assert!((20..=300).contains(&summary.sent), "{summary:?}");

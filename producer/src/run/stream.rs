@@ -29,16 +29,7 @@ where
     let mut total = Delivery::default();
     while Instant::now() < end {
         let body = user_session(rng, clock()).to_json()?;
-        total += deliver(
-            queue,
-            vec![OutgoingMessage {
-                id: "0".into(),
-                body,
-            }],
-            policy,
-            end,
-        )
-        .await?;
+        total += deliver(queue, vec![OutgoingMessage { id: "0".into(), body }], policy, end).await?;
         let wait = rng.random_range(pause.clone());
         if Instant::now() + wait >= end {
             break;

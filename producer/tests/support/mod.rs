@@ -6,9 +6,8 @@ use aws_sdk_sqs::Client;
 
 /// The emulator's endpoint; refuses to run against anything but loopback.
 pub fn endpoint() -> String {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
-        panic!("AWS_ENDPOINT_URL is not set: run the integration tests with scripts/test")
-    });
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .unwrap_or_else(|_| panic!("AWS_ENDPOINT_URL is not set: run the integration tests with scripts/test"));
     let host = endpoint.split("://").nth(1).unwrap_or_default();
     let host = host.split(['/']).next().unwrap_or_default();
     let host = host.rsplit_once(':').map_or(host, |(host, _port)| host);
@@ -28,12 +27,7 @@ pub async fn sqs_client() -> Client {
 /// A new queue of this test's own.
 pub async fn new_queue(client: &Client, test: &str) -> String {
     let name = format!("{test}-{}", uuid::Uuid::new_v4().simple());
-    let output = client
-        .create_queue()
-        .queue_name(name)
-        .send()
-        .await
-        .expect("queue created");
+    let output = client.create_queue().queue_name(name).send().await.expect("queue created");
     output.queue_url().expect("queue URL").to_owned()
 }
 

@@ -20,10 +20,7 @@ where
     }
     let value = u32::deserialize(deserializer)?;
     if value > MAX {
-        return Err(de::Error::invalid_value(
-            Unexpected::Unsigned(value.into()),
-            &Expected::<MAX>,
-        ));
+        return Err(de::Error::invalid_value(Unexpected::Unsigned(value.into()), &Expected::<MAX>));
     }
     Ok(value)
 }
@@ -42,11 +39,8 @@ pub mod date {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDate, D::Error> {
         let text = String::deserialize(deserializer)?;
-        NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|error| {
-            de::Error::custom(format_args!(
-                "invalid date {text:?}, expected YYYY-MM-DD: {error}"
-            ))
-        })
+        NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+            .map_err(|error| de::Error::custom(format_args!("invalid date {text:?}, expected YYYY-MM-DD: {error}")))
     }
 }
 
@@ -55,10 +49,7 @@ pub mod date {
 pub mod timestamp {
     use super::*;
 
-    pub fn serialize<S: Serializer>(
-        value: &NaiveDateTime,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(value: &NaiveDateTime, serializer: S) -> Result<S::Ok, S::Error> {
         let mut text = [0u8; 26];
         match write_timestamp(&mut text, value) {
             Some(()) => serializer.serialize_str(ascii(&text)),
@@ -66,23 +57,17 @@ pub mod timestamp {
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<NaiveDateTime, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDateTime, D::Error> {
         let text = String::deserialize(deserializer)?;
         NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S%.f").map_err(|error| {
-            de::Error::custom(format_args!(
-                "invalid timestamp {text:?}, expected YYYY-MM-DD HH:MM:SS.ffffff: {error}"
-            ))
+            de::Error::custom(format_args!("invalid timestamp {text:?}, expected YYYY-MM-DD HH:MM:SS.ffffff: {error}"))
         })
     }
 }
 
 /// Writes `YYYY-MM-DD`; `None` for a year outside 0-9999, which four digits cannot hold.
 fn write_date(text: &mut [u8; 10], date: &NaiveDate) -> Option<()> {
-    let year = u32::try_from(date.year())
-        .ok()
-        .filter(|year| *year <= 9999)?;
+    let year = u32::try_from(date.year()).ok().filter(|year| *year <= 9999)?;
     digits(&mut text[0..4], year);
     text[4] = b'-';
     digits(&mut text[5..7], date.month());
@@ -135,26 +120,16 @@ mod tests {
 
     #[test]
     fn timestamps_are_written_as_chrono_would() {
-        for text in [
-            "2026-11-26 06:30:00.123456",
-            "0001-01-01 00:00:00.000000",
-            "9999-12-31 23:59:59.999999",
-        ] {
+        for text in ["2026-11-26 06:30:00.123456", "0001-01-01 00:00:00.000000", "9999-12-31 23:59:59.999999"] {
             let value = timestamp(text);
             assert_eq!(written(&value), text);
-            assert_eq!(
-                written(&value),
-                value.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
-            );
+            assert_eq!(written(&value), value.format("%Y-%m-%d %H:%M:%S%.6f").to_string());
         }
     }
 
     #[test]
     fn nanoseconds_are_truncated_to_microseconds() {
-        assert_eq!(
-            written(&timestamp("2026-11-26 06:30:00.123456789")),
-            "2026-11-26 06:30:00.123456"
-        );
+        assert_eq!(written(&timestamp("2026-11-26 06:30:00.123456789")), "2026-11-26 06:30:00.123456");
     }
 
     #[test]

@@ -72,12 +72,8 @@ impl Serialize for MacAddress {
 impl<'de> Deserialize<'de> for MacAddress {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        text.parse().map_err(|_| {
-            de::Error::invalid_value(
-                Unexpected::Str(&text),
-                &"a MAC address like aa:bb:cc:dd:ee:ff",
-            )
-        })
+        text.parse()
+            .map_err(|_| de::Error::invalid_value(Unexpected::Str(&text), &"a MAC address like aa:bb:cc:dd:ee:ff"))
     }
 }
 
@@ -94,19 +90,10 @@ mod tests {
 
     #[test]
     fn anything_but_six_colon_separated_hex_pairs_is_refused() {
-        for text in [
-            "0a:1b:2c:3d:4e:5f:",
-            "+a:1b:2c:3d:4e:5f",
-            "0a-1b-2c-3d-4e-5f",
-            "0a:1b:2c:3d:4e",
-            "",
-            "0a:1b:2c:3d:4e:5ö",
-        ] {
-            assert_eq!(
-                text.parse::<MacAddress>(),
-                Err(MacAddressParseError),
-                "{text}"
-            );
+        for text in
+            ["0a:1b:2c:3d:4e:5f:", "+a:1b:2c:3d:4e:5f", "0a-1b-2c-3d-4e-5f", "0a:1b:2c:3d:4e", "", "0a:1b:2c:3d:4e:5ö"]
+        {
+            assert_eq!(text.parse::<MacAddress>(), Err(MacAddressParseError), "{text}");
         }
     }
 }

@@ -67,7 +67,50 @@ pub enum DecodeError {
     TrailingData(#[source] serde_json::Error),
 }
 
+/// The record's field names, in the seed's order.
+pub const FIELD_NAMES: [&str; 16] = [
+    "person_name",
+    "user_name",
+    "email",
+    "personal_number",
+    "birth_date",
+    "address",
+    "phone_number",
+    "mac_address",
+    "ip_address",
+    "iban",
+    "accessed_at",
+    "session_duration",
+    "download_speed",
+    "upload_speed",
+    "consumed_traffic",
+    "unique_id",
+];
+
 impl DecodeError {
+    /// The message with every quoted value but the schema's field names replaced by `…`, for logs:
+    /// a record is personal data, and serde quotes the values it rejects.
+    pub fn redacted(&self) -> String {
+        let message = self.to_string();
+        let mut redacted = String::with_capacity(message.len());
+        let mut rest = message.as_str();
+        while let Some(open) = rest.find(['"', '`']) {
+            let quote = &rest[open..=open];
+            redacted.push_str(&rest[..=open]);
+            let after = &rest[open + 1..];
+            let Some(close) = after.find(quote) else {
+                redacted.push('…');
+                return redacted;
+            };
+            let quoted = &after[..close];
+            redacted.push_str(if FIELD_NAMES.contains(&quoted) { quoted } else { "…" });
+            redacted.push_str(quote);
+            rest = &after[close + 1..];
+        }
+        redacted.push_str(rest);
+        redacted
+    }
+
     /// The path of the offending field (`session_duration`, or `.` for the record as a whole).
     pub fn field(&self) -> String {
         match self {
@@ -130,47 +173,40 @@ mod tests {
     fn rejection(edit: impl FnOnce(&mut serde_json::Map<String, Value>)) -> String {
         let mut value = sample();
         edit(value.as_object_mut().expect("sample is an object"));
-        decode(&value)
-            .expect_err("edited record must be rejected")
-            .to_string()
+        decode(&value).expect_err("edited record must be rejected").to_string()
     }
 
     #[test]
     fn valid_record_round_trips_to_identical_json() {
         let record = decode(&sample()).expect("sample decodes");
-        let written: Value =
-            serde_json::from_str(&record.to_json().expect("encodes")).expect("valid JSON");
+        let written: Value = serde_json::from_str(&record.to_json().expect("encodes")).expect("valid JSON");
         assert_eq!(written, sample());
     }
 
     #[test]
+    fn redacted_messages_keep_field_names_and_drop_values() {
+        let mut value = sample();
+        value["session_duration"] = json!("Ioana Popescu");
+        let error = decode(&value).expect_err("wrong type");
+        assert!(error.to_string().contains("Ioana Popescu"));
+        let redacted = error.redacted();
+        assert!(
+            redacted.starts_with("invalid user-session record: session_duration: invalid type: string \"…\""),
+            "{redacted}"
+        );
+        value = sample();
+        value.as_object_mut().expect("object").insert("Popescu".into(), json!(1));
+        let redacted = decode(&value).expect_err("unknown field").redacted();
+        assert!(redacted.contains("unknown field `…`, expected one of `person_name`"), "{redacted}");
+        let redacted = UserSession::from_json(b"{\"iban").expect_err("truncated").redacted();
+        assert!(!redacted.is_empty(), "{redacted}");
+    }
+
+    #[test]
     fn fields_are_written_in_the_seed_order() {
-        let json = decode(&sample())
-            .expect("sample decodes")
-            .to_json()
-            .expect("encodes");
-        let order = [
-            "person_name",
-            "user_name",
-            "email",
-            "personal_number",
-            "birth_date",
-            "address",
-            "phone_number",
-            "mac_address",
-            "ip_address",
-            "iban",
-            "accessed_at",
-            "session_duration",
-            "download_speed",
-            "upload_speed",
-            "consumed_traffic",
-            "unique_id",
-        ];
-        let positions: Vec<usize> = order
-            .iter()
-            .map(|name| json.find(&format!("\"{name}\":")).expect("field present"))
-            .collect();
+        let json = decode(&sample()).expect("sample decodes").to_json().expect("encodes");
+        let positions: Vec<usize> =
+            FIELD_NAMES.iter().map(|name| json.find(&format!("\"{name}\":")).expect("field present")).collect();
         assert!(positions.is_sorted(), "{json}");
     }
 
@@ -179,12 +215,7 @@ mod tests {
         let mut value = sample();
         value["accessed_at"] = json!("2026-11-26 06:30:00");
         let record = decode(&value).expect("whole seconds decode");
-        assert!(
-            record
-                .to_json()
-                .expect("encodes")
-                .contains("\"2026-11-26 06:30:00.000000\"")
-        );
+        assert!(record.to_json().expect("encodes").contains("\"2026-11-26 06:30:00.000000\""));
     }
 
     #[test]
@@ -208,10 +239,7 @@ mod tests {
         let error = rejection(|record| {
             record.insert("session_duration".into(), json!("10"));
         });
-        assert!(
-            error.contains("session_duration: invalid type: string"),
-            "{error}"
-        );
+        assert!(error.contains("session_duration: invalid type: string"), "{error}");
         let error = rejection(|record| {
             record.insert("person_name".into(), json!(null));
         });
@@ -234,17 +262,11 @@ mod tests {
         let error = rejection(|record| {
             record.insert("upload_speed".into(), json!(-1));
         });
-        assert!(
-            error.contains("upload_speed: invalid value: integer `-1`"),
-            "{error}"
-        );
+        assert!(error.contains("upload_speed: invalid value: integer `-1`"), "{error}");
         let error = rejection(|record| {
             record.insert("upload_speed".into(), json!(1.5));
         });
-        assert!(
-            error.contains("upload_speed: invalid type: floating point"),
-            "{error}"
-        );
+        assert!(error.contains("upload_speed: invalid type: floating point"), "{error}");
     }
 
     #[test]
@@ -264,21 +286,14 @@ mod tests {
             let error = rejection(|record| {
                 record.insert(field.into(), json!(value));
             });
-            assert!(
-                error.contains(&format!("{field}: ")),
-                "{field}={value}: {error}"
-            );
+            assert!(error.contains(&format!("{field}: ")), "{field}={value}: {error}");
         }
     }
 
     #[test]
     fn documents_that_are_not_one_record_object_are_rejected() {
         for body in [&b""[..], b"null", b"[]", b"42", b"{", b"{}", b"not json"] {
-            assert!(
-                UserSession::from_json(body).is_err(),
-                "{:?}",
-                String::from_utf8_lossy(body)
-            );
+            assert!(UserSession::from_json(body).is_err(), "{:?}", String::from_utf8_lossy(body));
         }
         let mut trailing = sample().to_string().into_bytes();
         trailing.extend_from_slice(b" {}");

@@ -1,0 +1,84 @@
+//! One invocation: the SQS batch decoded message by message, the accepted records ingested, and every
+//! message that is not durably written reported back so SQS delivers it again.
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use tracing::{info, warn};
+
+use crate::decode::{MissingMessageId, decode};
+use crate::ingest::{Outputs, ingest};
+use crate::metrics::Counts;
+use crate::store::ObjectStore;
+
+/// What an invocation needs, built once per container.
+pub struct Consumer<S> {
+    pub store: S,
+    pub outputs: Outputs,
+    pub metrics_namespace: String,
+    pub function_name: String,
+}
+
+/// Why an invocation failed as a whole; SQS then delivers the whole batch again.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error(transparent)]
+    MissingMessageId(#[from] MissingMessageId),
+}
+
+impl From<HandlerError> for Diagnostic {
+    fn from(error: HandlerError) -> Self {
+        tracing::error!(error = %error, "invocation failed");
+        Diagnostic { error_type: "InvalidBatch".into(), error_message: error.to_string() }
+    }
+}
+
+/// Handles one batch and reports the messages to deliver again.
+pub async fn handle<S: ObjectStore>(
+    consumer: &Consumer<S>,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, HandlerError> {
+    let messages = &event.payload.records;
+    let (accepted, rejected) = decode(messages)?;
+    for rejection in &rejected {
+        warn!(message_id = rejection.message_id, reason = %rejection.reason, "message rejected");
+    }
+    let ingested = ingest(&consumer.store, &consumer.outputs, &accepted).await;
+
+    let counts = Counts {
+        received: messages.len() as u64,
+        rejected: rejected.len() as u64,
+        appended: ingested.appended.appended,
+        duplicates: ingested.appended.duplicates,
+        partitioned: ingested.partitioned,
+        failed: ingested.failed.len() as u64,
+        retries: ingested.appended.retries,
+    };
+    info!(
+        received = counts.received,
+        rejected = counts.rejected,
+        appended = counts.appended,
+        duplicates = counts.duplicates,
+        partitioned = counts.partitioned,
+        partition_objects = ingested.partition_objects,
+        failed = counts.failed,
+        retries = counts.retries,
+        composed = ingested.appended.composed,
+        "batch done"
+    );
+    let emf = counts.emf(&consumer.metrics_namespace, &consumer.function_name, chrono::Utc::now().timestamp_millis());
+    // EMF must be a line of its own on standard output, not wrapped in a log record.
+    println!("{emf}");
+
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = rejected
+        .iter()
+        .map(|rejection| rejection.message_id)
+        .chain(ingested.failed.iter().copied())
+        .map(|message_id| {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = message_id.to_owned();
+            failure
+        })
+        .collect();
+    Ok(response)
+}

@@ -1,0 +1,14 @@
+//! The consumer: user-session records from SQS batches into S3, appended to the JSON array
+//! `streaming_data.json` and written as date-partitioned NDJSON for Athena.
+//!
+//! `handler` maps the Lambda event onto `decode` and the `ingest` core, which writes through the
+//! `store` port by way of the `append` and `partition` paths.
+
+pub mod append;
+pub mod decode;
+pub mod handler;
+pub mod ingest;
+pub mod metrics;
+pub mod partition;
+pub mod settings;
+pub mod store;

@@ -1,0 +1,135 @@
+//! The partitioned path: records as NDJSON objects under `PREFIX/dt=YYYY-MM-DD/`, one object per
+//! date per batch, named after the batch's messages so a retried batch overwrites its own object.
+
+mod object;
+
+pub use object::{encode, object_key};
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use futures::future::join_all;
+use tracing::warn;
+
+use crate::store::{Content, Expect, ObjectStore};
+
+/// How the partitioned path is configured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionOptions {
+    /// Empty or ending with `/`.
+    pub prefix: String,
+    pub gzip: bool,
+}
+
+/// One record on its way to a partition.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    pub message_id: &'a str,
+    /// The UTC date of the record's `accessed_at`.
+    pub date: NaiveDate,
+    pub json: &'a [u8],
+}
+
+/// What the partitioned path did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Partitioned {
+    pub records: u64,
+    pub objects: u64,
+    /// Positions in the entries of the records whose partition could not be written.
+    pub failed: Vec<usize>,
+}
+
+/// Writes each date's records to its own object, all dates at once.
+pub async fn write_partitions<S: ObjectStore>(
+    store: &S,
+    options: &PartitionOptions,
+    entries: &[Entry<'_>],
+) -> Partitioned {
+    let mut by_date: BTreeMap<NaiveDate, Vec<(usize, &Entry)>> = BTreeMap::new();
+    for (position, entry) in entries.iter().enumerate() {
+        by_date.entry(entry.date).or_default().push((position, entry));
+    }
+    let content = Content {
+        content_type: "application/x-ndjson",
+        content_encoding: if options.gzip { Some("gzip") } else { None },
+    };
+    let writes = by_date.into_iter().map(|(date, entries)| async move {
+        let key = object_key(&options.prefix, date, entries.iter().map(|(_, entry)| entry.message_id), options.gzip);
+        let result = match encode(entries.iter().map(|(_, entry)| entry.json), options.gzip) {
+            Ok(body) => store.put(&key, body, content, Expect::Any).await.map_err(|error| error.to_string()),
+            Err(error) => Err(format!("compressing {key} failed: {error}")),
+        };
+        (entries, result)
+    });
+    let mut partitioned = Partitioned::default();
+    for (entries, result) in join_all(writes).await {
+        match result {
+            Ok(()) => {
+                partitioned.objects += 1;
+                partitioned.records += entries.len() as u64;
+            }
+            Err(error) => {
+                warn!(error, messages = entries.len(), "partition write failed; its messages are reported failed");
+                partitioned.failed.extend(entries.iter().map(|(position, _)| *position));
+            }
+        }
+    }
+    partitioned
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::memory::MemoryStore;
+
+    fn date(day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, day).expect("valid date")
+    }
+
+    fn options() -> PartitionOptions {
+        PartitionOptions { prefix: "lake/user_sessions/".into(), gzip: false }
+    }
+
+    const JSON: &[u8] = br#"{"n":1}"#;
+
+    #[tokio::test]
+    async fn records_are_grouped_by_date_into_one_object_each() {
+        let store = MemoryStore::default();
+        let entries = [
+            Entry { message_id: "m1", date: date(25), json: JSON },
+            Entry { message_id: "m2", date: date(26), json: JSON },
+            Entry { message_id: "m3", date: date(25), json: JSON },
+        ];
+        let partitioned = write_partitions(&store, &options(), &entries).await;
+        assert_eq!((partitioned.records, partitioned.objects), (3, 2));
+        assert!(partitioned.failed.is_empty());
+        let keys = store.keys();
+        assert_eq!(keys.len(), 2);
+        assert!(keys[0].starts_with("lake/user_sessions/dt=2026-11-25/") && keys[0].ends_with(".ndjson"));
+        assert!(keys[1].starts_with("lake/user_sessions/dt=2026-11-26/"));
+        assert_eq!(store.object(&keys[0]), Some(b"{\"n\":1}\n{\"n\":1}\n".to_vec()));
+    }
+
+    #[tokio::test]
+    async fn a_retried_batch_overwrites_its_own_objects() {
+        let store = MemoryStore::default();
+        let entries = [Entry { message_id: "m1", date: date(25), json: JSON }];
+        write_partitions(&store, &options(), &entries).await;
+        write_partitions(&store, &options(), &entries).await;
+        assert_eq!(store.keys().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_fails_exactly_the_messages_of_its_partition() {
+        let store = MemoryStore::default();
+        store.fail_writes_to("dt=2026-11-26");
+        let entries = [
+            Entry { message_id: "m1", date: date(25), json: JSON },
+            Entry { message_id: "m2", date: date(26), json: JSON },
+            Entry { message_id: "m3", date: date(26), json: JSON },
+        ];
+        let partitioned = write_partitions(&store, &options(), &entries).await;
+        assert_eq!(partitioned.failed, [1, 2]);
+        assert_eq!((partitioned.records, partitioned.objects), (1, 1));
+    }
+}

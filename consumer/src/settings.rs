@@ -1,0 +1,168 @@
+//! The function's settings, read from its environment once per container and checked at start.
+
+use shared::env::{self, EnvError, Lookup};
+
+/// The bucket both outputs go to; required.
+pub const BUCKET_NAME_ENV: &str = "BUCKET_NAME";
+/// The key of the JSON array all records are appended to; empty turns the append path off.
+pub const DATA_KEY_ENV: &str = "DATA_KEY";
+/// The key prefix of the date-partitioned NDJSON objects; unset or empty turns that path off.
+pub const PARTITION_PREFIX_ENV: &str = "PARTITION_PREFIX";
+/// `none` (default) or `gzip` for the partitioned objects.
+pub const PARTITION_COMPRESSION_ENV: &str = "PARTITION_COMPRESSION";
+/// How many bytes at the end of the array are searched for records already appended (default 1 MiB,
+/// about 1,800 records).
+pub const DEDUP_WINDOW_BYTES_ENV: &str = "DEDUP_WINDOW_BYTES";
+/// Attempts at one append when concurrent writers keep winning (default 10).
+pub const APPEND_MAX_ATTEMPTS_ENV: &str = "APPEND_MAX_ATTEMPTS";
+/// The CloudWatch namespace of the function's metrics (default `StreamingIngestion`).
+pub const METRICS_NAMESPACE_ENV: &str = "METRICS_NAMESPACE";
+
+const DEFAULT_DATA_KEY: &str = "streaming_data.json";
+const DEFAULT_DEDUP_WINDOW_BYTES: u64 = 1 << 20;
+const DEFAULT_APPEND_MAX_ATTEMPTS: u64 = 10;
+const DEFAULT_METRICS_NAMESPACE: &str = "StreamingIngestion";
+
+/// Everything the environment configures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub bucket: String,
+    pub append: Option<AppendSettings>,
+    pub partition: Option<PartitionSettings>,
+    pub metrics_namespace: String,
+}
+
+/// The append path to the JSON array.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendSettings {
+    pub key: String,
+    pub dedup_window_bytes: u64,
+    pub max_attempts: u32,
+}
+
+/// The date-partitioned NDJSON path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionSettings {
+    /// Ends with `/` unless it is empty... which turns the path off, so it always ends with `/`.
+    pub prefix: String,
+    pub gzip: bool,
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, EnvError> {
+        Self::from_lookup(env::process_env)
+    }
+
+    /// Reads settings through `lookup`, which returns a variable's value if it is set.
+    pub fn from_lookup(lookup: impl Lookup) -> Result<Self, EnvError> {
+        let bucket = env::required(&lookup, BUCKET_NAME_ENV, "the S3 bucket the records are written to")?;
+        check_bucket_name(&bucket)?;
+        let key = lookup(DATA_KEY_ENV).unwrap_or_else(|| DEFAULT_DATA_KEY.into());
+        let append = if key.is_empty() {
+            None
+        } else {
+            // The range keeps the value within u32.
+            let max_attempts =
+                env::bounded(&lookup, APPEND_MAX_ATTEMPTS_ENV, DEFAULT_APPEND_MAX_ATTEMPTS, 1..=50)? as u32;
+            let dedup_window_bytes =
+                env::bounded(&lookup, DEDUP_WINDOW_BYTES_ENV, DEFAULT_DEDUP_WINDOW_BYTES, 1024..=(64 << 20))?;
+            Some(AppendSettings { key, dedup_window_bytes, max_attempts })
+        };
+        let partition = match lookup(PARTITION_PREFIX_ENV).filter(|prefix| !prefix.is_empty()) {
+            None => None,
+            Some(mut prefix) => {
+                if !prefix.ends_with('/') {
+                    prefix.push('/');
+                }
+                let gzip = match lookup(PARTITION_COMPRESSION_ENV).as_deref().map(str::trim) {
+                    None | Some("" | "none") => false,
+                    Some("gzip") => true,
+                    Some(other) => {
+                        return Err(EnvError::invalid(PARTITION_COMPRESSION_ENV, other, "expected none or gzip"));
+                    }
+                };
+                Some(PartitionSettings { prefix, gzip })
+            }
+        };
+        let metrics_namespace = lookup(METRICS_NAMESPACE_ENV)
+            .filter(|namespace| !namespace.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.into());
+        Ok(Self { bucket, append, partition, metrics_namespace })
+    }
+}
+
+/// S3's naming rules, checked here so a typo fails at start and not at the first write.
+fn check_bucket_name(name: &str) -> Result<(), EnvError> {
+    let valid_chars = name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    let ends_ok = name.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && name.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric());
+    if (3..=63).contains(&name.len()) && valid_chars && ends_ok && !name.contains("..") {
+        Ok(())
+    } else {
+        Err(EnvError::invalid(
+            BUCKET_NAME_ENV,
+            name,
+            "an S3 bucket name has 3-63 lower-case letters, digits, hyphens and dots, and starts and ends with a letter or digit",
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, EnvError> {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        Settings::from_lookup(move |name: &str| vars.iter().find(|(key, _)| key == name).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn bucket_alone_appends_to_the_seed_key_and_does_not_partition() {
+        let settings = settings(&[("BUCKET_NAME", "driven-data-bucket")]).expect("valid");
+        assert_eq!(
+            settings,
+            Settings {
+                bucket: "driven-data-bucket".into(),
+                append: Some(AppendSettings {
+                    key: "streaming_data.json".into(),
+                    dedup_window_bytes: 1 << 20,
+                    max_attempts: 10
+                }),
+                partition: None,
+                metrics_namespace: "StreamingIngestion".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn empty_data_key_turns_appending_off_and_a_prefix_turns_partitions_on() {
+        let settings = settings(&[
+            ("BUCKET_NAME", "lake"),
+            ("DATA_KEY", ""),
+            ("PARTITION_PREFIX", "user_sessions"),
+            ("PARTITION_COMPRESSION", "gzip"),
+        ])
+        .expect("valid");
+        assert_eq!(settings.append, None);
+        assert_eq!(settings.partition, Some(PartitionSettings { prefix: "user_sessions/".into(), gzip: true }));
+    }
+
+    #[test]
+    fn missing_or_invalid_values_are_named() {
+        for (vars, named) in [
+            (&[][..], "BUCKET_NAME is not set"),
+            (&[("BUCKET_NAME", "Driven_Data")][..], "BUCKET_NAME = \"Driven_Data\" is invalid"),
+            (&[("BUCKET_NAME", "ab")][..], "BUCKET_NAME = \"ab\""),
+            (&[("BUCKET_NAME", "lake"), ("DEDUP_WINDOW_BYTES", "10")][..], "DEDUP_WINDOW_BYTES = \"10\""),
+            (&[("BUCKET_NAME", "lake"), ("APPEND_MAX_ATTEMPTS", "x")][..], "APPEND_MAX_ATTEMPTS = \"x\""),
+            (
+                &[("BUCKET_NAME", "lake"), ("PARTITION_PREFIX", "p/"), ("PARTITION_COMPRESSION", "zstd")][..],
+                "PARTITION_COMPRESSION = \"zstd\"",
+            ),
+        ] {
+            let error = settings(vars).expect_err("invalid").to_string();
+            assert!(error.starts_with(named), "{error}");
+        }
+    }
+}
