@@ -24,7 +24,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             .map(|partition| PartitionOptions { prefix: partition.prefix, gzip: partition.gzip }),
     };
     let consumer = Consumer {
-        store: S3Store::new(aws_sdk_s3::Client::new(&config), settings.bucket),
+        store: S3Store::new(S3Store::client(&config), settings.bucket),
         outputs,
         metrics_namespace: settings.metrics_namespace,
         function_name: std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "consumer".into()),

@@ -1,6 +1,8 @@
 //! One place that loads the AWS SDK configuration, so both functions honour the same environment.
 
-use aws_config::{BehaviorVersion, SdkConfig};
+pub use aws_config::SdkConfig;
+
+use aws_config::BehaviorVersion;
 
 /// Loads the SDK configuration from the standard AWS environment (region, credentials and
 /// `AWS_ENDPOINT_URL`, which points the clients at a local emulator in tests).

@@ -6,3 +6,5 @@ pub mod env;
 pub mod record;
 
 pub use record::{DecodeError, MacAddress, UserSession};
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -23,6 +23,13 @@ impl S3Store {
         Self { client, bucket: bucket.into() }
     }
 
+    /// An S3 client for `config`. A custom endpoint (`AWS_ENDPOINT_URL`, a local emulator) gets
+    /// path-style addressing, since `BUCKET.127.0.0.1` resolves nowhere.
+    pub fn client(config: &shared::aws::SdkConfig) -> Client {
+        let path_style = config.endpoint_url().is_some();
+        Client::from_conf(aws_sdk_s3::config::Builder::from(config).force_path_style(path_style).build())
+    }
+
     async fn compose_parts(
         &self,
         key: &str,

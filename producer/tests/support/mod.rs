@@ -6,16 +6,7 @@ use aws_sdk_sqs::Client;
 
 /// The emulator's endpoint; refuses to run against anything but loopback.
 pub fn endpoint() -> String {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL")
-        .unwrap_or_else(|_| panic!("AWS_ENDPOINT_URL is not set: run the integration tests with scripts/test"));
-    let host = endpoint.split("://").nth(1).unwrap_or_default();
-    let host = host.split(['/']).next().unwrap_or_default();
-    let host = host.rsplit_once(':').map_or(host, |(host, _port)| host);
-    assert!(
-        host.starts_with("127.") || host == "localhost" || host == "[::1]",
-        "AWS_ENDPOINT_URL={endpoint} is not on loopback; tests only talk to a local emulator"
-    );
-    endpoint
+    shared::testing::loopback_endpoint()
 }
 
 /// An SQS client for the emulator.

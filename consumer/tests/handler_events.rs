@@ -1,0 +1,119 @@
+//! The handler against the event files in `events/`, with the in-memory store.
+
+use std::path::Path;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use consumer::append::AppendOptions;
+use consumer::handler::{Consumer, handle};
+use consumer::ingest::Outputs;
+use consumer::partition::PartitionOptions;
+use consumer::store::memory::MemoryStore;
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::Value;
+
+fn event(name: &str) -> SqsEvent {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    serde_json::from_str(&text).expect("an SQS event")
+}
+
+fn consumer() -> Consumer<MemoryStore> {
+    Consumer {
+        store: MemoryStore::default(),
+        outputs: Outputs {
+            append: Some(AppendOptions {
+                key: "streaming_data.json".into(),
+                dedup_window_bytes: 1 << 20,
+                max_attempts: 5,
+            }),
+            partition: Some(PartitionOptions { prefix: "user_sessions/".into(), gzip: false }),
+        },
+        metrics_namespace: "StreamingIngestion".into(),
+        function_name: "consumer".into(),
+    }
+}
+
+async fn invoke(consumer: &Consumer<MemoryStore>, event: SqsEvent) -> SqsBatchResponse {
+    handle(consumer, LambdaEvent::new(event, Context::default())).await.expect("handles the batch")
+}
+
+fn failed_ids(response: &SqsBatchResponse) -> Vec<&str> {
+    response.batch_item_failures.iter().map(|failure| failure.item_identifier.as_str()).collect()
+}
+
+fn stored_ids(consumer: &Consumer<MemoryStore>) -> Vec<String> {
+    let object = consumer.store.object("streaming_data.json").expect("the array exists");
+    let array: Vec<Value> = serde_json::from_slice(&object).expect("valid JSON");
+    array.iter().map(|record| record["unique_id"].as_str().expect("id").to_owned()).collect()
+}
+
+#[tokio::test]
+async fn a_valid_batch_lands_in_both_outputs() {
+    let consumer = consumer();
+    let response = invoke(&consumer, event("sqs-valid-batch.json")).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(stored_ids(&consumer).len(), 5);
+    let partition_lines: usize = consumer
+        .store
+        .keys()
+        .iter()
+        .filter(|key| key.starts_with("user_sessions/dt="))
+        .map(|key| {
+            consumer
+                .store
+                .object(key)
+                .map_or(0, |object| object.split(|b| *b == b'\n').filter(|l| !l.is_empty()).count())
+        })
+        .sum();
+    assert_eq!(partition_lines, 5);
+}
+
+#[tokio::test]
+async fn a_mixed_batch_reports_exactly_its_bad_messages() {
+    let consumer = consumer();
+    let event = event("sqs-mixed-batch.json");
+    let bad: Vec<String> = event
+        .records
+        .iter()
+        .filter_map(|message| message.message_id.clone())
+        .filter(|id| id.starts_with("bad"))
+        .collect();
+    assert_eq!(bad.len(), 10);
+    let response = invoke(&consumer, event).await;
+    assert_eq!(failed_ids(&response), bad);
+    assert_eq!(stored_ids(&consumer).len(), 3);
+}
+
+#[tokio::test]
+async fn the_same_batch_delivered_again_adds_no_duplicate() {
+    let consumer = consumer();
+    invoke(&consumer, event("sqs-valid-batch.json")).await;
+    let response = invoke(&consumer, event("sqs-valid-batch.json")).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(stored_ids(&consumer).len(), 5);
+    assert_eq!(consumer.store.keys().len(), 1 + 1, "the array and one partition object");
+}
+
+#[tokio::test]
+async fn when_the_store_fails_every_valid_message_is_reported() {
+    let consumer = consumer();
+    consumer.store.fail_writes_to("streaming_data.json");
+    let event = event("sqs-mixed-batch.json");
+    let response = invoke(&consumer, event.clone()).await;
+    let all: Vec<&str> = event.records.iter().filter_map(|message| message.message_id.as_deref()).collect();
+    let mut reported = failed_ids(&response);
+    reported.sort_unstable();
+    let mut expected = all.clone();
+    expected.sort_unstable();
+    assert_eq!(reported, expected);
+}
+
+#[tokio::test]
+async fn a_message_without_an_id_fails_the_invocation() {
+    let consumer = consumer();
+    let mut event = event("sqs-valid-batch.json");
+    event.records[2].message_id = None;
+    let error = handle(&consumer, LambdaEvent::new(event, Context::default())).await.expect_err("no id");
+    assert!(error.to_string().contains("message 2"), "{error}");
+    assert!(consumer.store.keys().is_empty(), "nothing is written");
+}
