@@ -39,6 +39,11 @@ impl MemoryStore {
         lock(&self.objects).get(key).map(|object| object.body.clone())
     }
 
+    /// The object's size.
+    pub fn size(&self, key: &str) -> Option<usize> {
+        lock(&self.objects).get(key).map(|object| object.body.len())
+    }
+
     /// The object's content headers.
     pub fn content(&self, key: &str) -> Option<Content> {
         lock(&self.objects).get(key).map(|object| object.content)
