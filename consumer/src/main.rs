@@ -1,9 +1,6 @@
 //! The consumer Lambda's entry point: settings, the S3 client, and the runtime.
 
-use consumer::append::AppendOptions;
 use consumer::handler::{Consumer, handle};
-use consumer::ingest::Outputs;
-use consumer::partition::PartitionOptions;
 use consumer::settings::Settings;
 use consumer::store::s3::S3Store;
 use lambda_runtime::{service_fn, tracing};
@@ -13,19 +10,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     tracing::init_default_subscriber_with_writer(std::io::stderr);
     let settings = Settings::from_env()?;
     let config = shared::aws::load_sdk_config().await;
-    let outputs = Outputs {
-        append: settings.append.map(|append| AppendOptions {
-            key: append.key,
-            dedup_window_bytes: append.dedup_window_bytes,
-            max_attempts: append.max_attempts,
-        }),
-        partition: settings
-            .partition
-            .map(|partition| PartitionOptions { prefix: partition.prefix, gzip: partition.gzip }),
-    };
     let consumer = Consumer {
         store: S3Store::new(S3Store::client(&config), settings.bucket),
-        outputs,
+        outputs: settings.outputs,
         metrics_namespace: settings.metrics_namespace,
         function_name: std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "consumer".into()),
     };

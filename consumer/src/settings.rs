@@ -2,6 +2,10 @@
 
 use shared::env::{self, EnvError, Lookup};
 
+use crate::append::AppendOptions;
+use crate::ingest::Outputs;
+use crate::partition::PartitionOptions;
+
 /// The bucket both outputs go to; required.
 pub const BUCKET_NAME_ENV: &str = "BUCKET_NAME";
 /// The key of the JSON array all records are appended to; empty turns the append path off.
@@ -27,25 +31,8 @@ const DEFAULT_METRICS_NAMESPACE: &str = "StreamingIngestion";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     pub bucket: String,
-    pub append: Option<AppendSettings>,
-    pub partition: Option<PartitionSettings>,
+    pub outputs: Outputs,
     pub metrics_namespace: String,
-}
-
-/// The append path to the JSON array.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AppendSettings {
-    pub key: String,
-    pub dedup_window_bytes: u64,
-    pub max_attempts: u32,
-}
-
-/// The date-partitioned NDJSON path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PartitionSettings {
-    /// Ends with `/` unless it is empty... which turns the path off, so it always ends with `/`.
-    pub prefix: String,
-    pub gzip: bool,
 }
 
 impl Settings {
@@ -67,7 +54,7 @@ impl Settings {
                 env::bounded(&lookup, APPEND_MAX_ATTEMPTS_ENV, DEFAULT_APPEND_MAX_ATTEMPTS, 1..=50)? as u32;
             let dedup_window_bytes =
                 env::bounded(&lookup, DEDUP_WINDOW_BYTES_ENV, DEFAULT_DEDUP_WINDOW_BYTES, 1024..=(64 << 20))?;
-            Some(AppendSettings { key, dedup_window_bytes, max_attempts })
+            Some(AppendOptions { key, dedup_window_bytes, max_attempts })
         };
         let partition = match lookup(PARTITION_PREFIX_ENV).filter(|prefix| !prefix.is_empty()) {
             None => None,
@@ -82,13 +69,13 @@ impl Settings {
                         return Err(EnvError::invalid(PARTITION_COMPRESSION_ENV, other, "expected none or gzip"));
                     }
                 };
-                Some(PartitionSettings { prefix, gzip })
+                Some(PartitionOptions { prefix, gzip })
             }
         };
         let metrics_namespace = lookup(METRICS_NAMESPACE_ENV)
             .filter(|namespace| !namespace.trim().is_empty())
             .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.into());
-        Ok(Self { bucket, append, partition, metrics_namespace })
+        Ok(Self { bucket, outputs: Outputs { append, partition }, metrics_namespace })
     }
 }
 
@@ -124,12 +111,14 @@ mod tests {
             settings,
             Settings {
                 bucket: "driven-data-bucket".into(),
-                append: Some(AppendSettings {
-                    key: "streaming_data.json".into(),
-                    dedup_window_bytes: 1 << 20,
-                    max_attempts: 10
-                }),
-                partition: None,
+                outputs: Outputs {
+                    append: Some(AppendOptions {
+                        key: "streaming_data.json".into(),
+                        dedup_window_bytes: 1 << 20,
+                        max_attempts: 10
+                    }),
+                    partition: None,
+                },
                 metrics_namespace: "StreamingIngestion".into(),
             }
         );
@@ -144,8 +133,8 @@ mod tests {
             ("PARTITION_COMPRESSION", "gzip"),
         ])
         .expect("valid");
-        assert_eq!(settings.append, None);
-        assert_eq!(settings.partition, Some(PartitionSettings { prefix: "user_sessions/".into(), gzip: true }));
+        assert_eq!(settings.outputs.append, None);
+        assert_eq!(settings.outputs.partition, Some(PartitionOptions { prefix: "user_sessions/".into(), gzip: true }));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use shared::aws::describe_error;
 
 use super::{Content, Expect, ObjectStore, StoreError, Tail};
 
@@ -201,15 +202,7 @@ where
             _ => {}
         }
     }
-    let message = match &error {
-        SdkError::ServiceError(service) => format!(
-            "{}: {}",
-            service.err().code().unwrap_or("unknown error"),
-            service.err().message().unwrap_or("no message")
-        ),
-        other => DisplayErrorContext(other).to_string(),
-    };
-    StoreError::Failed { operation, key, message, source: Some(Box::new(error)) }
+    StoreError::Failed { operation, key, message: describe_error(&error), source: Some(Box::new(error)) }
 }
 
 #[cfg(test)]

@@ -4,9 +4,10 @@ use std::collections::HashSet;
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::config::http::HttpResponse;
-use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::operation::send_message_batch::SendMessageBatchError;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use shared::aws::describe_error;
 
 use super::queue::{EntryFailure, MessageQueue, OutgoingMessage, SendError};
 
@@ -83,16 +84,8 @@ fn call_error(queue_url: &str, error: SdkError<SendMessageBatchError, HttpRespon
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
         _ => false,
     };
-    let detail = match &error {
-        SdkError::ServiceError(service) => format!(
-            "{}: {}",
-            service.err().code().unwrap_or("unknown error"),
-            service.err().message().unwrap_or("no message")
-        ),
-        other => DisplayErrorContext(other).to_string(),
-    };
     SendError {
-        message: format!("SendMessageBatch to {queue_url} failed: {detail}"),
+        message: format!("SendMessageBatch to {queue_url} failed: {}", describe_error(&error)),
         retryable,
         source: Some(Box::new(error)),
     }
