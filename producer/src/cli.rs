@@ -13,7 +13,7 @@ use rand::rngs::StdRng;
 use tokio::time::Instant;
 
 use crate::generator::user_session;
-use crate::plan::{CONCURRENCY, Plan, Work};
+use crate::plan::{CONCURRENCY, Mode, RunOptions};
 use crate::publish::delivery::RetryPolicy;
 use crate::publish::sqs::SqsQueue;
 use crate::run::run;
@@ -98,15 +98,14 @@ fn finish_early(error: io::Error) -> anyhow::Result<ExitCode> {
 }
 
 async fn send(count: u64, queue_url: String, seed: Option<u64>, concurrency: u64) -> anyhow::Result<ExitCode> {
-    let options = crate::plan::RunOptions {
-        mode: Some(crate::plan::Mode::Burst),
+    let options = RunOptions {
+        mode: Some(Mode::Burst),
         count: Some(count),
         concurrency: Some(concurrency),
         seed,
         ..Default::default()
     };
-    let plan: Plan = options.plan()?;
-    debug_assert!(matches!(plan.work, Work::Burst { .. }));
+    let plan = options.plan()?;
     let config = shared::aws::load_sdk_config().await;
     let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&config), queue_url);
     // A command line has no deadline; a day stands for none.

@@ -7,7 +7,7 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use shared::aws::describe_error;
 
-use super::{Content, Expect, ObjectStore, StoreError, Tail};
+use super::{Content, Expect, MIN_COMPOSE_BYTES, ObjectStore, StoreError, Tail};
 
 /// Characters of a key that `x-amz-copy-source` may carry unencoded.
 const COPY_SOURCE_KEEP: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
@@ -148,6 +148,14 @@ impl ObjectStore for S3Store {
     }
 
     async fn compose(&self, key: &str, etag: &str, keep: u64, suffix: Vec<u8>) -> Result<(), StoreError> {
+        if keep < MIN_COMPOSE_BYTES {
+            return Err(StoreError::Failed {
+                operation: "UploadPartCopy",
+                key: key.to_owned(),
+                message: format!("a copied part needs {MIN_COMPOSE_BYTES} bytes, not {keep}"),
+                source: None,
+            });
+        }
         let upload = self
             .client
             .create_multipart_upload()
