@@ -3,18 +3,22 @@
 
 project_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$project_root/.venv"
+# The SAM CLI sends no usage data from here.
+export SAM_CLI_TELEMETRY=0
 
-# Creates .venv and installs scripts/requirements.txt into it, again only when that file changes.
+# Creates the virtual environment $1 (default .venv) and installs the requirements file $2 (default
+# scripts/requirements.txt) into it, again only when that file changes.
 ensure_venv() {
-    local requirements="$project_root/scripts/requirements.txt"
-    local stamp="$venv/.requirements"
+    local env="$project_root/${1:-.venv}"
+    local requirements="$project_root/${2:-scripts/requirements.txt}"
+    local stamp="$env/.requirements"
     if [[ -f "$stamp" ]] && cmp -s "$requirements" "$stamp"; then
         return
     fi
-    echo "Installing Python tools into $venv ..." >&2
-    python3 -m venv "$venv" || { echo "python3 -m venv failed: install python3 with venv support" >&2; return 1; }
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+    echo "Installing $(basename "$requirements") into $env ..." >&2
+    python3 -m venv "$env" || { echo "python3 -m venv failed: install python3 with venv support" >&2; return 1; }
+    "$env/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+    "$env/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
     cp "$requirements" "$stamp"
 }
 
@@ -29,7 +33,7 @@ start_moto() {
     trap stop_moto EXIT
     trap 'exit 130' INT TERM
     export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
-    export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=eu-central-1
+    export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=eu-central-1 AWS_DEFAULT_REGION=eu-central-1
     export AWS_EC2_METADATA_DISABLED=true AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
     unset AWS_PROFILE AWS_SESSION_TOKEN AWS_DEFAULT_PROFILE
     "$venv/bin/python" - "$AWS_ENDPOINT_URL" <<'PY' || { echo "moto did not start; its log:" >&2; cat "$moto_log" >&2; return 1; }

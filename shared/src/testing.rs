@@ -1,4 +1,5 @@
-//! Test support (feature `testing`): the local AWS emulator's endpoint, refusing anything but loopback.
+//! Test support (feature `testing`): the local AWS emulator's endpoint, refusing anything but loopback, and the SAM
+//! template, for tests that check it agrees with the code.
 
 /// `AWS_ENDPOINT_URL`, which `scripts/test` points at moto; panics unless it is on loopback, so no
 /// test ever reaches a real AWS endpoint.
@@ -16,4 +17,23 @@ pub fn loopback_endpoint() -> String {
         "AWS_ENDPOINT_URL={endpoint} is not on loopback; tests only talk to a local emulator"
     );
     endpoint
+}
+
+pub use serde_yaml_ng::Value;
+
+/// The SAM template at the repository's root, parsed; CloudFormation's short tags (`!Ref`, `!Sub`)
+/// stay as tagged values.
+pub fn template() -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    serde_yaml_ng::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+/// A plain string in the template, or the string inside a `!Sub`.
+pub fn text(value: &Value) -> String {
+    match value {
+        serde_yaml_ng::Value::String(text) => text.clone(),
+        serde_yaml_ng::Value::Tagged(tagged) => text(&tagged.value),
+        other => panic!("expected a string in the template, found {other:?}"),
+    }
 }

@@ -91,10 +91,19 @@ pub async fn handle<Q: MessageQueue>(
     Response::new(&summary).map_err(HandlerError::Summary)
 }
 
-/// The instant `margin` before `deadline_ms` (milliseconds since the Unix epoch, as Lambda gives it).
+/// Deadlines below this many milliseconds cannot be Unix times of an invocation; they are budgets.
+const SMALLEST_EPOCH_DEADLINE_MS: u64 = 1_000_000_000_000;
+
+/// The instant `margin` before `deadline_ms`, milliseconds since the Unix epoch as Lambda gives it.
+/// cargo lambda's Runtime API emulator sends a fixed 600000 instead, meant as ten minutes from now, so
+/// a value too small to be a date is read as a budget from now.
 fn stop_instant(deadline_ms: u64, margin: Duration) -> Instant {
-    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis());
-    let remaining = Duration::from_millis(u64::try_from(u128::from(deadline_ms).saturating_sub(now_ms)).unwrap_or(0));
+    let remaining = if deadline_ms < SMALLEST_EPOCH_DEADLINE_MS {
+        Duration::from_millis(deadline_ms)
+    } else {
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis());
+        Duration::from_millis(u64::try_from(u128::from(deadline_ms).saturating_sub(now_ms)).unwrap_or(0))
+    };
     Instant::now() + remaining.saturating_sub(margin)
 }
 
@@ -171,6 +180,14 @@ mod tests {
             producer.queue.bodies().iter().map(|body| body[body.len() - 40..].to_owned()).collect()
         };
         assert_eq!(ids(&first), ids(&second));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_emulator_budget_counts_from_now() {
+        let stop = stop_instant(600_000, Duration::from_secs(2));
+        assert_eq!(stop - Instant::now(), Duration::from_secs(598));
+        let past = stop_instant(SMALLEST_EPOCH_DEADLINE_MS, Duration::from_secs(2));
+        assert!(past <= Instant::now(), "a date long past leaves no time");
     }
 
     #[tokio::test(start_paused = true)]

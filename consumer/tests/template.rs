@@ -1,0 +1,119 @@
+//! `template.yaml` agrees with the consumer and the record: its environment, the Glue table's columns and
+//! the partition layout the table's projection reads.
+
+use chrono::NaiveDate;
+use consumer::partition::object_key;
+use consumer::settings::{
+    APPEND_MAX_ATTEMPTS_ENV, BUCKET_NAME_ENV, DATA_KEY_ENV, DEDUP_WINDOW_BYTES_ENV, METRICS_NAMESPACE_ENV,
+    PARTITION_COMPRESSION_ENV, PARTITION_PREFIX_ENV,
+};
+use shared::record::FIELD_NAMES;
+use shared::testing::{Value, template, text};
+
+fn resource(template: &Value, name: &str) -> Value {
+    template["Resources"][name].clone()
+}
+
+fn default(template: &Value, parameter: &str) -> Value {
+    template["Parameters"][parameter]["Default"].clone()
+}
+
+fn number(value: &Value) -> u64 {
+    value.as_u64().or_else(|| value.as_str().and_then(|text| text.parse().ok())).expect("a number")
+}
+
+#[test]
+fn consumer_environment_names_only_variables_the_consumer_reads() {
+    let template = template();
+    let variables = resource(&template, "ConsumerFunction")["Properties"]["Environment"]["Variables"].clone();
+    let names: Vec<&str> =
+        variables.as_mapping().expect("a mapping").keys().map(|key| key.as_str().expect("a name")).collect();
+    let known = [
+        BUCKET_NAME_ENV,
+        DATA_KEY_ENV,
+        PARTITION_PREFIX_ENV,
+        PARTITION_COMPRESSION_ENV,
+        DEDUP_WINDOW_BYTES_ENV,
+        APPEND_MAX_ATTEMPTS_ENV,
+        METRICS_NAMESPACE_ENV,
+    ];
+    for name in &names {
+        assert!(known.contains(name), "the template sets {name}, which the consumer does not read");
+    }
+    for required in [BUCKET_NAME_ENV, DATA_KEY_ENV, PARTITION_PREFIX_ENV] {
+        assert!(names.contains(&required), "the template does not set {required}");
+    }
+    assert_eq!(text(&variables[DATA_KEY_ENV]), "streaming_data.json", "the seed's key");
+}
+
+#[test]
+fn glue_columns_are_the_record_fields_with_matching_types() {
+    let template = template();
+    let columns = resource(&template, "UserSessionsTable")["Properties"]["TableInput"]["StorageDescriptor"]["Columns"]
+        .as_sequence()
+        .expect("columns")
+        .clone();
+    let names: Vec<String> = columns.iter().map(|column| text(&column["Name"])).collect();
+    assert_eq!(names, FIELD_NAMES);
+
+    let record: serde_json::Value =
+        serde_json::from_str(include_str!("../../events/sqs-valid-batch.json")).expect("event JSON");
+    let body: serde_json::Value =
+        serde_json::from_str(record["Records"][0]["body"].as_str().expect("a body")).expect("a record");
+    for column in &columns {
+        let (name, glue_type) = (text(&column["Name"]), text(&column["Type"]));
+        let value = &body[name.as_str()];
+        let expected = match name.as_str() {
+            // The Hive JSON SerDe reads `yyyy-MM-dd` dates and `yyyy-MM-dd HH:mm:ss[.f...]` timestamps.
+            "birth_date" => "date",
+            "accessed_at" => "timestamp",
+            _ if value.is_u64() => "int",
+            _ if value.is_string() => "string",
+            _ => panic!("{name}: no Glue type for {value}"),
+        };
+        assert_eq!(glue_type, expected, "{name}");
+    }
+    let accessed_at = body["accessed_at"].as_str().expect("a timestamp");
+    chrono::NaiveDateTime::parse_from_str(accessed_at, "%Y-%m-%d %H:%M:%S%.6f").expect("Hive's timestamp layout");
+    // Every integer field fits Athena's 32-bit int.
+    assert!(shared::record::MAX_CONSUMED_TRAFFIC < i32::MAX as u32);
+}
+
+#[test]
+fn the_projection_reads_where_the_consumer_writes() {
+    let template = template();
+    let table = resource(&template, "UserSessionsTable")["Properties"]["TableInput"].clone();
+    let prefix = text(&default(&template, "PartitionPrefix"));
+    let substitute = |template_text: String| {
+        template_text
+            .replace("${DataBucket}", "bucket")
+            .replace("${PartitionPrefix}", &prefix)
+            .replace("${!dt}", "2026-11-26")
+    };
+    let location = substitute(text(&table["Parameters"]["storage.location.template"]));
+    let date = NaiveDate::from_ymd_opt(2026, 11, 26).expect("a date");
+    for gzip in [false, true] {
+        let key = object_key(&prefix, date, ["message-1"].into_iter(), gzip);
+        assert!(format!("s3://bucket/{key}").starts_with(&location), "{key} is not under {location}");
+    }
+    let table_location = substitute(text(&table["StorageDescriptor"]["Location"]));
+    assert!(location.starts_with(&table_location));
+    assert_eq!(text(&table["Parameters"]["projection.dt.format"]), "yyyy-MM-dd");
+    assert_eq!(text(&table["PartitionKeys"][0]["Name"]), "dt");
+    let consumer_prefix =
+        text(&resource(&template, "ConsumerFunction")["Properties"]["Environment"]["Variables"]["PARTITION_PREFIX"]);
+    assert_eq!(consumer_prefix, "PartitionPrefix", "the consumer writes under the parameter the table reads");
+}
+
+#[test]
+fn the_queue_outlasts_six_consumer_timeouts_and_the_batching_window() {
+    let template = template();
+    let visibility = number(&default(&template, "QueueVisibilityTimeoutSeconds"));
+    let timeout = number(&default(&template, "ConsumerTimeoutSeconds"));
+    let window = number(&default(&template, "ConsumerBatchingWindowSeconds"));
+    assert!(visibility >= 6 * timeout + window, "{visibility} < 6 x {timeout} + {window}");
+    let batch = number(&default(&template, "ConsumerBatchSize"));
+    assert!(batch <= 10 || window >= 1, "a batch above 10 needs a batching window");
+    let mapping = resource(&template, "ConsumerFunction")["Properties"]["Events"]["Queue"]["Properties"].clone();
+    assert_eq!(text(&mapping["FunctionResponseTypes"][0]), "ReportBatchItemFailures");
+}

@@ -1,0 +1,59 @@
+//! `template.yaml` and `events/` agree with the producer: its environment, the schedule's default input and the
+//! producer events.
+
+use producer::lambda::event::run_options;
+use producer::lambda::settings::{DEADLINE_MARGIN_MS_ENV, QUEUE_URL_ENV, SEND_MAX_ATTEMPTS_ENV};
+use producer::plan::{CONCURRENCY, COUNT, DURATION_SECS, MAX_PAUSE_SECS, MIN_PAUSE_SECS, MODE_ENV, SEED_ENV};
+use shared::testing::{template, text};
+
+#[test]
+fn producer_environment_names_only_variables_the_producer_reads() {
+    let template = template();
+    let variables = template["Resources"]["ProducerFunction"]["Properties"]["Environment"]["Variables"].clone();
+    let names: Vec<&str> =
+        variables.as_mapping().expect("a mapping").keys().map(|key| key.as_str().expect("a name")).collect();
+    let known = [
+        QUEUE_URL_ENV,
+        MODE_ENV,
+        SEED_ENV,
+        COUNT.env,
+        CONCURRENCY.env,
+        DURATION_SECS.env,
+        MIN_PAUSE_SECS.env,
+        MAX_PAUSE_SECS.env,
+        SEND_MAX_ATTEMPTS_ENV,
+        DEADLINE_MARGIN_MS_ENV,
+    ];
+    for name in &names {
+        assert!(known.contains(name), "the template sets {name}, which the producer does not read");
+    }
+    assert!(names.contains(&QUEUE_URL_ENV));
+}
+
+#[test]
+fn the_schedule_input_default_is_a_valid_producer_event() {
+    let template = template();
+    let input = text(&template["Parameters"]["ScheduleInput"]["Default"]);
+    let event: serde_json::Value = serde_json::from_str(&input).expect("JSON");
+    run_options(event).expect("a valid producer event").plan().expect("a valid plan");
+    let burst_count = template["Parameters"]["BurstCount"].clone();
+    assert_eq!(burst_count["MaxValue"].as_u64(), Some(*COUNT.range.end()));
+    assert_eq!(burst_count["Default"].as_u64(), Some(COUNT.default));
+}
+
+#[test]
+fn the_producer_may_run_as_long_as_a_stream() {
+    let template = template();
+    let timeout = template["Resources"]["ProducerFunction"]["Properties"]["Timeout"].as_u64().expect("seconds");
+    assert_eq!(timeout, *DURATION_SECS.range.end(), "a stream of the longest duration fits the timeout");
+}
+
+#[test]
+fn the_producer_event_files_are_valid_events() {
+    let directory = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
+    for name in ["scheduled-event.json", "producer-burst.json", "producer-stream.json"] {
+        let text = std::fs::read_to_string(directory.join(name)).expect("event file");
+        let event: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        run_options(event).unwrap_or_else(|error| panic!("{name}: {error}")).plan().expect("a valid plan");
+    }
+}
