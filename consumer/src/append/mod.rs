@@ -73,6 +73,9 @@ pub async fn append<S: ObjectStore>(
     options: &AppendOptions,
     lines: &[Line<'_>],
 ) -> Result<Appended, AppendError> {
+    if lines.is_empty() {
+        return Ok(Appended::default());
+    }
     let mut seen = HashSet::with_capacity(lines.len());
     let unique: Vec<&Line> = lines.iter().filter(|line| seen.insert(line.unique_id)).collect();
     let batch_duplicates = (lines.len() - unique.len()) as u64;
@@ -176,6 +179,13 @@ mod tests {
         assert_eq!(appended, Appended { appended: 3, ..Appended::default() });
         assert_eq!(ids_in(&store).len(), 3);
         assert_eq!(store.content(KEY), Some(JSON));
+    }
+
+    #[tokio::test]
+    async fn nothing_to_append_touches_nothing() {
+        let store = MemoryStore::default();
+        assert_eq!(append(&store, &options(), &[]).await.expect("nothing to do"), Appended::default());
+        assert!(store.keys().is_empty());
     }
 
     #[tokio::test]
