@@ -8,7 +8,7 @@ use consumer::settings::{
     PARTITION_COMPRESSION_ENV, PARTITION_PREFIX_ENV,
 };
 use shared::record::FIELD_NAMES;
-use shared::testing::{Value, template, text};
+use shared::testing::{Value, environment, template, text};
 
 fn resource(template: &Value, name: &str) -> Value {
     template["Resources"][name].clone()
@@ -25,9 +25,8 @@ fn number(value: &Value) -> u64 {
 #[test]
 fn consumer_environment_names_only_variables_the_consumer_reads() {
     let template = template();
-    let variables = resource(&template, "ConsumerFunction")["Properties"]["Environment"]["Variables"].clone();
-    let names: Vec<&str> =
-        variables.as_mapping().expect("a mapping").keys().map(|key| key.as_str().expect("a name")).collect();
+    let variables = environment(&template, "ConsumerFunction");
+    let names: Vec<&str> = variables.iter().map(|(name, _)| name.as_str()).collect();
     let known = [
         BUCKET_NAME_ENV,
         DATA_KEY_ENV,
@@ -43,7 +42,8 @@ fn consumer_environment_names_only_variables_the_consumer_reads() {
     for required in [BUCKET_NAME_ENV, DATA_KEY_ENV, PARTITION_PREFIX_ENV] {
         assert!(names.contains(&required), "the template does not set {required}");
     }
-    assert_eq!(text(&variables[DATA_KEY_ENV]), "streaming_data.json", "the seed's key");
+    let data_key = variables.iter().find(|(name, _)| name == DATA_KEY_ENV).map(|(_, value)| text(value));
+    assert_eq!(data_key.as_deref(), Some("streaming_data.json"), "the seed's key");
 }
 
 #[test]

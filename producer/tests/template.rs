@@ -4,14 +4,13 @@
 use producer::lambda::event::run_options;
 use producer::lambda::settings::{DEADLINE_MARGIN_MS_ENV, QUEUE_URL_ENV, SEND_MAX_ATTEMPTS_ENV};
 use producer::plan::{CONCURRENCY, COUNT, DURATION_SECS, MAX_PAUSE_SECS, MIN_PAUSE_SECS, MODE_ENV, SEED_ENV};
-use shared::testing::{template, text};
+use shared::testing::{environment, template, text};
 
 #[test]
 fn producer_environment_names_only_variables_the_producer_reads() {
     let template = template();
-    let variables = template["Resources"]["ProducerFunction"]["Properties"]["Environment"]["Variables"].clone();
-    let names: Vec<&str> =
-        variables.as_mapping().expect("a mapping").keys().map(|key| key.as_str().expect("a name")).collect();
+    let variables = environment(&template, "ProducerFunction");
+    let names: Vec<&str> = variables.iter().map(|(name, _)| name.as_str()).collect();
     let known = [
         QUEUE_URL_ENV,
         MODE_ENV,

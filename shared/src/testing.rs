@@ -1,6 +1,8 @@
 //! Test support (feature `testing`): the local AWS emulator's endpoint, refusing anything but loopback, and the SAM
 //! template, for tests that check it agrees with the code.
 
+pub use serde_yaml_ng::Value;
+
 /// `AWS_ENDPOINT_URL`, which `scripts/test` points at moto; panics unless it is on loopback, so no
 /// test ever reaches a real AWS endpoint.
 pub fn loopback_endpoint() -> String {
@@ -19,8 +21,6 @@ pub fn loopback_endpoint() -> String {
     endpoint
 }
 
-pub use serde_yaml_ng::Value;
-
 /// The SAM template at the repository's root, parsed; CloudFormation's short tags (`!Ref`, `!Sub`)
 /// stay as tagged values.
 pub fn template() -> Value {
@@ -36,4 +36,11 @@ pub fn text(value: &Value) -> String {
         serde_yaml_ng::Value::Tagged(tagged) => text(&tagged.value),
         other => panic!("expected a string in the template, found {other:?}"),
     }
+}
+
+/// The environment variables the template sets for a function, and their values.
+pub fn environment(template: &Value, function: &str) -> Vec<(String, Value)> {
+    let variables = &template["Resources"][function]["Properties"]["Environment"]["Variables"];
+    let variables = variables.as_mapping().unwrap_or_else(|| panic!("{function} sets no environment"));
+    variables.iter().map(|(name, value)| (text(name), value.clone())).collect()
 }
