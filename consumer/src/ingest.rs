@@ -1,6 +1,8 @@
 //! The consumer's core, which knows nothing of Lambda: accepted records go to every configured output
 //! at once, and a message counts as written only when every output holds it.
 
+use std::collections::HashSet;
+
 use tracing::{error, warn};
 
 use crate::append::{AppendOptions, Appended, Line, append};
@@ -28,13 +30,13 @@ pub struct Ingested<'a> {
 /// Writes `accepted` to the outputs.
 pub async fn ingest<'a, S: ObjectStore>(store: &S, outputs: &Outputs, accepted: &[Accepted<'a>]) -> Ingested<'a> {
     let mut encoded: Vec<(&Accepted<'a>, Vec<u8>)> = Vec::with_capacity(accepted.len());
-    let mut failed = Vec::new();
+    let mut failed = HashSet::new();
     for message in accepted {
         match message.record.to_json() {
             Ok(json) => encoded.push((message, json.into_bytes())),
             Err(error) => {
                 warn!(message_id = message.message_id, error = %error, "cannot encode a record");
-                failed.push(message.message_id);
+                failed.insert(message.message_id);
             }
         }
     }
@@ -66,9 +68,6 @@ pub async fn ingest<'a, S: ObjectStore>(store: &S, outputs: &Outputs, accepted: 
     failed.extend(
         partitioned.failed.iter().filter_map(|position| encoded.get(*position)).map(|(message, _)| message.message_id),
     );
-    let order: std::collections::HashMap<&str, usize> =
-        accepted.iter().enumerate().map(|(index, message)| (message.message_id, index)).collect();
-    failed.sort_by_key(|id| order.get(id).copied().unwrap_or(usize::MAX));
-    failed.dedup();
+    let failed = accepted.iter().map(|message| message.message_id).filter(|id| failed.contains(id)).collect();
     Ingested { appended, partitioned: partitioned.records, partition_objects: partitioned.objects, failed }
 }
