@@ -1,6 +1,6 @@
 //! The handler against the event files in `events/`, with the in-memory store.
 
-use std::path::Path;
+mod support;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use consumer::append::AppendOptions;
@@ -9,13 +9,7 @@ use consumer::ingest::Outputs;
 use consumer::partition::PartitionOptions;
 use consumer::store::memory::MemoryStore;
 use lambda_runtime::{Context, LambdaEvent};
-use serde_json::Value;
-
-fn event(name: &str) -> SqsEvent {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events").join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-    serde_json::from_str(&text).expect("an SQS event")
-}
+use support::{array_ids, event};
 
 fn consumer() -> Consumer<MemoryStore> {
     Consumer {
@@ -42,9 +36,7 @@ fn failed_ids(response: &SqsBatchResponse) -> Vec<&str> {
 }
 
 fn stored_ids(consumer: &Consumer<MemoryStore>) -> Vec<String> {
-    let object = consumer.store.object("streaming_data.json").expect("the array exists");
-    let array: Vec<Value> = serde_json::from_slice(&object).expect("valid JSON");
-    array.iter().map(|record| record["unique_id"].as_str().expect("id").to_owned()).collect()
+    array_ids(&consumer.store.object("streaming_data.json").expect("the array exists"))
 }
 
 #[tokio::test]

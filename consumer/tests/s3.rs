@@ -1,10 +1,10 @@
 //! The consumer against a real S3 endpoint on loopback (moto, started by `scripts/test`). Each test
 //! has a bucket of its own.
 
-use std::path::Path;
+mod support;
+
 use std::sync::{Arc, Mutex};
 
-use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
@@ -17,8 +17,8 @@ use consumer::ingest::Outputs;
 use consumer::partition::PartitionOptions;
 use consumer::store::s3::S3Store;
 use lambda_runtime::{Context, LambdaEvent};
-use serde_json::Value;
 use shared::UserSession;
+use support::{array_ids, event};
 use uuid::Uuid;
 
 const KEY: &str = "streaming_data.json";
@@ -88,16 +88,6 @@ async fn new_bucket(client: &Client) -> String {
 async fn object(client: &Client, bucket: &str, key: &str) -> Vec<u8> {
     let output = client.get_object().bucket(bucket).key(key).send().await.expect("object exists");
     output.body.collect().await.expect("body").into_bytes().to_vec()
-}
-
-fn event(name: &str) -> SqsEvent {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events").join(name);
-    serde_json::from_str(&std::fs::read_to_string(path).expect("event file")).expect("an SQS event")
-}
-
-fn array_ids(bytes: &[u8]) -> Vec<String> {
-    let array: Vec<Value> = serde_json::from_slice(bytes).expect("valid JSON array");
-    array.iter().map(|record| record["unique_id"].as_str().expect("id").to_owned()).collect()
 }
 
 fn options() -> AppendOptions {

@@ -50,7 +50,8 @@ async fn burst_delivers_every_record_once() {
 #[tokio::test]
 async fn a_missing_queue_ends_the_run_with_an_error_naming_it() {
     let sqs = support::sqs_client().await;
-    let queue_url = format!("{}/123456789012/no-such-queue-{}", support::endpoint(), Uuid::new_v4().simple());
+    let queue_url =
+        format!("{}/123456789012/no-such-queue-{}", shared::testing::loopback_endpoint(), Uuid::new_v4().simple());
     let queue = SqsQueue::new(sqs, &queue_url);
     let plan = Plan { work: Work::Burst { count: 30, concurrency: 2 }, seed: None };
     let deadline = Instant::now() + Duration::from_secs(60);

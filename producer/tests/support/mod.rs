@@ -4,14 +4,9 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::Client;
 
-/// The emulator's endpoint; refuses to run against anything but loopback.
-pub fn endpoint() -> String {
-    shared::testing::loopback_endpoint()
-}
-
 /// An SQS client for the emulator.
 pub async fn sqs_client() -> Client {
-    endpoint();
+    shared::testing::loopback_endpoint();
     Client::new(&shared::aws::load_sdk_config().await)
 }
 
