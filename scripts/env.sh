@@ -28,7 +28,7 @@ start_moto() {
     local port
     port="$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
     moto_log="$(mktemp -t moto.XXXXXX.log)"
-    "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
+    "$venv/bin/python" "$project_root/scripts/moto_server.py" -H 127.0.0.1 -p "$port" >"$moto_log" 2>&1 &
     moto_pid=$!
     trap stop_moto EXIT
     trap 'exit 130' INT TERM

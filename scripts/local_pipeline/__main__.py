@@ -1,0 +1,127 @@
+"""python -m local_pipeline: runs the pipeline end to end against the local endpoint in AWS_ENDPOINT_URL
+(scripts/pipeline starts moto and builds the bootstraps first) and shows what it did."""
+
+import argparse
+import os
+import random
+import shutil
+import sys
+import urllib.parse
+from pathlib import Path
+
+import boto3
+
+from . import lake, pipeline, report
+from .template import ROOT, Template, TemplateError
+
+# Template parameters a local run sets differently, and why.
+LOCAL_PARAMETERS = {
+    "ConsumerBatchingWindowSeconds": (1, "a run of seconds need not wait 30 s for a last partial batch"),
+    "QueueVisibilityTimeoutSeconds": (10, "failed messages come back in seconds, not 6.5 minutes"),
+    "MaxReceiveCount": (3, "poison messages reach the dead-letter queue within a minute"),
+}
+# Options that set a template parameter.
+PARAMETER_OPTIONS = {
+    "concurrency": "ConsumerMaxConcurrency",
+    "batch_size": "ConsumerBatchSize",
+    "batch_window": "ConsumerBatchingWindowSeconds",
+    "visibility_timeout": "QueueVisibilityTimeoutSeconds",
+    "max_receive_count": "MaxReceiveCount",
+    "compression": "PartitionCompression",
+}
+
+
+def arguments(argv):
+    parser = argparse.ArgumentParser(prog="scripts/pipeline", description=__doc__)
+    parser.add_argument("--count", type=int, default=3000, help="records the producer sends (default 3000)")
+    parser.add_argument("--seed", type=int, help="the producer's random seed (default: a random one)")
+    parser.add_argument("--malformed", type=float, default=0.0, metavar="SHARE",
+                        help="malformed messages to mix in, as a share of --count, e.g. 0.05")
+    parser.add_argument("--concurrency", type=int, help="consumer invocations at once (ConsumerMaxConcurrency)")
+    parser.add_argument("--batch-size", type=int, help="messages per consumer invocation (ConsumerBatchSize)")
+    parser.add_argument("--batch-window", type=int, help="seconds to gather a batch (ConsumerBatchingWindowSeconds)")
+    parser.add_argument("--visibility-timeout", type=int, help="QueueVisibilityTimeoutSeconds")
+    parser.add_argument("--max-receive-count", type=int, help="receives before the dead-letter queue (MaxReceiveCount)")
+    parser.add_argument("--compression", choices=["none", "gzip"], help="partition objects (PartitionCompression)")
+    parser.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE",
+                        help="any other template parameter, as with sam deploy --parameter-overrides")
+    parser.add_argument("--producer", type=Path, default=ROOT / "target/release/producer", help="producer bootstrap")
+    parser.add_argument("--consumer", type=Path, default=ROOT / "target/release/consumer", help="consumer bootstrap")
+    parser.add_argument("--output", type=Path, default=ROOT / "target/local-pipeline",
+                        help="logs and the copied lake (default target/local-pipeline)")
+    parser.add_argument("--drain-timeout", type=float, default=300, help="seconds to wait for an empty queue")
+    options = parser.parse_args(argv)
+    if options.count < 1:
+        parser.error("--count must be at least 1")
+    if not 0 <= options.malformed <= 1:
+        parser.error("--malformed is a share between 0 and 1")
+    return options
+
+
+def overrides(options):
+    """Template parameter overrides: the local defaults, then --parameter, then the named options."""
+    values = {name: value for name, (value, _) in LOCAL_PARAMETERS.items()}
+    for assignment in options.parameter:
+        name, separator, value = assignment.partition("=")
+        if not separator:
+            raise TemplateError(f"--parameter {assignment!r} is not NAME=VALUE")
+        values[name] = value
+    for option, name in PARAMETER_OPTIONS.items():
+        if getattr(options, option) is not None:
+            values[name] = getattr(options, option)
+    return values
+
+
+def require_local_endpoint():
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
+    host = urllib.parse.urlparse(endpoint).hostname or ""
+    if not (host.startswith("127.") or host == "localhost"):
+        sys.exit(f"AWS_ENDPOINT_URL={endpoint!r} is not a local emulator; run scripts/pipeline, which starts one")
+
+
+def main(argv=None):
+    options = arguments(argv)
+    require_local_endpoint()
+    try:
+        template = Template(overrides(options), region=os.environ.get("AWS_REGION", "eu-central-1"))
+    except TemplateError as error:
+        sys.exit(f"error: {error}")
+    for name in sorted(set(template.parameters) & set(overrides(options))):
+        default = template.document["Parameters"][name]["Default"]
+        if str(template.parameters[name]) != str(default):
+            reason = LOCAL_PARAMETERS.get(name, (None, "set on the command line"))[1]
+            print(f"parameter {name} = {template.parameters[name]} (template: {default}): {reason}")
+    for binary in (options.producer, options.consumer):
+        if not binary.is_file():
+            sys.exit(f"error: {binary} does not exist; scripts/pipeline builds it")
+
+    run_options = pipeline.Options(
+        producer=options.producer, consumer=options.consumer, output=options.output, count=options.count,
+        seed=options.seed if options.seed is not None else random.randrange(2**32),
+        malformed_share=options.malformed, drain_timeout_seconds=options.drain_timeout,
+    )
+    outcome = pipeline.run(template, run_options)
+    print("\nSummary")
+    for line in report.summary_lines(outcome):
+        print(f"  {line}")
+
+    folder = options.output / "lake"
+    shutil.rmtree(folder, ignore_errors=True)
+    keys = lake.download(boto3.client("s3"), outcome.resources.bucket, "", folder)
+    print(f"\nThe lake, copied to {folder} ({len(keys)} objects), queried with DuckDB: the template's Athena named queries")
+    connection = lake.connect(folder, template)
+    for name, description, table, _ in lake.named_queries(connection, template):
+        print(f"\n-- {name}: {description}\n{table}")
+    results = report.checks(outcome)
+    unique = lake.count_unique(connection)
+    sent = outcome.producer_summary["sent"]
+    results.append((f"SQL over the partitions counts the {sent} records produced", unique == sent))
+
+    print("\nChecks")
+    for description, holds in results:
+        print(f"  {'ok  ' if holds else 'FAIL'} {description}")
+    return 0 if all(holds for _, holds in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
