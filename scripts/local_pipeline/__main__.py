@@ -12,6 +12,7 @@ from pathlib import Path
 import boto3
 
 from . import lake, pipeline, report
+from .runtime import FunctionError
 from .template import ROOT, Template, TemplateError
 
 # Template parameters a local run sets differently, and why.
@@ -124,4 +125,10 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted; the functions and the emulator are stopped", file=sys.stderr)
+        sys.exit(130)
+    except (FunctionError, RuntimeError) as error:
+        sys.exit(f"error: {error}")

@@ -1,0 +1,1 @@
+"""Tests of the local pipeline against moto on loopback (AWS_ENDPOINT_URL, started by scripts/test)."""

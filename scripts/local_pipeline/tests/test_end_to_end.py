@@ -1,0 +1,103 @@
+"""The pipeline end to end with the real bootstraps (PRODUCER_BOOTSTRAP and CONSUMER_BOOTSTRAP, by default
+target/release/producer and target/release/consumer; scripts/test passes the ones sam build made)."""
+
+import json
+import os
+import subprocess
+import tempfile
+import unittest
+import uuid
+from pathlib import Path
+
+import boto3
+
+from local_pipeline import feed, lake, pipeline, report
+from local_pipeline.runtime import LocalFunction
+from local_pipeline.template import ROOT, Template
+
+from .support import require_loopback_endpoint
+
+COUNT = 400
+SEED = 7
+MALFORMED_SHARE = 0.05
+
+
+def bootstrap(variable, default):
+    path = Path(os.environ.get(variable, ROOT / default))
+    if not path.is_file():
+        raise AssertionError(f"{path} does not exist: run cargo build --release, or set {variable}")
+    return path
+
+
+class EndToEndTest(unittest.TestCase):
+    def setUp(self):
+        require_loopback_endpoint(self)
+        self.producer = bootstrap("PRODUCER_BOOTSTRAP", "target/release/producer")
+        self.consumer = bootstrap("CONSUMER_BOOTSTRAP", "target/release/consumer")
+        self.output = Path(tempfile.mkdtemp(prefix="local-pipeline-"))
+        # A company of its own gives the test its own queue, dead-letter queue and bucket.
+        self.template = Template({
+            "Company": "e2e" + uuid.uuid4().hex[:12],
+            "ConsumerBatchSize": 50,
+            "ConsumerBatchingWindowSeconds": 1,
+            "ConsumerMaxConcurrency": 4,
+            "QueueVisibilityTimeoutSeconds": 3,
+            "MaxReceiveCount": 2,
+        })
+
+    def expected_ids(self):
+        """The records a burst with this seed sends, from the same binary's command line."""
+        generated = subprocess.run([str(self.producer), "generate", "--count", str(COUNT), "--seed", str(SEED)],
+                                   capture_output=True, text=True, check=True, env=_without_lambda_runtime())
+        return [json.loads(line)["unique_id"] for line in generated.stdout.splitlines()]
+
+    def test_every_valid_record_lands_once_and_malformed_messages_reach_the_dead_letter_queue(self):
+        options = pipeline.Options(producer=self.producer, consumer=self.consumer, output=self.output, count=COUNT,
+                                   seed=SEED, malformed_share=MALFORMED_SHARE, drain_timeout_seconds=120,
+                                   progress_seconds=1)
+        outcome = pipeline.run(self.template, options, say=lambda _line: None)
+
+        failed = [description for description, holds in report.checks(outcome) if not holds]
+        self.assertEqual(failed, [], report.summary_lines(outcome))
+        expected = self.expected_ids()
+        self.assertEqual(len(set(expected)), COUNT)
+        self.assertEqual(sorted(record["unique_id"] for record in outcome.array), sorted(expected))
+        self.assertTrue(set(expected) <= {record["unique_id"] for record in outcome.partition_records})
+        self.assertEqual(outcome.producer_summary["sent"], COUNT)
+        self.assertEqual(outcome.malformed_sent, round(COUNT * MALFORMED_SHARE))
+        self.assertEqual(outcome.dead_letter_depth, outcome.malformed_sent)
+        self.assertEqual(outcome.queue_depth, 0)
+
+        folder = self.output / "lake"
+        lake.download(boto3.client("s3"), outcome.resources.bucket, "", folder)
+        connection = lake.connect(folder, self.template)
+        results = {name: rows for name, _, _, rows in lake.named_queries(connection, self.template)}
+        per_day = results[f"{self.template.parameters['Company']} records per day"]
+        self.assertEqual(sum(unique for _, _, unique in per_day), COUNT)
+        self.assertEqual(lake.count_unique(connection), COUNT)
+
+    def test_the_consumer_bootstrap_reports_exactly_the_malformed_messages_of_the_sample_batch(self):
+        s3 = boto3.client("s3")
+        bucket = f"e2e-{uuid.uuid4().hex[:12]}"
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": os.environ["AWS_REGION"]})
+        event = (feed.EVENTS / "sqs-mixed-batch.json").read_bytes()
+        records = json.loads(event)["Records"]
+        malformed = [record["messageId"] for record in records if record["messageId"].startswith("bad")]
+
+        environment = {"BUCKET_NAME": bucket, "PARTITION_PREFIX": "user_sessions/"}
+        with LocalFunction("consumer", self.consumer, environment, self.output / "mixed.log") as consumer:
+            result = consumer.invoke(event)
+
+        self.assertTrue(result.ok, result.payload)
+        reported = [failure["itemIdentifier"] for failure in result.json()["batchItemFailures"]]
+        self.assertEqual(reported, malformed)
+        stored = json.loads(s3.get_object(Bucket=bucket, Key="streaming_data.json")["Body"].read())
+        self.assertEqual(len(stored), len(records) - len(malformed))
+
+
+def _without_lambda_runtime():
+    return {name: value for name, value in os.environ.items() if name != "AWS_LAMBDA_RUNTIME_API"}
+
+
+if __name__ == "__main__":
+    unittest.main()
