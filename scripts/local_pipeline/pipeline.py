@@ -16,6 +16,10 @@ from .event_source_mapping import EventSourceMapping, MappingSettings
 from .runtime import LocalFunction
 
 
+# While nothing changes (failed messages waiting to become visible again), a progress line this often.
+QUIET_REPORT_SECONDS = 10
+
+
 @dataclass
 class Options:
     producer: Path
@@ -121,6 +125,7 @@ def _drain(sqs, created, mapping, feeders, started, options, say):
     """Waits until the feeders are done and the queue is empty, reporting progress; False on timeout.
     Asks for the queue's depth only once per report: moto counts a queue's messages one by one."""
     deadline = time.monotonic() + options.drain_timeout_seconds
+    last_state, last_said = None, 0.0
     while time.monotonic() < deadline:
         for feeder in feeders:
             if feeder.done() and feeder.exception() is not None:
@@ -129,9 +134,13 @@ def _drain(sqs, created, mapping, feeders, started, options, say):
         waiting, in_flight = _counts(sqs, created.queue.url)
         dead = _depth(sqs, created.dead_letter_queue.url)
         counts = mapping.counts
-        say(f"[{time.monotonic() - started:6.1f} s] in queue {waiting + in_flight:6d} (in flight {in_flight:5d})  "
-            f"consumed {counts.deleted:6d}  failed {counts.failed:5d}  dead-letter {dead:5d}"
-            + ("" if fed else "  producing..."))
+        state = (waiting, in_flight, counts.deleted, counts.failed, dead, fed)
+        now = time.monotonic()
+        if state != last_state or now - last_said >= QUIET_REPORT_SECONDS:
+            say(f"[{now - started:6.1f} s] in queue {waiting + in_flight:6d} (in flight {in_flight:5d})  "
+                f"consumed {counts.deleted:6d}  failed {counts.failed:5d}  dead-letter {dead:5d}"
+                + ("" if fed else "  producing..."))
+            last_state, last_said = state, now
         if fed and waiting + in_flight == 0 and counts.in_flight == 0:
             return True
         threading.Event().wait(options.progress_seconds)
