@@ -84,10 +84,11 @@ def main(argv=None):
     options = arguments(argv)
     require_local_endpoint()
     try:
-        template = Template(overrides(options), region=os.environ.get("AWS_REGION", "eu-central-1"))
+        chosen = overrides(options)
+        template = Template(chosen, region=os.environ.get("AWS_REGION", "eu-central-1"))
     except TemplateError as error:
         sys.exit(f"error: {error}")
-    for name in sorted(set(template.parameters) & set(overrides(options))):
+    for name in sorted(chosen):
         default = template.document["Parameters"][name]["Default"]
         if str(template.parameters[name]) != str(default):
             reason = LOCAL_PARAMETERS.get(name, (None, "set on the command line"))[1]
@@ -109,7 +110,8 @@ def main(argv=None):
     folder = options.output / "lake"
     shutil.rmtree(folder, ignore_errors=True)
     keys = lake.download(boto3.client("s3"), outcome.resources.bucket, "", folder)
-    print(f"\nThe lake, copied to {folder} ({len(keys)} objects), queried with DuckDB: the template's Athena named queries")
+    print(f"\nThe lake, copied to {folder} ({len(keys)} objects), and the template's Athena named queries over it "
+          "in DuckDB")
     connection = lake.connect(folder, template)
     for name, description, table, _ in lake.named_queries(connection, template):
         print(f"\n-- {name}: {description}\n{table}")

@@ -44,6 +44,10 @@ class MappingCounts:
             for name, delta in deltas.items():
                 setattr(self, name, getattr(self, name) + delta)
 
+    def snapshot(self):
+        with self.lock:
+            return {name: value for name, value in vars(self).items() if name != "lock"}
+
     def settled(self, seconds, deleted, failed):
         with self.lock:
             self.slowest_invocation_seconds = max(self.slowest_invocation_seconds, seconds)
@@ -106,7 +110,7 @@ class EventSourceMapping:
 
     def gather(self, sqs):
         """Receives until the batch is full, the batching window has passed or the payload limit is near.
-        Polls are short with a pause when the queue is empty: moto spins a CPU on every waiting long poll."""
+        Short polls with a pause after an empty one stand in for Lambda's long polling."""
         settings = self.settings
         batch, size = [], 0
         window_ends = None

@@ -6,7 +6,7 @@ import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
@@ -40,6 +40,7 @@ class Outcome:
     malformed_sent: int
     queue_depth: int
     dead_letter_depth: int
+    data_key: str
     array: list
     partition_keys: list
     partition_records: list
@@ -48,42 +49,26 @@ class Outcome:
     elapsed_seconds: float
     landed_seconds: float
     drained: bool
-    settings: dict = field(default_factory=dict)
 
 
 def run(template, options, say=print):
     options.output.mkdir(parents=True, exist_ok=True)
     sqs, s3 = boto3.client("sqs"), boto3.client("s3")
     created = resources.create(template, sqs, s3)
-    consumer_properties = {key: template.properties("ConsumerFunction", key)
-                           for key in ("Environment", "Timeout", "MemorySize")}
-    source = template.properties("ConsumerFunction", "Events", "Queue", "Properties")
-    settings = MappingSettings(
-        queue_url=created.queue.url,
-        queue_arn=created.queue.arn,
-        region=template.pseudo["AWS::Region"],
-        batch_size=int(source["BatchSize"]),
-        batching_window_seconds=float(source.get("MaximumBatchingWindowInSeconds", 0)),
-        max_concurrency=int(source["ScalingConfig"]["MaximumConcurrency"]),
-        report_batch_item_failures="ReportBatchItemFailures" in source.get("FunctionResponseTypes", []),
-    )
+    settings = mapping_settings(template, created)
     malformed = round(options.count * options.malformed_share)
+    redrive = json.loads(created.queue.attributes["RedrivePolicy"])
     say(f"queue {created.queue.url} (visibility {created.queue.attributes['VisibilityTimeout']} s, "
-        f"dead-letter queue after {json.loads(created.queue.attributes['RedrivePolicy'])['maxReceiveCount']} receives)")
+        f"dead-letter queue after {redrive['maxReceiveCount']} receives)")
     say(f"bucket {created.bucket}")
     say(f"producer: a burst of {options.count} records (seed {options.seed})"
         + (f", and {malformed} malformed messages" if malformed else ""))
     say(f"consumer: {settings.max_concurrency} at once, batches of up to {settings.batch_size} messages, "
         f"batching window {settings.batching_window_seconds:g} s")
 
-    producer = LocalFunction(
-        "producer", options.producer, template.properties("ProducerFunction", "Environment", "Variables"),
-        options.output / "producer.log", timeout_seconds=int(template.properties("ProducerFunction", "Timeout")),
-        memory_mb=int(template.properties("ProducerFunction", "MemorySize")))
-    consumer = LocalFunction(
-        "consumer", options.consumer, consumer_properties["Environment"]["Variables"], options.output / "consumer.log",
-        instances=settings.max_concurrency, timeout_seconds=int(consumer_properties["Timeout"]),
-        memory_mb=int(consumer_properties["MemorySize"]))
+    producer = _function(template, "ProducerFunction", options.producer, options.output / "producer.log")
+    consumer = _function(template, "ConsumerFunction", options.consumer, options.output / "consumer.log",
+                         instances=settings.max_concurrency)
     mapping = EventSourceMapping(settings, lambda: boto3.client("sqs"), consumer.invoke)
     started = time.monotonic()
     with producer, consumer, ThreadPoolExecutor(max_workers=2) as feeders:
@@ -96,28 +81,52 @@ def run(template, options, say=print):
             mapping.stop()
         summary, malformed_sent = produced.result(), mixed_in.result()
     elapsed = time.monotonic() - started
-    landed = mapping.counts.last_delete_at - started if mapping.counts.last_delete_at else elapsed
 
-    data_key = consumer_properties["Environment"]["Variables"]["DATA_KEY"]
-    prefix = consumer_properties["Environment"]["Variables"]["PARTITION_PREFIX"]
+    variables = template.properties("ConsumerFunction", "Environment", "Variables")
+    data_key, prefix = variables["DATA_KEY"], variables["PARTITION_PREFIX"]
     array = json.loads(s3.get_object(Bucket=created.bucket, Key=data_key)["Body"].read()) if summary["sent"] else []
     keys = [item["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=created.bucket, Prefix=prefix)
             for item in page.get("Contents", [])]
+    counts = mapping.counts
     return Outcome(
         resources=created,
         producer_summary=summary,
         malformed_sent=malformed_sent,
         queue_depth=_depth(sqs, created.queue.url),
         dead_letter_depth=_depth(sqs, created.dead_letter_queue.url),
+        data_key=data_key,
         array=array,
         partition_keys=keys,
         partition_records=_partition_records(s3, created.bucket, keys),
-        mapping={name: value for name, value in vars(mapping.counts).items() if name != "lock"},
+        mapping=counts.snapshot(),
         mapping_errors=[str(error) for error in mapping.errors],
         elapsed_seconds=elapsed,
-        landed_seconds=landed,
+        landed_seconds=counts.last_delete_at - started if counts.last_delete_at else elapsed,
         drained=drained,
-        settings={"data_key": data_key, "prefix": prefix},
+    )
+
+
+def mapping_settings(template, created):
+    """The template's SQS event on the consumer, as the mapping's settings."""
+    source = template.properties("ConsumerFunction", "Events", "Queue", "Properties")
+    return MappingSettings(
+        queue_url=created.queue.url,
+        queue_arn=created.queue.arn,
+        region=template.pseudo["AWS::Region"],
+        batch_size=int(source["BatchSize"]),
+        batching_window_seconds=float(source.get("MaximumBatchingWindowInSeconds", 0)),
+        max_concurrency=int(source["ScalingConfig"]["MaximumConcurrency"]),
+        report_batch_item_failures="ReportBatchItemFailures" in source.get("FunctionResponseTypes", []),
+    )
+
+
+def _function(template, logical_id, bootstrap, log_path, instances=1):
+    """The template's function with its environment, timeout and memory, running `bootstrap`."""
+    return LocalFunction(
+        template.properties(logical_id, "FunctionName"), bootstrap,
+        template.properties(logical_id, "Environment", "Variables"), log_path, instances=instances,
+        timeout_seconds=int(template.properties(logical_id, "Timeout")),
+        memory_mb=int(template.properties(logical_id, "MemorySize")),
     )
 
 

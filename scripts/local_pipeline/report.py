@@ -20,7 +20,7 @@ def summary_lines(outcome):
         f"{mapping['deleted']} consumed, {mapping['failed']} reported failed, "
         f"{mapping['function_errors']} function errors; slowest invocation "
         f"{mapping['slowest_invocation_seconds']:.1f} s",
-        f"{outcome.settings['data_key']:<13} {len(array_ids)} records, {len(set(array_ids))} distinct",
+        f"{outcome.data_key:<13} {len(array_ids)} records, {len(set(array_ids))} distinct",
         f"partitions    {len(partitions)} ({', '.join(partitions)}), {len(outcome.partition_keys)} objects, "
         f"{len(outcome.partition_records)} records",
         f"elapsed       {outcome.elapsed_seconds:.1f} s; the last record landed after {outcome.landed_seconds:.1f} s, "

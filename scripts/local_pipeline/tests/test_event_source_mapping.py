@@ -193,7 +193,7 @@ class EventSourceMappingTest(unittest.TestCase):
         finally:
             mapping.stop()
 
-        delivered = [identifier for invocation in range(len(function.events)) for identifier in function.ids(invocation)]
+        delivered = [identifier for index in range(len(function.events)) for identifier in function.ids(index)]
         self.assertEqual(set(delivered), set(ids))
         self.assertEqual(depth(self.sqs, url), (0, 0))
         self.assertEqual(mapping.errors, [])
