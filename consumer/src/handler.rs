@@ -1,8 +1,12 @@
 //! One invocation: the SQS batch decoded message by message, the accepted records ingested, and every
 //! message that is not durably written reported back so SQS delivers it again.
 
+use std::time::{Duration, SystemTime};
+
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use shared::deadline;
+use tokio::time::Instant;
 use tracing::{info, warn};
 
 use crate::decode::{MissingMessageId, decode};
@@ -16,6 +20,8 @@ pub struct Consumer<S> {
     pub outputs: Outputs,
     pub metrics_namespace: String,
     pub function_name: String,
+    /// How long before the invocation's deadline writes stop, leaving time to answer.
+    pub deadline_margin: Duration,
 }
 
 /// Why an invocation failed as a whole; SQS then delivers the whole batch again.
@@ -42,7 +48,9 @@ pub async fn handle<S: ObjectStore>(
     for rejection in &rejected {
         warn!(message_id = rejection.message_id, reason = %rejection.reason, "message rejected");
     }
-    let ingested = ingest(&consumer.store, &consumer.outputs, &accepted).await;
+    let remaining = deadline::remaining(event.context.deadline, SystemTime::now());
+    let stop_at = Instant::now() + remaining.saturating_sub(consumer.deadline_margin);
+    let ingested = ingest(&consumer.store, &consumer.outputs, &accepted, stop_at).await;
 
     let counts = Counts {
         received: messages.len() as u64,
@@ -63,6 +71,7 @@ pub async fn handle<S: ObjectStore>(
         failed = counts.failed,
         retries = counts.retries,
         composed = ingested.appended.composed,
+        out_of_time = ingested.out_of_time,
         "batch done"
     );
     let emf = counts.emf(&consumer.metrics_namespace, &consumer.function_name, chrono::Utc::now().timestamp_millis());

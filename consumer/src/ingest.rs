@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use tokio::time::{Instant, sleep_until};
 use tracing::{error, warn};
 
 use crate::append::{AppendOptions, Appended, Line, append};
@@ -25,10 +26,19 @@ pub struct Ingested<'a> {
     pub partition_objects: u64,
     /// Messages not durably in every output, in batch order.
     pub failed: Vec<&'a str>,
+    /// Writes were cut off at `stop_at`, so their messages are among the failed.
+    pub out_of_time: bool,
 }
 
-/// Writes `accepted` to the outputs.
-pub async fn ingest<'a, S: ObjectStore>(store: &S, outputs: &Outputs, accepted: &[Accepted<'a>]) -> Ingested<'a> {
+/// Writes `accepted` to the outputs. Writes not done by `stop_at` are abandoned and their messages
+/// reported failed, so the invocation can answer before Lambda times out the whole batch; none starts
+/// after it.
+pub async fn ingest<'a, S: ObjectStore>(
+    store: &S,
+    outputs: &Outputs,
+    accepted: &[Accepted<'a>],
+    stop_at: Instant,
+) -> Ingested<'a> {
     let mut encoded: Vec<(&Accepted<'a>, Vec<u8>)> = Vec::with_capacity(accepted.len());
     let mut failed = HashSet::new();
     for message in accepted {
@@ -58,16 +68,41 @@ pub async fn ingest<'a, S: ObjectStore>(store: &S, outputs: &Outputs, accepted: 
             .collect();
         write_partitions(store, options, &entries).await
     };
-    let (appended, partitioned) = tokio::join!(appending, partitioning);
+    let (appended, partitioned) = tokio::join!(before(stop_at, appending), before(stop_at, partitioning));
+    let out_of_time = appended.is_none() || partitioned.is_none();
+    if out_of_time {
+        warn!(messages = encoded.len(), "writes cut off before the deadline; their messages are reported failed");
+    }
 
-    let appended = appended.unwrap_or_else(|cause| {
-        error!(error = %cause, messages = encoded.len(), "append failed; the batch's records are reported failed");
-        failed.extend(encoded.iter().map(|(message, _)| message.message_id));
-        Appended::default()
+    let every_message = || encoded.iter().map(|(message, _)| message.message_id);
+    let appended = match appended {
+        Some(Ok(appended)) => appended,
+        Some(Err(cause)) => {
+            error!(error = %cause, messages = encoded.len(), "append failed; the batch's records are reported failed");
+            failed.extend(every_message());
+            Appended::default()
+        }
+        None => {
+            failed.extend(every_message());
+            Appended::default()
+        }
+    };
+    let partitioned = partitioned.unwrap_or_else(|| {
+        failed.extend(every_message());
+        Partitioned::default()
     });
     failed.extend(
         partitioned.failed.iter().filter_map(|position| encoded.get(*position)).map(|(message, _)| message.message_id),
     );
     let failed = accepted.iter().map(|message| message.message_id).filter(|id| failed.contains(id)).collect();
-    Ingested { appended, partitioned: partitioned.records, partition_objects: partitioned.objects, failed }
+    Ingested { appended, partitioned: partitioned.records, partition_objects: partitioned.objects, failed, out_of_time }
+}
+
+/// `work`'s output, or `None` when `stop_at` comes first; a `stop_at` already passed starts nothing.
+async fn before<T>(stop_at: Instant, work: impl Future<Output = T>) -> Option<T> {
+    tokio::select! {
+        biased;
+        () = sleep_until(stop_at) => None,
+        output = work => Some(output),
+    }
 }

@@ -15,6 +15,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         outputs: settings.outputs,
         metrics_namespace: settings.metrics_namespace,
         function_name: std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "consumer".into()),
+        deadline_margin: settings.deadline_margin,
     };
-    lambda_runtime::run(service_fn(|event| handle(&consumer, event))).await
+    // Boxed: the handler's future nested in the runtime's is too deep for the compiler's layout query.
+    lambda_runtime::run(service_fn(|event| Box::pin(handle(&consumer, event)))).await
 }

@@ -1,5 +1,8 @@
 //! The function's settings, read from its environment once per container and checked at start.
 
+use std::time::Duration;
+
+use shared::deadline;
 use shared::env::{self, EnvError, Lookup};
 
 use crate::append::AppendOptions;
@@ -33,6 +36,8 @@ pub struct Settings {
     pub bucket: String,
     pub outputs: Outputs,
     pub metrics_namespace: String,
+    /// [`deadline::MARGIN_MS_ENV`]: how long before the deadline writes stop (default 2 s).
+    pub deadline_margin: Duration,
 }
 
 impl Settings {
@@ -75,7 +80,8 @@ impl Settings {
         let metrics_namespace = lookup(METRICS_NAMESPACE_ENV)
             .filter(|namespace| !namespace.trim().is_empty())
             .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.into());
-        Ok(Self { bucket, outputs: Outputs { append, partition }, metrics_namespace })
+        let deadline_margin = deadline::margin(&lookup)?;
+        Ok(Self { bucket, outputs: Outputs { append, partition }, metrics_namespace, deadline_margin })
     }
 }
 
@@ -120,6 +126,7 @@ mod tests {
                     partition: None,
                 },
                 metrics_namespace: "StreamingIngestion".into(),
+                deadline_margin: Duration::from_secs(2),
             }
         );
     }
@@ -145,6 +152,7 @@ mod tests {
             (&[("BUCKET_NAME", "ab")][..], "BUCKET_NAME = \"ab\""),
             (&[("BUCKET_NAME", "lake"), ("DEDUP_WINDOW_BYTES", "10")][..], "DEDUP_WINDOW_BYTES = \"10\""),
             (&[("BUCKET_NAME", "lake"), ("APPEND_MAX_ATTEMPTS", "x")][..], "APPEND_MAX_ATTEMPTS = \"x\""),
+            (&[("BUCKET_NAME", "lake"), ("DEADLINE_MARGIN_MS", "61000")][..], "DEADLINE_MARGIN_MS = \"61000\""),
             (
                 &[("BUCKET_NAME", "lake"), ("PARTITION_PREFIX", "p/"), ("PARTITION_COMPRESSION", "zstd")][..],
                 "PARTITION_COMPRESSION = \"zstd\"",

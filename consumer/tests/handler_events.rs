@@ -2,14 +2,16 @@
 
 mod support;
 
+use std::time::Duration;
+
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use consumer::append::AppendOptions;
 use consumer::handler::{Consumer, handle};
 use consumer::ingest::Outputs;
 use consumer::partition::PartitionOptions;
 use consumer::store::memory::MemoryStore;
-use lambda_runtime::{Context, LambdaEvent};
-use support::{array_ids, event};
+
+use support::{array_ids, event, invocation};
 
 fn consumer() -> Consumer<MemoryStore> {
     Consumer {
@@ -24,11 +26,12 @@ fn consumer() -> Consumer<MemoryStore> {
         },
         metrics_namespace: "StreamingIngestion".into(),
         function_name: "consumer".into(),
+        deadline_margin: Duration::from_secs(2),
     }
 }
 
 async fn invoke(consumer: &Consumer<MemoryStore>, event: SqsEvent) -> SqsBatchResponse {
-    handle(consumer, LambdaEvent::new(event, Context::default())).await.expect("handles the batch")
+    handle(consumer, invocation(event, Duration::from_secs(60))).await.expect("handles the batch")
 }
 
 fn failed_ids(response: &SqsBatchResponse) -> Vec<&str> {
@@ -105,7 +108,34 @@ async fn a_message_without_an_id_fails_the_invocation() {
     let consumer = consumer();
     let mut event = event("sqs-valid-batch.json");
     event.records[2].message_id = None;
-    let error = handle(&consumer, LambdaEvent::new(event, Context::default())).await.expect_err("no id");
+    let error = handle(&consumer, invocation(event, Duration::from_secs(60))).await.expect_err("no id");
     assert!(error.to_string().contains("message 2"), "{error}");
     assert!(consumer.store.keys().is_empty(), "nothing is written");
+}
+
+#[tokio::test(start_paused = true)]
+async fn close_to_the_deadline_unwritten_messages_are_reported_in_time() {
+    let consumer = consumer();
+    consumer.store.delay_writes_to("streaming_data.json", Duration::from_secs(30));
+    let event = event("sqs-valid-batch.json");
+    let started = tokio::time::Instant::now();
+
+    let response = handle(&consumer, invocation(event.clone(), Duration::from_secs(10))).await.expect("answers");
+
+    let answered_after = started.elapsed();
+    assert!(answered_after < Duration::from_secs(9), "answered {answered_after:?} into a 10 s budget");
+    let all: Vec<&str> = event.records.iter().filter_map(|message| message.message_id.as_deref()).collect();
+    assert_eq!(failed_ids(&response), all, "the append did not finish, so no message counts as written");
+    assert_eq!(consumer.store.object("streaming_data.json"), None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn within_the_margin_no_write_starts() {
+    let consumer = consumer();
+    let event = event("sqs-mixed-batch.json");
+
+    let response = handle(&consumer, invocation(event.clone(), Duration::from_secs(1))).await.expect("answers");
+
+    assert!(consumer.store.keys().is_empty(), "nothing is written");
+    assert_eq!(response.batch_item_failures.len(), event.records.len(), "every message comes back");
 }

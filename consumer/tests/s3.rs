@@ -4,6 +4,7 @@
 mod support;
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
@@ -16,9 +17,8 @@ use consumer::handler::{Consumer, handle};
 use consumer::ingest::Outputs;
 use consumer::partition::PartitionOptions;
 use consumer::store::s3::S3Store;
-use lambda_runtime::{Context, LambdaEvent};
 use shared::UserSession;
-use support::{array_ids, event};
+use support::{array_ids, event, invocation};
 use uuid::Uuid;
 
 const KEY: &str = "streaming_data.json";
@@ -119,10 +119,11 @@ async fn batches_land_in_the_array_and_in_readable_partitions() {
         },
         metrics_namespace: "StreamingIngestion".into(),
         function_name: "consumer".into(),
+        deadline_margin: Duration::from_secs(2),
     };
 
     for name in ["sqs-valid-batch.json", "sqs-mixed-batch.json", "sqs-valid-batch.json"] {
-        handle(&consumer, LambdaEvent::new(event(name), Context::default())).await.expect("handled");
+        handle(&consumer, invocation(event(name), Duration::from_secs(60))).await.expect("handled");
     }
 
     let ids = array_ids(&object(&client, &bucket, KEY).await);

@@ -2,8 +2,9 @@
 //! producer events.
 
 use producer::lambda::event::run_options;
-use producer::lambda::settings::{DEADLINE_MARGIN_MS_ENV, QUEUE_URL_ENV, SEND_MAX_ATTEMPTS_ENV};
+use producer::lambda::settings::{QUEUE_URL_ENV, SEND_MAX_ATTEMPTS_ENV};
 use producer::plan::{CONCURRENCY, COUNT, DURATION_SECS, MAX_PAUSE_SECS, MIN_PAUSE_SECS, MODE_ENV, SEED_ENV};
+use shared::deadline::MARGIN_MS_ENV;
 use shared::testing::{environment, template, text};
 
 #[test]
@@ -21,7 +22,7 @@ fn producer_environment_names_only_variables_the_producer_reads() {
         MIN_PAUSE_SECS.env,
         MAX_PAUSE_SECS.env,
         SEND_MAX_ATTEMPTS_ENV,
-        DEADLINE_MARGIN_MS_ENV,
+        MARGIN_MS_ENV,
     ];
     for name in &names {
         assert!(known.contains(name), "the template sets {name}, which the producer does not read");

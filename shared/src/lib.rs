@@ -1,7 +1,8 @@
-//! What the producer and the consumer agree on: the user-session record, how AWS clients are configured
-//! and how settings are read from the environment.
+//! What the producer and the consumer agree on: the user-session record, how AWS clients are configured,
+//! how settings are read from the environment and how an invocation's deadline is read.
 
 pub mod aws;
+pub mod deadline;
 pub mod env;
 pub mod record;
 

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
 use super::{Content, Expect, MIN_COMPOSE_BYTES, ObjectStore, StoreError, Tail};
 
@@ -25,6 +26,7 @@ pub struct MemoryStore {
     objects: Mutex<HashMap<String, Object>>,
     next_version: Mutex<u64>,
     failing_keys: Mutex<Option<String>>,
+    slow_keys: Mutex<Option<(String, Duration)>>,
     bytes_written: Mutex<u64>,
 }
 
@@ -32,6 +34,11 @@ impl MemoryStore {
     /// Makes every write to a key containing `pattern` fail, as an outage would.
     pub fn fail_writes_to(&self, pattern: &str) {
         *lock(&self.failing_keys) = Some(pattern.to_owned());
+    }
+
+    /// Makes every write to a key containing `pattern` take `delay` first, as a slow store would.
+    pub fn delay_writes_to(&self, pattern: &str, delay: Duration) {
+        *lock(&self.slow_keys) = Some((pattern.to_owned(), delay));
     }
 
     /// The object's bytes.
@@ -73,6 +80,14 @@ impl MemoryStore {
         *next
     }
 
+    async fn slow_down(&self, key: &str) {
+        let delay =
+            lock(&self.slow_keys).as_ref().filter(|(pattern, _)| key.contains(pattern)).map(|(_, delay)| *delay);
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
+    }
+
     fn check_failure(&self, operation: &'static str, key: &str) -> Result<(), StoreError> {
         match lock(&self.failing_keys).as_deref() {
             Some(pattern) if key.contains(pattern) => Err(StoreError::Failed {
@@ -111,6 +126,7 @@ impl ObjectStore for MemoryStore {
 
     async fn put(&self, key: &str, body: Vec<u8>, content: Content, expect: Expect) -> Result<(), StoreError> {
         tokio::task::yield_now().await;
+        self.slow_down(key).await;
         self.check_failure("PutObject", key)?;
         let version = self.version();
         let mut objects = lock(&self.objects);
@@ -130,6 +146,7 @@ impl ObjectStore for MemoryStore {
 
     async fn compose(&self, key: &str, etag: &str, keep: u64, suffix: Vec<u8>) -> Result<(), StoreError> {
         tokio::task::yield_now().await;
+        self.slow_down(key).await;
         self.check_failure("CompleteMultipartUpload", key)?;
         let version = self.version();
         let mut objects = lock(&self.objects);

@@ -1,7 +1,7 @@
 //! One invocation: event to run options, options to a plan, the plan run against the queue, and the
 //! summary returned in the seed's `{statusCode, body}` shape.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use chrono::Utc;
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -9,6 +9,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde::Serialize;
 use serde_json::Value;
+use shared::deadline;
 use tokio::time::Instant;
 use tracing::info;
 
@@ -91,20 +92,9 @@ pub async fn handle<Q: MessageQueue>(
     Response::new(&summary).map_err(HandlerError::Summary)
 }
 
-/// Deadlines below this many milliseconds cannot be Unix times of an invocation; they are budgets.
-const SMALLEST_EPOCH_DEADLINE_MS: u64 = 1_000_000_000_000;
-
-/// The instant `margin` before `deadline_ms`, milliseconds since the Unix epoch as Lambda gives it.
-/// cargo lambda's Runtime API emulator sends a fixed 600000 instead, meant as ten minutes from now, so
-/// a value too small to be a date is read as a budget from now.
+/// The instant `margin` before the invocation's deadline.
 fn stop_instant(deadline_ms: u64, margin: Duration) -> Instant {
-    let remaining = if deadline_ms < SMALLEST_EPOCH_DEADLINE_MS {
-        Duration::from_millis(deadline_ms)
-    } else {
-        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis());
-        Duration::from_millis(u64::try_from(u128::from(deadline_ms).saturating_sub(now_ms)).unwrap_or(0))
-    };
-    Instant::now() + remaining.saturating_sub(margin)
+    Instant::now() + deadline::remaining(deadline_ms, SystemTime::now()).saturating_sub(margin)
 }
 
 #[cfg(test)]
@@ -113,6 +103,7 @@ mod tests {
     use crate::publish::memory::MemoryQueue;
     use lambda_runtime::Context;
     use serde_json::json;
+    use std::time::UNIX_EPOCH;
 
     fn producer(vars: &[(&str, &str)]) -> Producer<MemoryQueue> {
         let settings = Settings::from_lookup(|name| {
@@ -186,7 +177,7 @@ mod tests {
     async fn an_emulator_budget_counts_from_now() {
         let stop = stop_instant(600_000, Duration::from_secs(2));
         assert_eq!(stop - Instant::now(), Duration::from_secs(598));
-        let past = stop_instant(SMALLEST_EPOCH_DEADLINE_MS, Duration::from_secs(2));
+        let past = stop_instant(deadline::SMALLEST_EPOCH_DEADLINE_MS, Duration::from_secs(2));
         assert!(past <= Instant::now(), "a date long past leaves no time");
     }
 

@@ -6,16 +6,13 @@ use crate::plan::{
     CONCURRENCY, COUNT, DURATION_SECS, MAX_PAUSE_SECS, MIN_PAUSE_SECS, MODE_ENV, Mode, PlanError, RunOptions, SEED_ENV,
 };
 use crate::publish::delivery::RetryPolicy;
+use shared::deadline;
 use shared::env::{self, EnvError, Lookup};
 
 /// The queue's URL; required.
 pub const QUEUE_URL_ENV: &str = "QUEUE_URL";
 /// Attempts per message, the first included (default 5).
 pub const SEND_MAX_ATTEMPTS_ENV: &str = "SEND_MAX_ATTEMPTS";
-/// How long before the invocation's deadline a run stops (default 2000 ms).
-pub const DEADLINE_MARGIN_MS_ENV: &str = "DEADLINE_MARGIN_MS";
-
-const DEFAULT_DEADLINE_MARGIN_MS: u64 = 2_000;
 
 /// Everything the environment configures.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,12 +70,7 @@ impl Settings {
         let default_attempts = u64::from(RetryPolicy::default().max_attempts);
         // The range keeps the value within u32.
         let max_attempts = env::bounded(&lookup, SEND_MAX_ATTEMPTS_ENV, default_attempts, 1..=20)? as u32;
-        let deadline_margin = Duration::from_millis(env::bounded(
-            &lookup,
-            DEADLINE_MARGIN_MS_ENV,
-            DEFAULT_DEADLINE_MARGIN_MS,
-            0..=60_000,
-        )?);
+        let deadline_margin = deadline::margin(&lookup)?;
         Ok(Self { queue_url, defaults, retry: RetryPolicy { max_attempts, ..RetryPolicy::default() }, deadline_margin })
     }
 }
