@@ -11,7 +11,7 @@ use consumer::ingest::Outputs;
 use consumer::partition::PartitionOptions;
 use consumer::store::memory::MemoryStore;
 
-use support::{array_ids, event, invocation};
+use support::{array_ids, event, invocation, malformed_messages};
 
 fn consumer() -> Consumer<MemoryStore> {
     Consumer {
@@ -138,4 +138,41 @@ async fn within_the_margin_no_write_starts() {
 
     assert!(consumer.store.keys().is_empty(), "nothing is written");
     assert_eq!(response.batch_item_failures.len(), event.records.len(), "every message comes back");
+}
+
+#[tokio::test]
+async fn each_message_of_the_malformed_corpus_is_reported_alone_and_the_rest_land() {
+    let consumer = consumer();
+    let valid = event("sqs-valid-batch.json").records;
+    let mut bodies: Vec<(String, String)> = malformed_messages();
+    bodies.push(("an oversized body".into(), format!("{{\"person_name\": \"{}\"}}", "Ana ".repeat(80_000))));
+    let mut batch = SqsEvent::default();
+    let mut malformed_ids = Vec::new();
+    for (index, (_, body)) in bodies.into_iter().enumerate() {
+        // A valid message before every twelfth malformed one.
+        if index % 12 == 0 {
+            batch.records.extend(valid.get(index / 12).cloned());
+        }
+        let mut message = valid[0].clone();
+        message.message_id = Some(format!("malformed-{index}"));
+        message.body = Some(body);
+        malformed_ids.push(format!("malformed-{index}"));
+        batch.records.push(message);
+    }
+    assert_eq!(batch.records.len() - malformed_ids.len(), valid.len(), "every valid message is in the batch");
+
+    let response = invoke(&consumer, batch).await;
+
+    assert_eq!(failed_ids(&response), malformed_ids);
+    let mut stored = stored_ids(&consumer);
+    stored.sort();
+    let mut expected: Vec<String> = valid
+        .iter()
+        .map(|message| {
+            let record: serde_json::Value = serde_json::from_str(message.body.as_deref().expect("body")).expect("JSON");
+            record["unique_id"].as_str().expect("id").to_owned()
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(stored, expected);
 }

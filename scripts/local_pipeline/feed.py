@@ -1,8 +1,9 @@
-"""What goes into the queue: a burst from the producer's bootstrap, and optionally malformed messages taken
-from the repository's mixed sample batch, to show them reaching the dead-letter queue."""
+"""What goes into the queue: a burst from the producer's bootstrap, and optionally malformed messages from
+the repository's corpus, to show them reaching the dead-letter queue."""
 
 import itertools
 import json
+import re
 from pathlib import Path
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -18,10 +19,14 @@ def produce(producer, count, seed, concurrency=8):
     return json.loads(response["body"])
 
 
+# The characters an SQS message body may hold; the corpus has a few bodies that SQS itself refuses.
+SQS_BODY = re.compile("[\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]+")
+
+
 def malformed_bodies():
-    """The bodies of the malformed messages in events/sqs-mixed-batch.json (their ids start with "bad")."""
-    records = json.loads((EVENTS / "sqs-mixed-batch.json").read_text())["Records"]
-    return [record["body"] for record in records if record["messageId"].startswith("bad")]
+    """The bodies of events/malformed-messages.json that SQS can carry."""
+    cases = json.loads((EVENTS / "malformed-messages.json").read_text(encoding="utf-8"))
+    return [case["body"] for case in cases if SQS_BODY.fullmatch(case["body"])]
 
 
 def send_malformed(sqs, queue_url, count):

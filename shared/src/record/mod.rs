@@ -25,6 +25,9 @@ pub const MAX_DOWNLOAD_SPEED: u32 = 1_000;
 pub const MAX_UPLOAD_SPEED: u32 = 800;
 /// Most traffic one session consumes in the seed.
 pub const MAX_CONSUMED_TRAFFIC: u32 = 2_000_000;
+/// The largest JSON document decoded as a record. A generated record is about 560 bytes; this leaves room
+/// for long names and addresses and for escaped text, and refuses a body that only a fault could make.
+pub const MAX_RECORD_BYTES: usize = 16 * 1024;
 
 /// One synthetic user session, field for field the seed's record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +68,8 @@ pub enum DecodeError {
     Invalid(#[from] serde_path_to_error::Error<serde_json::Error>),
     #[error("invalid user-session record: data after the record: {0}")]
     TrailingData(#[source] serde_json::Error),
+    #[error("invalid user-session record: {bytes} bytes, more than the {MAX_RECORD_BYTES} a record may have")]
+    TooLarge { bytes: usize },
 }
 
 /// The record's field names, in the seed's order.
@@ -115,7 +120,7 @@ impl DecodeError {
     pub fn field(&self) -> String {
         match self {
             DecodeError::Invalid(error) => error.path().to_string(),
-            DecodeError::TrailingData(_) => ".".into(),
+            DecodeError::TrailingData(_) | DecodeError::TooLarge { .. } => ".".into(),
         }
     }
 }
@@ -123,6 +128,9 @@ impl DecodeError {
 impl UserSession {
     /// Decodes one record from JSON, rejecting unknown or missing fields, wrong types and values out of range.
     pub fn from_json(json: &[u8]) -> Result<Self, DecodeError> {
+        if json.len() > MAX_RECORD_BYTES {
+            return Err(DecodeError::TooLarge { bytes: json.len() });
+        }
         let mut deserializer = serde_json::Deserializer::from_slice(json);
         let record = serde_path_to_error::deserialize(&mut deserializer)?;
         deserializer.end().map_err(DecodeError::TrailingData)?;
@@ -305,5 +313,41 @@ mod tests {
         let mut value = sample();
         value["ip_address"] = json!("300.0.0.1");
         assert_eq!(decode(&value).expect_err("bad ip").field(), "ip_address");
+    }
+
+    /// The malformed messages of `events/malformed-messages.json`, made from one valid record.
+    fn malformed_corpus() -> Vec<(String, String)> {
+        let cases: Vec<Value> =
+            serde_json::from_str(include_str!("../../../events/malformed-messages.json")).expect("the corpus is JSON");
+        cases
+            .into_iter()
+            .map(|case| (case["case"].as_str().expect("case").into(), case["body"].as_str().expect("body").into()))
+            .collect()
+    }
+
+    #[test]
+    fn every_malformed_message_is_refused_with_a_reason_that_holds_none_of_its_values() {
+        let values = ["Diana", "Stoica", "dianastoica", "2641111318492", "RO94LIBR", "64.197", "hunter2", "1964"];
+        for (case, body) in malformed_corpus() {
+            let error = UserSession::from_json(body.as_bytes()).expect_err(&case);
+            let reason = error.redacted();
+            assert!(reason.starts_with("invalid user-session record"), "{case}: {reason}");
+            for value in values {
+                assert!(!reason.contains(value), "{case}: the reason shows {value}: {reason}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_oversized_body_is_refused_before_it_is_parsed() {
+        let mut record = sample();
+        record["address"] = Value::String("Strada Lungă ".repeat(2_000));
+        let body = record.to_string();
+        let error = UserSession::from_json(body.as_bytes()).expect_err("too large");
+        assert_eq!(
+            error.to_string(),
+            format!("invalid user-session record: {} bytes, more than the 16384 a record may have", body.len())
+        );
+        assert_eq!(error.field(), ".");
     }
 }
