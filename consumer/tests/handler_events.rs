@@ -11,7 +11,7 @@ use consumer::ingest::Outputs;
 use consumer::partition::PartitionOptions;
 use consumer::store::memory::MemoryStore;
 
-use support::{array_ids, event, invocation, malformed_messages};
+use support::{array_ids, event, invocation};
 
 fn consumer() -> Consumer<MemoryStore> {
     Consumer {
@@ -138,6 +138,17 @@ async fn within_the_margin_no_write_starts() {
 
     assert!(consumer.store.keys().is_empty(), "nothing is written");
     assert_eq!(response.batch_item_failures.len(), event.records.len(), "every message comes back");
+}
+
+/// The corpus of malformed messages in `events/malformed-messages.json`: (what is wrong, body).
+pub fn malformed_messages() -> Vec<(String, String)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/malformed-messages.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    let cases: Vec<serde_json::Value> = serde_json::from_str(&text).expect("a JSON array");
+    cases
+        .iter()
+        .map(|case| (case["case"].as_str().expect("case").into(), case["body"].as_str().expect("body").into()))
+        .collect()
 }
 
 #[tokio::test]

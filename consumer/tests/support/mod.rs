@@ -14,17 +14,6 @@ pub fn event(name: &str) -> SqsEvent {
     serde_json::from_str(&text).expect("an SQS event")
 }
 
-/// The corpus of malformed messages in `events/malformed-messages.json`: (what is wrong, body).
-pub fn malformed_messages() -> Vec<(String, String)> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/malformed-messages.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-    let cases: Vec<Value> = serde_json::from_str(&text).expect("a JSON array");
-    cases
-        .iter()
-        .map(|case| (case["case"].as_str().expect("case").into(), case["body"].as_str().expect("body").into()))
-        .collect()
-}
-
 /// The unique ids of the records in a JSON array, in order.
 pub fn array_ids(bytes: &[u8]) -> Vec<String> {
     let array: Vec<Value> = serde_json::from_slice(bytes).expect("valid JSON array");
