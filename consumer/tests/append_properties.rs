@@ -1,0 +1,77 @@
+//! Properties of the append path, over any sequence of batches: the array stays valid JSON after every
+//! write and holds each record appended exactly once, in the order first appended.
+
+use consumer::append::{AppendOptions, Line, append};
+use consumer::store::memory::MemoryStore;
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const KEY: &str = "streaming_data.json";
+
+/// Records with arbitrary text, odd Unicode and JSON punctuation included, encoded as the consumer
+/// encodes them.
+fn pool() -> impl Strategy<Value = Vec<(Uuid, Vec<u8>)>> {
+    prop::collection::vec(any::<String>(), 1..16).prop_map(|texts| {
+        texts
+            .into_iter()
+            .enumerate()
+            .map(|(n, text)| {
+                let id = Uuid::from_u128(n as u128 + 1);
+                let record =
+                    json!({"person_name": text, "address": format!("]}}, \"unique_id\": \"{id}\""), "unique_id": id});
+                (id, serde_json::to_vec(&record).expect("encodes"))
+            })
+            .collect()
+    })
+}
+
+fn batches(pool_size: usize) -> impl Strategy<Value = Vec<Vec<usize>>> {
+    prop::collection::vec(prop::collection::vec(0..pool_size, 0..8), 1..12)
+}
+
+fn array(store: &MemoryStore) -> Vec<Value> {
+    let bytes = store.object(KEY).unwrap_or_else(|| b"[]".to_vec());
+    serde_json::from_slice(&bytes).expect("the object is a JSON array after every write")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn any_sequence_of_appends_holds_each_record_once_in_first_appended_order(
+        (pool, batches) in pool().prop_flat_map(|pool| { let size = pool.len(); (Just(pool), batches(size)) }),
+        window in prop_oneof![Just(1024_u64), Just(64 * 1024)],
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("a runtime");
+        let store = MemoryStore::default();
+        let options = AppendOptions { key: KEY.into(), dedup_window_bytes: window, max_attempts: 3 };
+        let mut expected: Vec<Uuid> = Vec::new();
+        for batch in &batches {
+            let lines: Vec<Line> = batch.iter().map(|&i| Line { unique_id: pool[i].0, json: &pool[i].1 }).collect();
+            runtime.block_on(append(&store, &options, &lines)).expect("appends");
+            for &i in batch {
+                if !expected.contains(&pool[i].0) {
+                    expected.push(pool[i].0);
+                }
+            }
+            let stored: Vec<Value> = array(&store);
+            prop_assert!(stored.len() >= expected.len());
+        }
+        let stored = array(&store);
+        let ids: Vec<Uuid> = stored.iter().map(|record| record["unique_id"].as_str().expect("id").parse().expect("uuid")).collect();
+        if window >= 64 * 1024 {
+            prop_assert_eq!(&ids, &expected);
+        } else {
+            // A window smaller than the array lets an old record back in; it is never lost.
+            for id in &expected {
+                prop_assert!(ids.contains(id));
+            }
+        }
+        for record in &stored {
+            let id: Uuid = record["unique_id"].as_str().expect("id").parse().expect("uuid");
+            let (_, json) = pool.iter().find(|(candidate, _)| *candidate == id).expect("from the pool");
+            prop_assert_eq!(record, &serde_json::from_slice::<Value>(json).expect("JSON"));
+        }
+    }
+}
