@@ -146,7 +146,7 @@ class EventSourceMappingTest(unittest.TestCase):
         function = ScriptedFunction(lambda event: report_failed(*poison)(event))
         mapping, url = self.mapping(function, dead_letter_after=2, batch_size=10)
         poison.extend(send(self.sqs, url, ["poison"]))
-        send(self.sqs, url, ["fine"])
+        fine = send(self.sqs, url, ["fine"])
 
         mapping.poll_once(self.sqs)
         wait_for_visibility()
@@ -156,8 +156,9 @@ class EventSourceMappingTest(unittest.TestCase):
 
         self.assertEqual(depth(self.sqs, url), (0, 0))
         self.assertEqual(depth(self.sqs, self.dead_letter_url), (1, 0))
-        self.assertEqual([function.ids(0), function.ids(1)], [sorted(function.ids(0)), poison])
-        self.assertEqual(len(function.events), 2)
+        self.assertEqual(sorted(function.ids(0)), sorted(poison + fine))
+        self.assertEqual(function.ids(1), poison)
+        self.assertEqual(len(function.events), 2, "the third receive moved the poison message instead")
 
     def test_a_batch_fills_up_to_its_size_within_the_window(self):
         function = ScriptedFunction(succeed)
