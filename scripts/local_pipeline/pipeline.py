@@ -6,8 +6,9 @@ import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import boto3
 
@@ -30,6 +31,11 @@ class Options:
     malformed_share: float = 0.0
     drain_timeout_seconds: float = 300
     progress_seconds: float = 2.0
+    # Set for the functions on top of the template's environment, e.g. AWS_ENDPOINT_URL of a fault proxy.
+    function_environment: dict = field(default_factory=dict)
+    # Called with the running consumer function and mapping once both run, for scenarios that act
+    # during a run; it must not block.
+    on_start: Callable | None = None
 
 
 @dataclass
@@ -66,13 +72,16 @@ def run(template, options, say=print):
     say(f"consumer: {settings.max_concurrency} at once, batches of up to {settings.batch_size} messages, "
         f"batching window {settings.batching_window_seconds:g} s")
 
-    producer = _function(template, "ProducerFunction", options.producer, options.output / "producer.log")
-    consumer = _function(template, "ConsumerFunction", options.consumer, options.output / "consumer.log",
+    extra = options.function_environment
+    producer = _function(template, "ProducerFunction", options.producer, options.output / "producer.log", extra)
+    consumer = _function(template, "ConsumerFunction", options.consumer, options.output / "consumer.log", extra,
                          instances=settings.max_concurrency)
     mapping = EventSourceMapping(settings, lambda: boto3.client("sqs"), consumer.invoke)
     started = time.monotonic()
     with producer, consumer, ThreadPoolExecutor(max_workers=2) as feeders:
         mapping.start()
+        if options.on_start is not None:
+            options.on_start(consumer, mapping)
         try:
             produced = feeders.submit(feed.produce, producer, options.count, options.seed)
             mixed_in = feeders.submit(feed.send_malformed, boto3.client("sqs"), created.queue.url, malformed)
@@ -120,11 +129,11 @@ def mapping_settings(template, created):
     )
 
 
-def _function(template, logical_id, bootstrap, log_path, instances=1):
+def _function(template, logical_id, bootstrap, log_path, extra_environment, instances=1):
     """The template's function with its environment, timeout and memory, running `bootstrap`."""
+    environment = {**template.properties(logical_id, "Environment", "Variables"), **extra_environment}
     return LocalFunction(
-        template.properties(logical_id, "FunctionName"), bootstrap,
-        template.properties(logical_id, "Environment", "Variables"), log_path, instances=instances,
+        template.properties(logical_id, "FunctionName"), bootstrap, environment, log_path, instances=instances,
         timeout_seconds=int(template.properties(logical_id, "Timeout")),
         memory_mb=int(template.properties(logical_id, "MemorySize")),
     )

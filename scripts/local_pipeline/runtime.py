@@ -5,6 +5,7 @@ import json
 import os
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -48,12 +49,16 @@ class LocalFunction:
         self.memory_mb = memory_mb
         self.port = free_port()
         self._stack = ExitStack()
+        self._log = None
+        self._environment = None
+        self._instances = []
+        self._instances_lock = threading.Lock()
 
     def __enter__(self):
-        log = self._stack.enter_context(open(self.log_path, "a"))
+        self._log = self._stack.enter_context(open(self.log_path, "a"))
         try:
             emulator = ["cargo", "lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", str(self.port)]
-            self._start(emulator, None, log)
+            self._start(emulator, None)
             self._wait_for_port()
             env = dict(os.environ)
             env.update({name: str(value) for name, value in self.environment.items()})
@@ -66,8 +71,9 @@ class LocalFunction:
                 "AWS_LAMBDA_LOG_STREAM_NAME": "local",
                 "AWS_LAMBDA_LOG_FORMAT": "JSON",
             })
+            self._environment = env
             for _ in range(self.instances):
-                self._start([str(self.bootstrap)], env, log)
+                self._instances.append(self._start([str(self.bootstrap)], env))
         except BaseException:
             self._stack.close()
             raise
@@ -76,12 +82,21 @@ class LocalFunction:
     def __exit__(self, *exc):
         self._stack.close()
 
-    def _start(self, command, env, log):
+    def kill_instances(self):
+        """Kills every execution environment at once, as a crash would, and starts new ones, as Lambda
+        would. Invocations they held get no answer and time out."""
+        with self._instances_lock:
+            for process in self._instances:
+                process.kill()
+            self._instances = [self._start([str(self.bootstrap)], self._environment) for _ in self._instances]
+
+    def _start(self, command, env):
         try:
-            process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(command, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         except FileNotFoundError as error:
             raise FunctionError(f"{self.name}: cannot run {command[0]}: {error}") from error
         self._stack.callback(_stop, process)
+        return process
 
     def _wait_for_port(self, seconds=30):
         deadline = time.monotonic() + seconds

@@ -4,8 +4,11 @@ import os
 import time
 import urllib.parse
 import uuid
+from pathlib import Path
 
 import boto3
+
+from local_pipeline.template import ROOT
 
 
 def require_loopback_endpoint(test_case):
@@ -62,3 +65,11 @@ def client():
 
 def wait_for_visibility(seconds=1):
     time.sleep(seconds + 0.2)
+
+
+def bootstrap(variable, default):
+    """A bootstrap to run: the path in `variable` (scripts/test passes the ones sam build made), else `default`."""
+    path = Path(os.environ.get(variable, ROOT / default))
+    if not path.is_file():
+        raise AssertionError(f"{path} does not exist: run cargo build --release, or set {variable}")
+    return path

@@ -13,20 +13,13 @@ import boto3
 
 from local_pipeline import feed, lake, pipeline, report
 from local_pipeline.runtime import LocalFunction
-from local_pipeline.template import ROOT, Template
+from local_pipeline.template import Template
 
-from .support import require_loopback_endpoint
+from .support import bootstrap, require_loopback_endpoint
 
 COUNT = 400
 SEED = 7
 MALFORMED_SHARE = 0.05
-
-
-def bootstrap(variable, default):
-    path = Path(os.environ.get(variable, ROOT / default))
-    if not path.is_file():
-        raise AssertionError(f"{path} does not exist: run cargo build --release, or set {variable}")
-    return path
 
 
 class EndToEndTest(unittest.TestCase):
