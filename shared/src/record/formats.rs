@@ -57,11 +57,21 @@ pub mod timestamp {
         }
     }
 
+    /// Refuses what the six-digit form cannot hold, so a decoded record encodes to the same instant: a
+    /// fraction finer than a microsecond, and a leap second (which Python's datetime never writes).
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDateTime, D::Error> {
         let text = String::deserialize(deserializer)?;
-        NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S%.f").map_err(|error| {
-            de::Error::custom(format_args!("invalid timestamp {text:?}, expected YYYY-MM-DD HH:MM:SS.ffffff: {error}"))
-        })
+        let invalid = |reason: &dyn std::fmt::Display| {
+            de::Error::custom(format_args!("invalid timestamp {text:?}, expected YYYY-MM-DD HH:MM:SS.ffffff: {reason}"))
+        };
+        let value = NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S%.f").map_err(|error| invalid(&error))?;
+        if value.nanosecond() >= 1_000_000_000 {
+            return Err(invalid(&"a leap second"));
+        }
+        if value.nanosecond() % 1_000 != 0 {
+            return Err(invalid(&"finer than a microsecond"));
+        }
+        Ok(value)
     }
 }
 

@@ -284,6 +284,8 @@ mod tests {
             ("birth_date", "01.01.1990"),
             ("accessed_at", "2026-11-26T06:30:00Z"),
             ("accessed_at", "yesterday"),
+            ("accessed_at", "2026-11-26 06:30:00.2810786"),
+            ("accessed_at", "2026-12-31 23:59:60.500000"),
             ("ip_address", "256.1.1.1"),
             ("ip_address", "::1"),
             ("mac_address", "0a:1b:2c:3d:4e"),
