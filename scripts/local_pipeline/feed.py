@@ -3,7 +3,9 @@ the repository's corpus, to show them reaching the dead-letter queue."""
 
 import itertools
 import json
+import os
 import re
+import subprocess
 from pathlib import Path
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -21,6 +23,15 @@ def produce(producer, count, seed, concurrency=8):
 
 # The characters an SQS message body may hold; the corpus has a few bodies that SQS itself refuses.
 SQS_BODY = re.compile("[\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]+")
+
+
+def generated_ids(producer, count, seed):
+    """The unique ids, in order, of the records a burst with this seed sends: the same binary's command
+    line generates the same records for the same seed."""
+    env = {name: value for name, value in os.environ.items() if name != "AWS_LAMBDA_RUNTIME_API"}
+    output = subprocess.run([str(producer), "generate", "--count", str(count), "--seed", str(seed)],
+                            capture_output=True, text=True, check=True, env=env).stdout
+    return [json.loads(line)["unique_id"] for line in output.splitlines()]
 
 
 def malformed_bodies():

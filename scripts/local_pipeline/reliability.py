@@ -7,7 +7,6 @@ python -m local_pipeline.reliability [--write docs/reliability.md] runs them all
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -20,7 +19,7 @@ from typing import Callable
 
 import boto3
 
-from . import pipeline
+from . import feed, pipeline
 from .fault_proxy import FaultProxy, Rule
 from .template import ROOT, Template
 
@@ -164,14 +163,6 @@ class Row:
                 and self.dead_lettered == self.malformed)
 
 
-def generated_ids(producer, count, seed):
-    """The unique ids a burst with this seed sends, from the same binary's command line."""
-    env = {name: value for name, value in os.environ.items() if name != "AWS_LAMBDA_RUNTIME_API"}
-    output = subprocess.run([str(producer), "generate", "--count", str(count), "--seed", str(seed)],
-                            capture_output=True, text=True, check=True, env=env).stdout
-    return {json.loads(line)["unique_id"] for line in output.splitlines()}
-
-
 def run_scenario(scenario, producer, consumer, output, say=lambda _line: None):
     template = Template({"Company": "rel" + uuid.uuid4().hex[:12], **BASE_PARAMETERS, **scenario.parameters})
     bucket = template.properties("DataBucket", "BucketName")
@@ -190,7 +181,7 @@ def run_scenario(scenario, producer, consumer, output, say=lambda _line: None):
         outcome = pipeline.run(template, options, say=say)
         faults = proxy.injected.total()
     copies = Counter(record["unique_id"] for record in outcome.array)
-    strangers = set(copies) - generated_ids(producer, scenario.count, SEED)
+    strangers = set(copies) - set(feed.generated_ids(producer, scenario.count, SEED))
     if strangers:
         raise AssertionError(f"{scenario.name}: {len(strangers)} records in the array were never produced")
     if not outcome.drained:

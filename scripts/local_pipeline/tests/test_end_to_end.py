@@ -3,7 +3,6 @@ target/release/producer and target/release/consumer; scripts/test passes the one
 
 import json
 import os
-import subprocess
 import tempfile
 import unittest
 import uuid
@@ -38,12 +37,6 @@ class EndToEndTest(unittest.TestCase):
             "MaxReceiveCount": 2,
         })
 
-    def expected_ids(self):
-        """The records a burst with this seed sends, from the same binary's command line."""
-        generated = subprocess.run([str(self.producer), "generate", "--count", str(COUNT), "--seed", str(SEED)],
-                                   capture_output=True, text=True, check=True, env=_without_lambda_runtime())
-        return [json.loads(line)["unique_id"] for line in generated.stdout.splitlines()]
-
     def test_every_valid_record_lands_once_and_malformed_messages_reach_the_dead_letter_queue(self):
         options = pipeline.Options(producer=self.producer, consumer=self.consumer, output=self.output, count=COUNT,
                                    seed=SEED, malformed_share=MALFORMED_SHARE, drain_timeout_seconds=120,
@@ -52,7 +45,7 @@ class EndToEndTest(unittest.TestCase):
 
         failed = [description for description, holds in report.checks(outcome) if not holds]
         self.assertEqual(failed, [], report.summary_lines(outcome))
-        expected = self.expected_ids()
+        expected = feed.generated_ids(self.producer, COUNT, SEED)
         self.assertEqual(len(set(expected)), COUNT)
         self.assertEqual(sorted(record["unique_id"] for record in outcome.array), sorted(expected))
         self.assertTrue(set(expected) <= {record["unique_id"] for record in outcome.partition_records})
@@ -86,10 +79,6 @@ class EndToEndTest(unittest.TestCase):
         self.assertEqual(reported, malformed)
         stored = json.loads(s3.get_object(Bucket=bucket, Key="streaming_data.json")["Body"].read())
         self.assertEqual(len(stored), len(records) - len(malformed))
-
-
-def _without_lambda_runtime():
-    return {name: value for name, value in os.environ.items() if name != "AWS_LAMBDA_RUNTIME_API"}
 
 
 if __name__ == "__main__":
