@@ -6,7 +6,7 @@ use consumer::store::s3::S3Store;
 use lambda_runtime::{service_fn, tracing};
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
+async fn main() -> anyhow::Result<()> {
     tracing::init_default_subscriber_with_writer(std::io::stderr);
     let settings = Settings::from_env()?;
     let config = shared::aws::load_sdk_config().await;
@@ -18,5 +18,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         deadline_margin: settings.deadline_margin,
     };
     // Boxed: the handler's future nested in the runtime's is too deep for the compiler's layout query.
-    lambda_runtime::run(service_fn(|event| Box::pin(handle(&consumer, event)))).await
+    lambda_runtime::run(service_fn(|event| Box::pin(handle(&consumer, event))))
+        .await
+        .map_err(|error| anyhow::anyhow!(error))
 }

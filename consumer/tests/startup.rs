@@ -1,0 +1,31 @@
+//! The binary reads its environment before it takes an invocation, and a bad one stops it at once with a
+//! message that names the variable.
+
+use std::process::Command;
+
+fn start(vars: &[(&str, &str)]) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_consumer"))
+        .env_clear()
+        // Loopback, and never reached: the environment is refused first.
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
+        .envs(vars.iter().copied())
+        .output()
+        .expect("the consumer runs");
+    (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[test]
+fn a_bad_environment_stops_the_function_at_start_naming_the_variable() {
+    let bucket = ("BUCKET_NAME", "lake");
+    for (vars, named) in [
+        (&[][..], "BUCKET_NAME is not set"),
+        (&[("BUCKET_NAME", "Data_Lake")][..], "BUCKET_NAME = \"Data_Lake\""),
+        (&[bucket, ("PARTITION_PREFIX", "p/"), ("PARTITION_COMPRESSION", "zstd")][..], "PARTITION_COMPRESSION"),
+        (&[bucket, ("APPEND_MAX_ATTEMPTS", "0")][..], "APPEND_MAX_ATTEMPTS"),
+        (&[bucket, ("DEADLINE_MARGIN_MS", "61000")][..], "DEADLINE_MARGIN_MS"),
+    ] {
+        let (succeeded, stderr) = start(vars);
+        assert!(!succeeded, "{vars:?} started");
+        assert!(stderr.contains(named), "{vars:?}: {stderr}");
+    }
+}
