@@ -64,7 +64,12 @@ fn batch(size: usize) -> Vec<(Uuid, Vec<u8>)> {
 
 fn one_append(criterion: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
-    let options = AppendOptions { key: "streaming_data.json".into(), dedup_window_bytes: 1 << 20, max_attempts: 3 };
+    let options = AppendOptions {
+        key: "streaming_data.json".into(),
+        dedup_window_bytes: 1 << 20,
+        redelivery_window_bytes: 64 << 20,
+        max_attempts: 3,
+    };
     let mut group = criterion.benchmark_group("append_100_records");
     group.sample_size(20);
     for mebibytes in [1usize, 10, 100] {
@@ -75,7 +80,10 @@ fn one_append(criterion: &mut Criterion) {
         store.insert(&options.key, original.clone());
         let before = store.bytes_written();
         let records = batch(100);
-        let lines: Vec<Line> = records.iter().map(|(unique_id, json)| Line { unique_id: *unique_id, json }).collect();
+        let lines: Vec<Line> = records
+            .iter()
+            .map(|(unique_id, json)| Line { unique_id: *unique_id, json, delivered_before: false })
+            .collect();
         runtime.block_on(append(&store, &options, &lines)).expect("appends");
         eprintln!("append of 100 records to {mebibytes} MiB: {} bytes sent", store.bytes_written() - before);
         // The object may grow by a tenth before it is put back, so every append meets about its size.
@@ -88,8 +96,10 @@ fn one_append(criterion: &mut Criterion) {
                         store.insert(&options.key, original.clone());
                     }
                     let records = batch(100);
-                    let lines: Vec<Line> =
-                        records.iter().map(|(unique_id, json)| Line { unique_id: *unique_id, json }).collect();
+                    let lines: Vec<Line> = records
+                        .iter()
+                        .map(|(unique_id, json)| Line { unique_id: *unique_id, json, delivered_before: false })
+                        .collect();
                     let started = Instant::now();
                     black_box(runtime.block_on(append(&store, &options, &lines)).expect("appends"));
                     measured += started.elapsed();

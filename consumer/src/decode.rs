@@ -8,6 +8,8 @@ use shared::UserSession;
 pub struct Accepted<'a> {
     pub message_id: &'a str,
     pub record: UserSession,
+    /// SQS delivered the message before (its ApproximateReceiveCount is above 1).
+    pub delivered_before: bool,
 }
 
 /// A message that does not, and why; the reason never quotes the body.
@@ -31,12 +33,22 @@ pub fn decode(messages: &[SqsMessage]) -> Result<(Vec<Accepted<'_>>, Vec<Rejecte
     for (index, message) in messages.iter().enumerate() {
         let message_id = message.message_id.as_deref().filter(|id| !id.is_empty()).ok_or(MissingMessageId { index })?;
         match message.body.as_deref().map(|body| UserSession::from_json(body.as_bytes())) {
-            Some(Ok(record)) => accepted.push(Accepted { message_id, record }),
+            Some(Ok(record)) => {
+                accepted.push(Accepted { message_id, record, delivered_before: delivered_before(message) })
+            }
             Some(Err(error)) => rejected.push(Rejected { message_id, reason: error.redacted() }),
             None => rejected.push(Rejected { message_id, reason: "the message has no body".into() }),
         }
     }
     Ok((accepted, rejected))
+}
+
+fn delivered_before(message: &SqsMessage) -> bool {
+    message
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|count| count.parse::<u32>().ok())
+        .is_some_and(|count| count > 1)
 }
 
 #[cfg(test)]
@@ -73,5 +85,15 @@ mod tests {
         let messages = [message(Some("a"), Some(GOOD)), message(None, Some(GOOD))];
         assert_eq!(decode(&messages), Err(MissingMessageId { index: 1 }));
         assert_eq!(decode(&[message(Some(""), Some(GOOD))]), Err(MissingMessageId { index: 0 }));
+    }
+
+    #[test]
+    fn a_receive_count_above_one_marks_a_redelivery() {
+        let mut messages =
+            [message(Some("a"), Some(GOOD)), message(Some("b"), Some(GOOD)), message(Some("c"), Some(GOOD))];
+        messages[1].attributes.insert("ApproximateReceiveCount".into(), "1".into());
+        messages[2].attributes.insert("ApproximateReceiveCount".into(), "3".into());
+        let (accepted, _) = decode(&messages).expect("every message has an id");
+        assert_eq!(accepted.iter().map(|a| a.delivered_before).collect::<Vec<_>>(), [false, false, true]);
     }
 }

@@ -52,8 +52,14 @@ pub async fn ingest<'a, S: ObjectStore>(
     }
     let appending = async {
         let Some(options) = &outputs.append else { return Ok(Appended::default()) };
-        let lines: Vec<Line> =
-            encoded.iter().map(|(message, json)| Line { unique_id: message.record.unique_id, json }).collect();
+        let lines: Vec<Line> = encoded
+            .iter()
+            .map(|(message, json)| Line {
+                unique_id: message.record.unique_id,
+                json,
+                delivered_before: message.delivered_before,
+            })
+            .collect();
         append(store, options, &lines).await
     };
     let partitioning = async {

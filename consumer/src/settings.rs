@@ -20,6 +20,9 @@ pub const PARTITION_COMPRESSION_ENV: &str = "PARTITION_COMPRESSION";
 /// How many bytes at the end of the array are searched for records already appended (default 1 MiB,
 /// about 1,800 records).
 pub const DEDUP_WINDOW_BYTES_ENV: &str = "DEDUP_WINDOW_BYTES";
+/// How many bytes at the end of the array are searched when a message was delivered before (default
+/// 64 MiB); at least DEDUP_WINDOW_BYTES.
+pub const DEDUP_REDELIVERY_WINDOW_BYTES_ENV: &str = "DEDUP_REDELIVERY_WINDOW_BYTES";
 /// Attempts at one append when concurrent writers keep winning (default 10).
 pub const APPEND_MAX_ATTEMPTS_ENV: &str = "APPEND_MAX_ATTEMPTS";
 /// The CloudWatch namespace of the function's metrics (default `StreamingIngestion`).
@@ -27,6 +30,7 @@ pub const METRICS_NAMESPACE_ENV: &str = "METRICS_NAMESPACE";
 
 const DEFAULT_DATA_KEY: &str = "streaming_data.json";
 const DEFAULT_DEDUP_WINDOW_BYTES: u64 = 1 << 20;
+const DEFAULT_REDELIVERY_WINDOW_BYTES: u64 = 64 << 20;
 const DEFAULT_APPEND_MAX_ATTEMPTS: u64 = 10;
 const DEFAULT_METRICS_NAMESPACE: &str = "StreamingIngestion";
 
@@ -59,7 +63,13 @@ impl Settings {
                 env::bounded(&lookup, APPEND_MAX_ATTEMPTS_ENV, DEFAULT_APPEND_MAX_ATTEMPTS, 1..=50)? as u32;
             let dedup_window_bytes =
                 env::bounded(&lookup, DEDUP_WINDOW_BYTES_ENV, DEFAULT_DEDUP_WINDOW_BYTES, 1024..=(64 << 20))?;
-            Some(AppendOptions { key, dedup_window_bytes, max_attempts })
+            let redelivery_window_bytes = env::bounded(
+                &lookup,
+                DEDUP_REDELIVERY_WINDOW_BYTES_ENV,
+                DEFAULT_REDELIVERY_WINDOW_BYTES.max(dedup_window_bytes),
+                dedup_window_bytes..=(1 << 30),
+            )?;
+            Some(AppendOptions { key, dedup_window_bytes, redelivery_window_bytes, max_attempts })
         };
         let partition = match lookup(PARTITION_PREFIX_ENV).filter(|prefix| !prefix.is_empty()) {
             None => None,
@@ -121,6 +131,7 @@ mod tests {
                     append: Some(AppendOptions {
                         key: "streaming_data.json".into(),
                         dedup_window_bytes: 1 << 20,
+                        redelivery_window_bytes: 64 << 20,
                         max_attempts: 10
                     }),
                     partition: None,
@@ -151,6 +162,10 @@ mod tests {
             (&[("BUCKET_NAME", "Driven_Data")][..], "BUCKET_NAME = \"Driven_Data\" is invalid"),
             (&[("BUCKET_NAME", "ab")][..], "BUCKET_NAME = \"ab\""),
             (&[("BUCKET_NAME", "lake"), ("DEDUP_WINDOW_BYTES", "10")][..], "DEDUP_WINDOW_BYTES = \"10\""),
+            (
+                &[("BUCKET_NAME", "lake"), ("DEDUP_REDELIVERY_WINDOW_BYTES", "4096")][..],
+                "DEDUP_REDELIVERY_WINDOW_BYTES = \"4096\"",
+            ),
             (&[("BUCKET_NAME", "lake"), ("APPEND_MAX_ATTEMPTS", "x")][..], "APPEND_MAX_ATTEMPTS = \"x\""),
             (&[("BUCKET_NAME", "lake"), ("DEADLINE_MARGIN_MS", "61000")][..], "DEADLINE_MARGIN_MS = \"61000\""),
             (

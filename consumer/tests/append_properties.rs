@@ -45,10 +45,11 @@ proptest! {
     ) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("a runtime");
         let store = MemoryStore::default();
-        let options = AppendOptions { key: KEY.into(), dedup_window_bytes: window, max_attempts: 3 };
+        let options =
+            AppendOptions { key: KEY.into(), dedup_window_bytes: window, redelivery_window_bytes: window, max_attempts: 3 };
         let mut expected: Vec<Uuid> = Vec::new();
         for batch in &batches {
-            let lines: Vec<Line> = batch.iter().map(|&i| Line { unique_id: pool[i].0, json: &pool[i].1 }).collect();
+            let lines: Vec<Line> = batch.iter().map(|&i| Line { unique_id: pool[i].0, json: &pool[i].1, delivered_before: false }).collect();
             runtime.block_on(append(&store, &options, &lines)).expect("appends");
             for &i in batch {
                 if !expected.contains(&pool[i].0) {

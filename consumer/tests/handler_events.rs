@@ -20,6 +20,7 @@ fn consumer() -> Consumer<MemoryStore> {
             append: Some(AppendOptions {
                 key: "streaming_data.json".into(),
                 dedup_window_bytes: 1 << 20,
+                redelivery_window_bytes: 64 << 20,
                 max_attempts: 5,
             }),
             partition: Some(PartitionOptions { prefix: "user_sessions/".into(), gzip: false }),

@@ -91,7 +91,12 @@ async fn object(client: &Client, bucket: &str, key: &str) -> Vec<u8> {
 }
 
 fn options() -> AppendOptions {
-    AppendOptions { key: KEY.into(), dedup_window_bytes: 64 * 1024, max_attempts: 20 }
+    AppendOptions {
+        key: KEY.into(),
+        dedup_window_bytes: 64 * 1024,
+        redelivery_window_bytes: 64 * 1024,
+        max_attempts: 20,
+    }
 }
 
 fn records(count: usize, pad: usize) -> Vec<(Uuid, Vec<u8>)> {
@@ -104,7 +109,7 @@ fn records(count: usize, pad: usize) -> Vec<(Uuid, Vec<u8>)> {
 }
 
 fn lines(records: &[(Uuid, Vec<u8>)]) -> Vec<Line<'_>> {
-    records.iter().map(|(unique_id, json)| Line { unique_id: *unique_id, json }).collect()
+    records.iter().map(|(unique_id, json)| Line { unique_id: *unique_id, json, delivered_before: false }).collect()
 }
 
 #[tokio::test]

@@ -155,9 +155,10 @@ def _drain(sqs, created, mapping, feeders, started, options, say):
         state = (waiting, in_flight, counts.deleted, counts.failed, dead, fed)
         now = time.monotonic()
         if state != last_state or now - last_said >= QUIET_REPORT_SECONDS:
-            say(f"[{now - started:6.1f} s] in queue {waiting + in_flight:6d} (in flight {in_flight:5d})  "
-                f"consumed {counts.deleted:6d}  failed {counts.failed:5d}  dead-letter {dead:5d}"
-                + ("" if fed else "  producing..."))
+            sent = counts.deleted + waiting + in_flight + dead
+            say(f"[{now - started:6.1f} s] sent {sent:6d}{'' if fed else '+'}  in queue {waiting + in_flight:6d} "
+                f"(in flight {in_flight:5d})  consumed {counts.deleted:6d}  failed {counts.failed:5d}  "
+                f"dead-letter {dead:5d}")
             last_state, last_said = state, now
         if fed and waiting + in_flight == 0 and counts.in_flight == 0:
             return True

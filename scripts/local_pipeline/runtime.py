@@ -55,7 +55,7 @@ class LocalFunction:
         self._instances_lock = threading.Lock()
 
     def __enter__(self):
-        self._log = self._stack.enter_context(open(self.log_path, "a"))
+        self._log = self._stack.enter_context(open(self.log_path, "w"))
         try:
             emulator = ["cargo", "lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", str(self.port)]
             self._start(emulator, None)

@@ -27,14 +27,18 @@ pub struct AppendOptions {
     pub key: String,
     /// Bytes at the end of the array searched for records already there.
     pub dedup_window_bytes: u64,
+    /// Bytes searched instead when a record was delivered before: SQS gives a message again after its
+    /// visibility timeout, by which time its record may lie far back in the array.
+    pub redelivery_window_bytes: u64,
     pub max_attempts: u32,
 }
 
-/// One record to append: its encoded JSON and its unique id.
+/// One record to append: its encoded JSON, its unique id, and whether its message was delivered before.
 #[derive(Debug, Clone, Copy)]
 pub struct Line<'a> {
     pub unique_id: uuid::Uuid,
     pub json: &'a [u8],
+    pub delivered_before: bool,
 }
 
 /// What an append did.
@@ -106,7 +110,12 @@ async fn attempt_append<S: ObjectStore>(
     lines: &[&Line<'_>],
 ) -> Result<Appended, AppendError> {
     let key = options.key.as_str();
-    let Some(tail) = store.tail(key, options.dedup_window_bytes).await? else {
+    let window = if lines.iter().any(|line| line.delivered_before) {
+        options.redelivery_window_bytes.max(options.dedup_window_bytes)
+    } else {
+        options.dedup_window_bytes
+    };
+    let Some(tail) = store.tail(key, window).await? else {
         store.put(key, new_array(lines.iter().map(|line| line.json)), JSON, Expect::Absent).await?;
         return Ok(Appended { appended: lines.len() as u64, ..Appended::default() });
     };
@@ -150,7 +159,12 @@ mod tests {
     const KEY: &str = "streaming_data.json";
 
     fn options() -> AppendOptions {
-        AppendOptions { key: KEY.into(), dedup_window_bytes: 64 * 1024, max_attempts: 10 }
+        AppendOptions {
+            key: KEY.into(),
+            dedup_window_bytes: 64 * 1024,
+            redelivery_window_bytes: 64 * 1024,
+            max_attempts: 10,
+        }
     }
 
     fn records(count: usize) -> Vec<(Uuid, Vec<u8>)> {
@@ -163,7 +177,7 @@ mod tests {
     }
 
     fn lines(records: &[(Uuid, Vec<u8>)]) -> Vec<Line<'_>> {
-        records.iter().map(|(unique_id, json)| Line { unique_id: *unique_id, json }).collect()
+        records.iter().map(|(unique_id, json)| Line { unique_id: *unique_id, json, delivered_before: false }).collect()
     }
 
     fn ids_in(store: &MemoryStore) -> Vec<String> {
@@ -223,6 +237,23 @@ mod tests {
         let appended = append(&store, &options(), &lines(&batch)).await.expect("appends");
         assert_eq!((appended.appended, appended.duplicates), (2, 1));
         assert_eq!(ids_in(&store).len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_redelivered_record_is_found_beyond_the_window_of_first_deliveries() {
+        let store = MemoryStore::default();
+        let options = AppendOptions { dedup_window_bytes: 2048, redelivery_window_bytes: 1 << 20, ..options() };
+        let first = records(1);
+        append(&store, &options, &lines(&first)).await.expect("appends");
+        for _ in 0..10 {
+            append(&store, &options, &lines(&records(10))).await.expect("appends");
+        }
+        let mut again = lines(&first);
+        again[0].delivered_before = true;
+        let appended = append(&store, &options, &again).await.expect("appends");
+        assert_eq!((appended.appended, appended.duplicates), (0, 1));
+        let as_first_delivery = append(&store, &options, &lines(&first)).await.expect("appends");
+        assert_eq!(as_first_delivery.appended, 1, "a first delivery searches only its own window");
     }
 
     #[tokio::test]
