@@ -84,8 +84,11 @@ pub async fn append<S: ObjectStore>(
     let unique: Vec<&Line> = lines.iter().filter(|line| seen.insert(line.unique_id)).collect();
     let batch_duplicates = (lines.len() - unique.len()) as u64;
     let mut retries = 0;
+    // Where this append's last write put its records, had it landed: a write whose answer was lost may
+    // have, and by the next attempt other writers may have appended more than the window after it.
+    let mut written_at = None;
     for attempt in 1..=options.max_attempts {
-        match attempt_append(store, options, &unique).await {
+        match attempt_append(store, options, &unique, &mut written_at).await {
             Ok(mut appended) => {
                 appended.retries = retries;
                 appended.duplicates += batch_duplicates;
@@ -108,6 +111,7 @@ async fn attempt_append<S: ObjectStore>(
     store: &S,
     options: &AppendOptions,
     lines: &[&Line<'_>],
+    written_at: &mut Option<u64>,
 ) -> Result<Appended, AppendError> {
     let key = options.key.as_str();
     let window = if lines.iter().any(|line| line.delivered_before) {
@@ -115,21 +119,37 @@ async fn attempt_append<S: ObjectStore>(
     } else {
         options.dedup_window_bytes
     };
-    let Some(tail) = store.tail(key, window).await? else {
+    let Some(mut tail) = store.tail(key, window).await? else {
+        *written_at = Some(0);
         store.put(key, new_array(lines.iter().map(|line| line.json)), JSON, Expect::Absent).await?;
         return Ok(Appended { appended: lines.len() as u64, ..Appended::default() });
     };
+    // Records at or after where the last attempt wrote are its own, had it landed.
+    let mut ours = HashSet::new();
+    if let Some(offset) = *written_at {
+        if tail.offset > offset {
+            // Read back to where the last attempt wrote, so its records are found if it landed.
+            tail = match store.tail(key, tail.size - offset).await? {
+                Some(tail) => tail,
+                None => return Err(StoreError::Changed { key: key.to_owned() }.into()),
+            };
+        }
+        let start = usize::try_from(offset.saturating_sub(tail.offset)).unwrap_or(usize::MAX).min(tail.bytes.len());
+        ours = dedup::unique_ids(&tail.bytes[start..]);
+    }
     let present = dedup::unique_ids(&tail.bytes);
     let fresh: Vec<&[u8]> =
         lines.iter().filter(|line| !present.contains(&line.unique_id)).map(|line| line.json).collect();
-    let duplicates = (lines.len() - fresh.len()) as u64;
+    let landed_before = lines.iter().filter(|line| ours.contains(&line.unique_id)).count() as u64;
+    let duplicates = (lines.len() - fresh.len()) as u64 - landed_before;
     if fresh.is_empty() {
-        return Ok(Appended { duplicates, ..Appended::default() });
+        return Ok(Appended { appended: landed_before, duplicates, ..Appended::default() });
     }
     let corrupt = |source| AppendError::Corrupt { key: key.to_owned(), source };
     let end = splice::array_end(&tail.bytes, tail.offset).map_err(corrupt)?;
     let suffix = splice::continuation(end, fresh.iter().copied());
     let composed = end.keep >= MIN_COMPOSE_BYTES;
+    *written_at = Some(end.keep);
     if composed {
         store.compose(key, &tail.etag, end.keep, suffix).await?;
     } else {
@@ -139,7 +159,7 @@ async fn attempt_append<S: ObjectStore>(
         body.extend_from_slice(&suffix);
         store.put(key, body, JSON, Expect::Version(tail.etag)).await?;
     }
-    Ok(Appended { appended: fresh.len() as u64, duplicates, retries: 0, composed })
+    Ok(Appended { appended: fresh.len() as u64 + landed_before, duplicates, retries: 0, composed })
 }
 
 /// Full jitter over a doubling bound, so writers that collided spread out.
@@ -254,6 +274,20 @@ mod tests {
         assert_eq!((appended.appended, appended.duplicates), (0, 1));
         let as_first_delivery = append(&store, &options, &lines(&first)).await.expect("appends");
         assert_eq!(as_first_delivery.appended, 1, "a first delivery searches only its own window");
+    }
+
+    #[tokio::test]
+    async fn a_write_that_landed_though_its_answer_was_lost_is_not_made_again() {
+        let store = MemoryStore::default();
+        // The window holds less than one batch, as a busy array's window may hold less than what other
+        // writers appended since.
+        let options = AppendOptions { dedup_window_bytes: 1024, redelivery_window_bytes: 1024, ..options() };
+        append(&store, &options, &lines(&records(10))).await.expect("appends");
+        store.lose_next_answer_to(KEY);
+        let batch = records(10);
+        let appended = append(&store, &options, &lines(&batch)).await.expect("appends");
+        assert_eq!(ids_in(&store).len(), 20, "each record once");
+        assert_eq!((appended.appended, appended.duplicates, appended.retries), (10, 0, 1));
     }
 
     #[tokio::test]

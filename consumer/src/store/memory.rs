@@ -27,6 +27,7 @@ pub struct MemoryStore {
     next_version: Mutex<u64>,
     failing_keys: Mutex<Option<String>>,
     slow_keys: Mutex<Option<(String, Duration)>>,
+    lost_answer_keys: Mutex<Option<String>>,
     bytes_written: Mutex<u64>,
 }
 
@@ -39,6 +40,21 @@ impl MemoryStore {
     /// Makes every write to a key containing `pattern` take `delay` first, as a slow store would.
     pub fn delay_writes_to(&self, pattern: &str, delay: Duration) {
         *lock(&self.slow_keys) = Some((pattern.to_owned(), delay));
+    }
+
+    /// Makes the next write to a key containing `pattern` land but answer as a lost race would, as S3
+    /// does when a write lands, its answer is lost, and the SDK's retry of it finds the object changed.
+    pub fn lose_next_answer_to(&self, pattern: &str) {
+        *lock(&self.lost_answer_keys) = Some(pattern.to_owned());
+    }
+
+    fn answer_lost(&self, key: &str) -> Result<(), StoreError> {
+        let mut lost = lock(&self.lost_answer_keys);
+        if lost.as_deref().is_some_and(|pattern| key.contains(pattern)) {
+            *lost = None;
+            return Err(StoreError::Changed { key: key.to_owned() });
+        }
+        Ok(())
     }
 
     /// The object's bytes.
@@ -141,7 +157,8 @@ impl ObjectStore for MemoryStore {
         }
         *lock(&self.bytes_written) += body.len() as u64;
         objects.insert(key.to_owned(), Object { body, content, version });
-        Ok(())
+        drop(objects);
+        self.answer_lost(key)
     }
 
     async fn compose(&self, key: &str, etag: &str, keep: u64, suffix: Vec<u8>) -> Result<(), StoreError> {
@@ -165,6 +182,7 @@ impl ObjectStore for MemoryStore {
         object.body.truncate(keep as usize);
         object.body.extend_from_slice(&suffix);
         object.version = version;
-        Ok(())
+        drop(objects);
+        self.answer_lost(key)
     }
 }
