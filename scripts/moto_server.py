@@ -6,7 +6,9 @@ reads the clock through datetime arithmetic each time. At 3,000 messages a recei
 ten 0.43 s, so a local run slowed down as its queue grew. Here the retention check reads the period
 directly, and the SQS backend reads the clock with time.time()."""
 
+import functools
 import sys
+import threading
 import time
 
 from moto.core import utils
@@ -27,9 +29,21 @@ def _within_retention_period(self, queue_name, message):
     return retention_period + message.sent_timestamp / 1000 > _unix_time()
 
 
+def _one_at_a_time(method):
+    lock = threading.Lock()
+
+    @functools.wraps(method)
+    def serialised(*args, **kwargs):
+        with lock:
+            return method(*args, **kwargs)
+
+    return serialised
+
+
 models.unix_time = _unix_time
 models.unix_time_millis = _unix_time_millis
 models.SQSBackend.is_message_valid_based_on_retention_period = _within_retention_period
+models.SQSBackend.receive_message = _one_at_a_time(models.SQSBackend.receive_message)
 
 if __name__ == "__main__":
     sys.exit(main())

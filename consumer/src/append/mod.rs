@@ -127,11 +127,14 @@ async fn attempt_append<S: ObjectStore>(
     // Records at or after where the last attempt wrote are its own, had it landed.
     let mut ours = HashSet::new();
     if let Some(offset) = *written_at {
-        if tail.offset > offset {
-            // Read back to where the last attempt wrote, so its records are found if it landed.
+        // Read back to where the last attempt wrote, so its records are found if it landed; again if
+        // other writers appended between the reads, and as a lost race if they keep doing so.
+        let mut reads = 0;
+        while tail.offset > offset {
+            reads += 1;
             tail = match store.tail(key, tail.size - offset).await? {
-                Some(tail) => tail,
-                None => return Err(StoreError::Changed { key: key.to_owned() }.into()),
+                Some(tail) if reads < options.max_attempts => tail,
+                _ => return Err(StoreError::Changed { key: key.to_owned() }.into()),
             };
         }
         let start = usize::try_from(offset.saturating_sub(tail.offset)).unwrap_or(usize::MAX).min(tail.bytes.len());
