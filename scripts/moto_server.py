@@ -1,10 +1,13 @@
-"""moto's server, made fast enough for a queue of thousands of messages. What it answers does not change.
+"""moto's server, with SQS made fast enough for a queue of thousands of messages and its receive atomic.
 
 moto 5.2.5 looks at every message in a queue on each SendMessage (it builds all queue attributes, which count
 the messages) and on each message ReceiveMessage hands out (the retention check builds them again), and it
 reads the clock through datetime arithmetic each time. At 3,000 messages a receive took 1.4 s and a send of
 ten 0.43 s, so a local run slowed down as its queue grew. Here the retention check reads the period
-directly, and the SQS backend reads the clock with time.time()."""
+directly, and the SQS backend reads the clock with time.time(); what moto answers does not change.
+
+moto's ReceiveMessage also runs unlocked, so two receivers at once could both take the same message, which
+SQS does not do while a message is in flight. Here one receive runs at a time."""
 
 import functools
 import sys
