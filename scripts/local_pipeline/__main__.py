@@ -4,12 +4,9 @@
 import argparse
 import os
 import random
-import shutil
 import sys
 import urllib.parse
 from pathlib import Path
-
-import boto3
 
 from . import lake, pipeline, report
 from .runtime import FunctionError
@@ -107,12 +104,9 @@ def main(argv=None):
     for line in report.summary_lines(outcome):
         print(f"  {line}")
 
-    folder = options.output / "lake"
-    shutil.rmtree(folder, ignore_errors=True)
-    keys = lake.download(boto3.client("s3"), outcome.resources.bucket, "", folder)
-    print(f"\nThe lake, copied to {folder} ({len(keys)} objects), and the template's Athena named queries over it "
-          "in DuckDB")
-    connection = lake.connect(folder, template)
+    print(f"\nThe lake, copied to {outcome.lake} ({outcome.objects} objects), and the template's Athena named "
+          "queries over it in DuckDB")
+    connection = lake.connect(outcome.lake, template)
     for name, description, table, _ in lake.named_queries(connection, template):
         print(f"\n-- {name}: {description}\n{table}")
     results = report.checks(outcome)

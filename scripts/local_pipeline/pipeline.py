@@ -1,8 +1,10 @@
 """One local run: resources from the template, the producer's burst (and malformed messages) into the queue,
-the consumer behind the event source mapping until the queue is drained, then what landed in the bucket."""
+the consumer behind the event source mapping until the queue is drained, then the bucket copied to a local
+folder and what landed in it."""
 
 import gzip
 import json
+import shutil
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +14,7 @@ from typing import Callable
 
 import boto3
 
-from . import feed, resources
+from . import feed, lake, resources
 from .event_source_mapping import EventSourceMapping, MappingSettings
 from .runtime import LocalFunction
 
@@ -42,6 +44,9 @@ class Options:
 class Outcome:
     """What a run did and what the bucket holds afterwards."""
     resources: resources.Resources
+    # The bucket copied whole, keys as paths, and how many objects it held.
+    lake: Path
+    objects: int
     producer_summary: dict
     malformed_sent: int
     queue_depth: int
@@ -91,22 +96,26 @@ def run(template, options, say=print):
         summary, malformed_sent = produced.result(), mixed_in.result()
     elapsed = time.monotonic() - started
 
+    folder = options.output / "lake"
+    shutil.rmtree(folder, ignore_errors=True)
+    keys = lake.download(s3, created.bucket, "", folder)
     variables = template.properties("ConsumerFunction", "Environment", "Variables")
     data_key, prefix = variables["DATA_KEY"], variables["PARTITION_PREFIX"]
-    array = json.loads(s3.get_object(Bucket=created.bucket, Key=data_key)["Body"].read()) if summary["sent"] else []
-    keys = [item["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=created.bucket, Prefix=prefix)
-            for item in page.get("Contents", [])]
+    array = json.loads((folder / data_key).read_bytes()) if data_key in keys else []
+    partition_keys = [key for key in keys if key.startswith(prefix)]
     counts = mapping.counts
     return Outcome(
         resources=created,
+        lake=folder,
+        objects=len(keys),
         producer_summary=summary,
         malformed_sent=malformed_sent,
         queue_depth=_depth(sqs, created.queue.url),
         dead_letter_depth=_depth(sqs, created.dead_letter_queue.url),
         data_key=data_key,
         array=array,
-        partition_keys=keys,
-        partition_records=_partition_records(s3, created.bucket, keys),
+        partition_keys=partition_keys,
+        partition_records=_partition_records(folder, partition_keys),
         mapping=counts.snapshot(),
         mapping_errors=[str(error) for error in mapping.errors],
         elapsed_seconds=elapsed,
@@ -178,10 +187,10 @@ def _depth(sqs, url):
     return sum(_counts(sqs, url))
 
 
-def _partition_records(s3, bucket, keys):
+def _partition_records(folder, keys):
     records = []
     for key in keys:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        body = (folder / key).read_bytes()
         if key.endswith(".gz"):
             body = gzip.decompress(body)
         records.extend(json.loads(line) for line in body.splitlines() if line.strip())

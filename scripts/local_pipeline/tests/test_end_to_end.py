@@ -54,9 +54,7 @@ class EndToEndTest(unittest.TestCase):
         self.assertEqual(outcome.dead_letter_depth, outcome.malformed_sent)
         self.assertEqual(outcome.queue_depth, 0)
 
-        folder = self.output / "lake"
-        lake.download(boto3.client("s3"), outcome.resources.bucket, "", folder)
-        connection = lake.connect(folder, self.template)
+        connection = lake.connect(outcome.lake, self.template)
         results = {name: rows for name, _, _, rows in lake.named_queries(connection, self.template)}
         per_day = results[f"{self.template.parameters['Company']} records per day"]
         self.assertEqual(sum(unique for _, _, unique in per_day), COUNT)
