@@ -1,17 +1,10 @@
 //! The binary reads its environment before it takes an invocation, and a bad one stops it at once with a
 //! message that names the variable.
 
-use std::process::Command;
+use shared::testing::start_function;
 
 fn start(vars: &[(&str, &str)]) -> (bool, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_consumer"))
-        .env_clear()
-        // Loopback, and never reached: the environment is refused first.
-        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
-        .envs(vars.iter().copied())
-        .output()
-        .expect("the consumer runs");
-    (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
+    start_function(env!("CARGO_BIN_EXE_consumer"), vars)
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! Test support (feature `testing`): the local AWS emulator's endpoint, refusing anything but loopback, and the SAM
-//! template, for tests that check it agrees with the code.
+//! Test support (feature `testing`): the local AWS emulator's endpoint, refusing anything but loopback, the SAM
+//! template, for tests that check it agrees with the code, and a function binary started as Lambda starts it.
 
 pub use serde_yaml_ng::Value;
 
@@ -43,4 +43,17 @@ pub fn environment(template: &Value, function: &str) -> Vec<(String, Value)> {
     let variables = &template["Resources"][function]["Properties"]["Environment"]["Variables"];
     let variables = variables.as_mapping().unwrap_or_else(|| panic!("{function} sets no environment"));
     variables.iter().map(|(name, value)| (text(name), value.clone())).collect()
+}
+
+/// Starts a function's binary as the Lambda runtime would, with only `vars` for its environment, and
+/// returns whether it succeeded and what it wrote to standard error. The Runtime API address is on
+/// loopback and never reached by the tests that use this: they check the environment is refused first.
+pub fn start_function(binary: &str, vars: &[(&str, &str)]) -> (bool, String) {
+    let output = std::process::Command::new(binary)
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
+        .envs(vars.iter().copied())
+        .output()
+        .unwrap_or_else(|error| panic!("{binary} does not run: {error}"));
+    (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
 }
