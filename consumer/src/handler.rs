@@ -48,8 +48,8 @@ pub async fn handle<S: ObjectStore>(
     for rejection in &rejected {
         warn!(message_id = rejection.message_id, reason = %rejection.reason, "message rejected");
     }
-    let remaining = deadline::remaining(event.context.deadline, SystemTime::now());
-    let stop_at = Instant::now() + remaining.saturating_sub(consumer.deadline_margin);
+    let stop_at =
+        Instant::now() + deadline::until_stop(event.context.deadline, consumer.deadline_margin, SystemTime::now());
     let ingested = ingest(&consumer.store, &consumer.outputs, &accepted, stop_at).await;
 
     let counts = Counts {

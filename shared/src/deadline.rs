@@ -28,6 +28,11 @@ pub fn remaining(deadline_ms: u64, now: SystemTime) -> Duration {
     (UNIX_EPOCH + Duration::from_millis(deadline_ms)).duration_since(now).unwrap_or(Duration::ZERO)
 }
 
+/// How long a function may go on starting work, seen at `now`: the time left less `margin`.
+pub fn until_stop(deadline_ms: u64, margin: Duration, now: SystemTime) -> Duration {
+    remaining(deadline_ms, now).saturating_sub(margin)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,6 +42,13 @@ mod tests {
         let now = UNIX_EPOCH + Duration::from_millis(1_800_000_000_000);
         assert_eq!(remaining(1_800_000_030_000, now), Duration::from_secs(30));
         assert_eq!(remaining(1_799_999_999_000, now), Duration::ZERO, "a deadline passed leaves nothing");
+    }
+
+    #[test]
+    fn the_margin_is_kept_back_and_never_more_than_is_left() {
+        let now = UNIX_EPOCH + Duration::from_millis(1_800_000_000_000);
+        assert_eq!(until_stop(1_800_000_030_000, Duration::from_secs(2), now), Duration::from_secs(28));
+        assert_eq!(until_stop(1_800_000_001_000, Duration::from_secs(2), now), Duration::ZERO);
     }
 
     #[test]

@@ -94,7 +94,7 @@ pub async fn handle<Q: MessageQueue>(
 
 /// The instant `margin` before the invocation's deadline.
 fn stop_instant(deadline_ms: u64, margin: Duration) -> Instant {
-    Instant::now() + deadline::remaining(deadline_ms, SystemTime::now()).saturating_sub(margin)
+    Instant::now() + deadline::until_stop(deadline_ms, margin, SystemTime::now())
 }
 
 #[cfg(test)]
