@@ -15,6 +15,7 @@ from typing import Callable
 import boto3
 
 from . import feed, lake, resources
+from .endpoint import local_endpoint
 from .event_source_mapping import EventSourceMapping, MappingSettings
 from .runtime import LocalFunction
 
@@ -63,6 +64,7 @@ class Outcome:
 
 
 def run(template, options, say=print):
+    local_endpoint()
     options.output.mkdir(parents=True, exist_ok=True)
     sqs, s3 = boto3.client("sqs"), boto3.client("s3")
     created = resources.create(template, sqs, s3)

@@ -6,7 +6,6 @@ python -m local_pipeline.reliability [--write docs/reliability.md] runs them all
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import threading
@@ -20,6 +19,7 @@ from typing import Callable
 import boto3
 
 from . import feed, pipeline
+from .endpoint import local_endpoint
 from .fault_proxy import FaultProxy, Rule
 from .template import ROOT, Template
 
@@ -169,7 +169,7 @@ class Row:
 def run_scenario(scenario, producer, consumer, output, say=lambda _line: None):
     template = Template({"Company": "rel" + uuid.uuid4().hex[:12], **BASE_PARAMETERS, **scenario.parameters})
     bucket = template.properties("DataBucket", "BucketName")
-    with FaultProxy(os.environ["AWS_ENDPOINT_URL"], scenario.rules, seed=SEED) as proxy:
+    with FaultProxy(local_endpoint(), scenario.rules, seed=SEED) as proxy:
         notes = []
 
         def on_start(consumer_function, mapping):

@@ -2,20 +2,20 @@
 
 import os
 import time
-import urllib.parse
 import uuid
 from pathlib import Path
 
 import boto3
 
+from local_pipeline.endpoint import NotLocal, local_endpoint
 from local_pipeline.template import ROOT
 
 
 def require_loopback_endpoint(test_case):
-    endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
-    host = urllib.parse.urlparse(endpoint).hostname or ""
-    if not (host.startswith("127.") or host == "localhost"):
-        test_case.fail(f"AWS_ENDPOINT_URL={endpoint!r} is not a loopback emulator; scripts/test starts moto")
+    try:
+        local_endpoint()
+    except NotLocal as error:
+        test_case.fail(str(error))
 
 
 def unique_name(prefix):
