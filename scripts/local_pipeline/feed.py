@@ -11,9 +11,10 @@ from pathlib import Path
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
 
-def produce(producer, count, seed, concurrency=8):
-    """Invokes the producer once in burst mode and returns its summary (the response body)."""
-    event = {"mode": "burst", "count": count, "seed": seed, "concurrency": concurrency}
+def produce(producer, count, seed):
+    """Invokes the producer once in burst mode, at its default concurrency, and returns its summary (the
+    response body)."""
+    event = {"mode": "burst", "count": count, "seed": seed}
     result = producer.invoke(json.dumps(event).encode())
     if not result.ok:
         raise RuntimeError(f"the producer failed: {result.payload.decode(errors='replace')}")
