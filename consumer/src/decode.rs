@@ -1,7 +1,7 @@
 //! Each SQS message decoded and validated on its own, so one bad message fails alone.
 
 use aws_lambda_events::event::sqs::SqsMessage;
-use shared::UserSession;
+use shared::{DecodeError, UserSession};
 
 /// A message that holds a valid record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,11 +12,12 @@ pub struct Accepted<'a> {
     pub delivered_before: bool,
 }
 
-/// A message that does not, and why; the reason never quotes the body.
+/// A message that does not, and why: the field and the kind of problem, never the body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejected<'a> {
     pub message_id: &'a str,
-    pub reason: String,
+    /// `None` for a message without a body.
+    pub reason: Option<DecodeError>,
 }
 
 /// The event holds a message without an id, which no partial-batch response can name.
@@ -36,8 +37,8 @@ pub fn decode(messages: &[SqsMessage]) -> Result<(Vec<Accepted<'_>>, Vec<Rejecte
             Some(Ok(record)) => {
                 accepted.push(Accepted { message_id, record, delivered_before: delivered_before(message) })
             }
-            Some(Err(error)) => rejected.push(Rejected { message_id, reason: error.redacted() }),
-            None => rejected.push(Rejected { message_id, reason: "the message has no body".into() }),
+            Some(Err(error)) => rejected.push(Rejected { message_id, reason: Some(error) }),
+            None => rejected.push(Rejected { message_id, reason: None }),
         }
     }
     Ok((accepted, rejected))
@@ -76,8 +77,9 @@ mod tests {
         let (accepted, rejected) = decode(&messages).expect("every message has an id");
         assert_eq!(accepted.iter().map(|a| a.message_id).collect::<Vec<_>>(), ["a", "e"]);
         assert_eq!(rejected.iter().map(|r| r.message_id).collect::<Vec<_>>(), ["b", "c", "d"]);
-        assert!(rejected[1].reason.contains("upload_speed"), "{}", rejected[1].reason);
-        assert!(rejected.iter().all(|r| !r.reason.contains("Popescu")), "reasons never quote the body");
+        let reason = rejected[1].reason.as_ref().expect("a body");
+        assert_eq!((reason.field(), reason.problem()), ("upload_speed", shared::Problem::OutOfRange));
+        assert_eq!(rejected[2].reason, None);
     }
 
     #[test]

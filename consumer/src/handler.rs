@@ -46,7 +46,16 @@ pub async fn handle<S: ObjectStore>(
     let messages = &event.payload.records;
     let (accepted, rejected) = decode(messages)?;
     for rejection in &rejected {
-        warn!(message_id = rejection.message_id, reason = %rejection.reason, "message rejected");
+        match &rejection.reason {
+            Some(reason) => warn!(
+                message_id = rejection.message_id,
+                field = reason.field(),
+                problem = reason.problem().as_str(),
+                reason = %reason,
+                "message rejected"
+            ),
+            None => warn!(message_id = rejection.message_id, problem = "no_body", "message rejected"),
+        }
     }
     let stop_at =
         Instant::now() + deadline::until_stop(event.context.deadline, consumer.deadline_margin, SystemTime::now());

@@ -3,11 +3,11 @@
 use consumer::handler::{Consumer, handle};
 use consumer::settings::Settings;
 use consumer::store::s3::S3Store;
-use lambda_runtime::{service_fn, tracing};
+use lambda_runtime::service_fn;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing::init_default_subscriber_with_writer(std::io::stderr);
+    shared::logging::init()?;
     let settings = Settings::from_env()?;
     let config = shared::aws::load_sdk_config().await;
     let consumer = Consumer {

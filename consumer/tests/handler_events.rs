@@ -1,5 +1,7 @@
 //! The handler against the event files in `events/`, with the in-memory store.
 
+#[path = "handler_events/log_redaction.rs"]
+mod log_redaction;
 mod support;
 
 use std::time::Duration;

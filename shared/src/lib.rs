@@ -4,8 +4,9 @@
 pub mod aws;
 pub mod deadline;
 pub mod env;
+pub mod logging;
 pub mod record;
 
-pub use record::{DecodeError, MacAddress, UserSession};
+pub use record::{DecodeError, MacAddress, Problem, UserSession};
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -4,9 +4,11 @@
 //! with the seed's names and JSON types; decoding rejects anything the seed could not have written and
 //! says which field is wrong and why.
 
+mod decode;
 mod formats;
 mod mac_address;
 
+pub use decode::{DecodeError, Problem};
 pub use mac_address::{MacAddress, MacAddressParseError};
 
 use std::net::Ipv4Addr;
@@ -61,17 +63,6 @@ pub struct UserSession {
     pub unique_id: Uuid,
 }
 
-/// Why a JSON document is not a valid [`UserSession`]; the message names the field at fault.
-#[derive(Debug, thiserror::Error)]
-pub enum DecodeError {
-    #[error("invalid user-session record: {0}")]
-    Invalid(#[from] serde_path_to_error::Error<serde_json::Error>),
-    #[error("invalid user-session record: data after the record: {0}")]
-    TrailingData(#[source] serde_json::Error),
-    #[error("invalid user-session record: {bytes} bytes, more than the {MAX_RECORD_BYTES} a record may have")]
-    TooLarge { bytes: usize },
-}
-
 /// The record's field names, in the seed's order.
 pub const FIELD_NAMES: [&str; 16] = [
     "person_name",
@@ -92,49 +83,10 @@ pub const FIELD_NAMES: [&str; 16] = [
     "unique_id",
 ];
 
-impl DecodeError {
-    /// The message with every quoted value but the schema's field names replaced by `…`, for logs:
-    /// a record is personal data, and serde quotes the values it rejects.
-    pub fn redacted(&self) -> String {
-        let message = self.to_string();
-        let mut redacted = String::with_capacity(message.len());
-        let mut rest = message.as_str();
-        while let Some(open) = rest.find(['"', '`']) {
-            let quote = &rest[open..=open];
-            redacted.push_str(&rest[..=open]);
-            let after = &rest[open + 1..];
-            let Some(close) = after.find(quote) else {
-                redacted.push('…');
-                return redacted;
-            };
-            let quoted = &after[..close];
-            redacted.push_str(if FIELD_NAMES.contains(&quoted) { quoted } else { "…" });
-            redacted.push_str(quote);
-            rest = &after[close + 1..];
-        }
-        redacted.push_str(rest);
-        redacted
-    }
-
-    /// The path of the offending field (`session_duration`, or `.` for the record as a whole).
-    pub fn field(&self) -> String {
-        match self {
-            DecodeError::Invalid(error) => error.path().to_string(),
-            DecodeError::TrailingData(_) | DecodeError::TooLarge { .. } => ".".into(),
-        }
-    }
-}
-
 impl UserSession {
     /// Decodes one record from JSON, rejecting unknown or missing fields, wrong types and values out of range.
     pub fn from_json(json: &[u8]) -> Result<Self, DecodeError> {
-        if json.len() > MAX_RECORD_BYTES {
-            return Err(DecodeError::TooLarge { bytes: json.len() });
-        }
-        let mut deserializer = serde_json::Deserializer::from_slice(json);
-        let record = serde_path_to_error::deserialize(&mut deserializer)?;
-        deserializer.end().map_err(DecodeError::TrailingData)?;
-        Ok(record)
+        decode::decode(json)
     }
 
     /// Appends the record's JSON (one line, no trailing newline) to `out`.
@@ -178,10 +130,15 @@ mod tests {
         UserSession::from_json(value.to_string().as_bytes())
     }
 
-    fn rejection(edit: impl FnOnce(&mut serde_json::Map<String, Value>)) -> String {
+    fn rejection(edit: impl FnOnce(&mut serde_json::Map<String, Value>)) -> DecodeError {
         let mut value = sample();
         edit(value.as_object_mut().expect("sample is an object"));
-        decode(&value).expect_err("edited record must be rejected").to_string()
+        decode(&value).expect_err("edited record must be rejected")
+    }
+
+    /// The error's field, kind and full message.
+    fn described(error: &DecodeError) -> (&'static str, Problem, String) {
+        (error.field(), error.problem(), error.to_string())
     }
 
     #[test]
@@ -192,22 +149,28 @@ mod tests {
     }
 
     #[test]
-    fn redacted_messages_keep_field_names_and_drop_values() {
+    fn errors_name_the_field_and_the_problem_and_quote_no_value() {
         let mut value = sample();
         value["session_duration"] = json!("Ioana Popescu");
-        let error = decode(&value).expect_err("wrong type");
-        assert!(error.to_string().contains("Ioana Popescu"));
-        let redacted = error.redacted();
-        assert!(
-            redacted.starts_with("invalid user-session record: session_duration: invalid type: string \"…\""),
-            "{redacted}"
-        );
+        let message = decode(&value).expect_err("wrong type").to_string();
+        assert_eq!(message, "invalid user-session record: session_duration: wrong type (found a string, expected u32)");
         value = sample();
         value.as_object_mut().expect("object").insert("Popescu".into(), json!(1));
-        let redacted = decode(&value).expect_err("unknown field").redacted();
-        assert!(redacted.contains("unknown field `…`, expected one of `person_name`"), "{redacted}");
-        let redacted = UserSession::from_json(b"{\"iban").expect_err("truncated").redacted();
-        assert!(!redacted.is_empty(), "{redacted}");
+        let message = decode(&value).expect_err("unknown field").to_string();
+        assert_eq!(message, "invalid user-session record: .: unknown field (a record has only its 16 fields)");
+        let error = UserSession::from_json(b"{\"iban").expect_err("truncated");
+        assert_eq!(error.problem(), Problem::NotJson);
+        assert_eq!(error.to_string(), "invalid user-session record: .: not json (line 1, column 6)");
+    }
+
+    #[test]
+    fn a_duplicate_key_is_refused_and_named_by_the_schema() {
+        let body = sample().to_string().replacen('{', r#"{"iban":"RO49AAAA1B31007593840000","#, 1);
+        let error = UserSession::from_json(body.as_bytes()).expect_err("duplicate");
+        assert_eq!(
+            described(&error),
+            ("iban", Problem::DuplicateField, "invalid user-session record: iban: duplicate field".into())
+        );
     }
 
     #[test]
@@ -231,15 +194,19 @@ mod tests {
         let error = rejection(|record| {
             record.remove("iban");
         });
-        assert!(error.contains("missing field `iban`"), "{error}");
+        assert_eq!(
+            described(&error),
+            ("iban", Problem::MissingField, "invalid user-session record: iban: missing field".into())
+        );
     }
 
     #[test]
-    fn unknown_field_is_named() {
+    fn unknown_field_is_refused_without_its_name() {
         let error = rejection(|record| {
             record.insert("password".into(), json!("x"));
         });
-        assert!(error.contains("unknown field `password`"), "{error}");
+        assert_eq!((error.field(), error.problem()), (".", Problem::UnknownField));
+        assert!(!error.to_string().contains("password"), "{error}");
     }
 
     #[test]
@@ -247,11 +214,18 @@ mod tests {
         let error = rejection(|record| {
             record.insert("session_duration".into(), json!("10"));
         });
-        assert!(error.contains("session_duration: invalid type: string"), "{error}");
+        assert_eq!((error.field(), error.problem()), ("session_duration", Problem::WrongType));
         let error = rejection(|record| {
             record.insert("person_name".into(), json!(null));
         });
-        assert!(error.contains("person_name: invalid type: null"), "{error}");
+        assert_eq!(
+            error.to_string(),
+            "invalid user-session record: person_name: wrong type (found null, expected a string)"
+        );
+        let error = rejection(|record| {
+            record.insert("upload_speed".into(), json!(1.5));
+        });
+        assert_eq!((error.field(), error.problem()), ("upload_speed", Problem::WrongType));
     }
 
     #[test]
@@ -265,16 +239,15 @@ mod tests {
             let error = rejection(|record| {
                 record.insert(field.into(), value);
             });
-            assert!(error.contains(field) && error.contains(range), "{error}");
+            assert_eq!((error.field(), error.problem()), (field, Problem::OutOfRange));
+            assert!(error.to_string().contains(range), "{error}");
         }
-        let error = rejection(|record| {
-            record.insert("upload_speed".into(), json!(-1));
-        });
-        assert!(error.contains("upload_speed: invalid value: integer `-1`"), "{error}");
-        let error = rejection(|record| {
-            record.insert("upload_speed".into(), json!(1.5));
-        });
-        assert!(error.contains("upload_speed: invalid type: floating point"), "{error}");
+        for value in [json!(-1), json!(5_000_000_000_u64)] {
+            let error = rejection(|record| {
+                record.insert("upload_speed".into(), value);
+            });
+            assert_eq!((error.field(), error.problem()), ("upload_speed", Problem::OutOfRange), "{error}");
+        }
     }
 
     #[test]
@@ -296,18 +269,29 @@ mod tests {
             let error = rejection(|record| {
                 record.insert(field.into(), json!(value));
             });
-            assert!(error.contains(&format!("{field}: ")), "{field}={value}: {error}");
+            assert_eq!((error.field(), error.problem()), (field, Problem::InvalidFormat), "{value}");
+            assert!(!error.to_string().contains(value), "{error}");
         }
     }
 
     #[test]
     fn documents_that_are_not_one_record_object_are_rejected() {
-        for body in [&b""[..], b"null", b"[]", b"42", b"{", b"{}", b"not json"] {
-            assert!(UserSession::from_json(body).is_err(), "{:?}", String::from_utf8_lossy(body));
+        for (body, problem) in [
+            (&b""[..], Problem::NotJson),
+            (b"{", Problem::NotJson),
+            (b"not json", Problem::NotJson),
+            (b"null", Problem::NotAnObject),
+            (b"[]", Problem::NotAnObject),
+            (b"42", Problem::NotAnObject),
+            (b"\"Ioana\"", Problem::NotAnObject),
+            (b"{}", Problem::MissingField),
+        ] {
+            let error = UserSession::from_json(body).expect_err("refused");
+            assert_eq!(error.problem(), problem, "{:?}", String::from_utf8_lossy(body));
         }
         let mut trailing = sample().to_string().into_bytes();
         trailing.extend_from_slice(b" {}");
-        assert!(UserSession::from_json(&trailing).is_err());
+        assert_eq!(UserSession::from_json(&trailing).map_err(|error| error.problem()), Err(Problem::NotJson));
     }
 
     #[test]
@@ -332,7 +316,7 @@ mod tests {
         let values = ["Diana", "Stoica", "dianastoica", "2641111318492", "RO94LIBR", "64.197", "hunter2", "1964"];
         for (case, body) in malformed_corpus() {
             let error = UserSession::from_json(body.as_bytes()).expect_err(&case);
-            let reason = error.redacted();
+            let reason = error.to_string();
             assert!(reason.starts_with("invalid user-session record"), "{case}: {reason}");
             for value in values {
                 assert!(!reason.contains(value), "{case}: the reason shows {value}: {reason}");
@@ -348,8 +332,11 @@ mod tests {
         let error = UserSession::from_json(body.as_bytes()).expect_err("too large");
         assert_eq!(
             error.to_string(),
-            format!("invalid user-session record: {} bytes, more than the 16384 a record may have", body.len())
+            format!(
+                "invalid user-session record: .: too large ({} bytes, more than the 16384 a record may have)",
+                body.len()
+            )
         );
-        assert_eq!(error.field(), ".");
+        assert_eq!(error.problem(), Problem::TooLarge);
     }
 }

@@ -1,0 +1,247 @@
+//! Strict decoding of one record, with errors built from the decoder's structure, never from its messages:
+//! serde's messages quote the input they reject (values, unknown keys, duplicate keys), and a record is
+//! personal data. The JSON is parsed first; the record is then read from the parsed entries through
+//! serde's own deserializers with an error type that keeps only the kind of problem, the field, and what
+//! the schema expected there.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::Deserialize;
+use serde::de::value::{MapDeserializer, SeqDeserializer};
+use serde::de::{self, Deserializer, Expected, IntoDeserializer, MapAccess, Unexpected, Visitor};
+use serde_json::Value;
+
+use super::{FIELD_NAMES, MAX_RECORD_BYTES, UserSession};
+
+/// The kind of problem that makes a document not a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Problem {
+    /// Longer than [`MAX_RECORD_BYTES`]; refused before it is parsed.
+    TooLarge,
+    /// Not JSON, or JSON followed by more than white space.
+    NotJson,
+    /// JSON, but not an object.
+    NotAnObject,
+    MissingField,
+    UnknownField,
+    DuplicateField,
+    WrongType,
+    /// A number outside the field's range.
+    OutOfRange,
+    /// Text that is not in the field's format (a date, a timestamp, an address, a UUID).
+    InvalidFormat,
+}
+
+impl Problem {
+    /// A stable name for logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Problem::TooLarge => "too_large",
+            Problem::NotJson => "not_json",
+            Problem::NotAnObject => "not_an_object",
+            Problem::MissingField => "missing_field",
+            Problem::UnknownField => "unknown_field",
+            Problem::DuplicateField => "duplicate_field",
+            Problem::WrongType => "wrong_type",
+            Problem::OutOfRange => "out_of_range",
+            Problem::InvalidFormat => "invalid_format",
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str(&self.as_str().replace('_', " "))
+    }
+}
+
+/// Why a JSON document is not a valid [`UserSession`]. It holds nothing of the document but its size and,
+/// for a syntax error, where it broke, so it may be logged whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    problem: Problem,
+    field: Option<&'static str>,
+    /// What the schema expects, in the schema's words, or where the JSON broke.
+    detail: Option<String>,
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        write!(formatter, "invalid user-session record: {}: {}", self.field(), self.problem)?;
+        match &self.detail {
+            Some(detail) => write!(formatter, " ({detail})"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+impl DecodeError {
+    fn new(problem: Problem) -> Self {
+        Self { problem, field: None, detail: None }
+    }
+
+    fn with_detail(problem: Problem, detail: String) -> Self {
+        Self { problem, field: None, detail: Some(detail) }
+    }
+
+    /// What is wrong.
+    pub fn problem(&self) -> Problem {
+        self.problem
+    }
+
+    /// The schema's name of the field at fault, or `.` for the document as a whole (an unknown key is
+    /// never named: it is input).
+    pub fn field(&self) -> &'static str {
+        self.field.unwrap_or(".")
+    }
+}
+
+/// Decodes `json` as one record; see [`UserSession::from_json`].
+pub(super) fn decode(json: &[u8]) -> Result<UserSession, DecodeError> {
+    if json.len() > MAX_RECORD_BYTES {
+        return Err(DecodeError::with_detail(
+            Problem::TooLarge,
+            format!("{} bytes, more than the {MAX_RECORD_BYTES} a record may have", json.len()),
+        ));
+    }
+    let Entries(entries) = serde_json::from_slice(json).map_err(|error| match error.classify() {
+        serde_json::error::Category::Data => DecodeError::new(Problem::NotAnObject),
+        _ => DecodeError::with_detail(Problem::NotJson, format!("line {}, column {}", error.line(), error.column())),
+    })?;
+    let fields =
+        MapDeserializer::<_, DecodeError>::new(entries.into_iter().map(|(key, value)| (key, Json::new(value))));
+    serde_path_to_error::deserialize(fields).map_err(|error| {
+        let path = error.path().to_string();
+        let mut error = error.into_inner();
+        if error.field.is_none() && error.problem != Problem::UnknownField {
+            error.field = FIELD_NAMES.iter().copied().find(|name| *name == path);
+        }
+        error
+    })
+}
+
+/// An object's entries in order, duplicates kept, so the record's own decoding sees and refuses them.
+struct Entries(Vec<(String, Value)>);
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntriesVisitor;
+        impl<'de> Visitor<'de> for EntriesVisitor {
+            type Value = Entries;
+            fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+                formatter.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(FIELD_NAMES.len()));
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Entries(entries))
+            }
+        }
+        deserializer.deserialize_map(EntriesVisitor)
+    }
+}
+
+/// A parsed JSON value as a deserializer whose error is [`DecodeError`].
+struct Json<E>(Value, PhantomData<E>);
+
+impl<E> Json<E> {
+    fn new(value: Value) -> Self {
+        Self(value, PhantomData)
+    }
+}
+
+impl<'de, E: de::Error> Deserializer<'de> for Json<E> {
+    type Error = E;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        match self.0 {
+            Value::Null => visitor.visit_unit(),
+            Value::Bool(value) => visitor.visit_bool(value),
+            Value::Number(number) => {
+                if let Some(value) = number.as_u64() {
+                    visitor.visit_u64(value)
+                } else if let Some(value) = number.as_i64() {
+                    visitor.visit_i64(value)
+                } else {
+                    visitor.visit_f64(number.as_f64().unwrap_or(f64::NAN))
+                }
+            }
+            Value::String(text) => visitor.visit_string(text),
+            Value::Array(items) => SeqDeserializer::new(items.into_iter().map(Json::new)).deserialize_any(visitor),
+            Value::Object(map) => MapDeserializer::new(map.into_iter().map(|(key, value)| (key, Json::new(value))))
+                .deserialize_any(visitor),
+        }
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+        unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+impl<'de, E: de::Error> IntoDeserializer<'de, E> for Json<E> {
+    type Deserializer = Self;
+
+    fn into_deserializer(self) -> Self {
+        self
+    }
+}
+
+/// What kind of value was found, without the value.
+fn kind(unexpected: &Unexpected) -> &'static str {
+    match unexpected {
+        Unexpected::Bool(_) => "a boolean",
+        Unexpected::Unsigned(_) | Unexpected::Signed(_) => "an integer",
+        Unexpected::Float(_) => "a number with a fraction",
+        Unexpected::Char(_) | Unexpected::Str(_) => "a string",
+        Unexpected::Bytes(_) => "bytes",
+        Unexpected::Unit | Unexpected::Option => "null",
+        Unexpected::Seq => "an array",
+        Unexpected::Map => "an object",
+        _ => "another kind of value",
+    }
+}
+
+impl de::Error for DecodeError {
+    /// Custom messages quote the input (chrono's, uuid's and our own parsers'), so only the kind is kept.
+    fn custom<T: fmt::Display>(_message: T) -> Self {
+        Self::new(Problem::InvalidFormat)
+    }
+
+    fn invalid_type(unexpected: Unexpected, expected: &dyn Expected) -> Self {
+        Self::with_detail(Problem::WrongType, format!("found {}, expected {expected}", kind(&unexpected)))
+    }
+
+    fn invalid_value(unexpected: Unexpected, expected: &dyn Expected) -> Self {
+        let problem = match unexpected {
+            Unexpected::Unsigned(_) | Unexpected::Signed(_) | Unexpected::Float(_) => Problem::OutOfRange,
+            _ => Problem::InvalidFormat,
+        };
+        Self::with_detail(problem, format!("expected {expected}"))
+    }
+
+    fn invalid_length(_length: usize, expected: &dyn Expected) -> Self {
+        Self::with_detail(Problem::WrongType, format!("expected {expected}"))
+    }
+
+    fn unknown_variant(_variant: &str, _expected: &'static [&'static str]) -> Self {
+        Self::new(Problem::InvalidFormat)
+    }
+
+    fn unknown_field(_field: &str, _expected: &'static [&'static str]) -> Self {
+        Self::with_detail(Problem::UnknownField, format!("a record has only its {} fields", FIELD_NAMES.len()))
+    }
+
+    fn missing_field(field: &'static str) -> Self {
+        Self { field: Some(field), ..Self::new(Problem::MissingField) }
+    }
+
+    fn duplicate_field(field: &'static str) -> Self {
+        Self { field: Some(field), ..Self::new(Problem::DuplicateField) }
+    }
+}
