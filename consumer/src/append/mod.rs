@@ -66,6 +66,9 @@ pub enum AppendError {
     Store(#[from] StoreError),
     #[error("{key}: gave up after {attempts} attempts lost to concurrent writers")]
     Contention { key: String, attempts: u32 },
+    /// A read answers that the object is missing while its creation is refused because it exists.
+    #[error("{key} exists but reads as missing: the function's role may lack s3:GetObject on it")]
+    Unreadable { key: String },
 }
 
 const BASE_BACKOFF: Duration = Duration::from_millis(20);
@@ -84,11 +87,9 @@ pub async fn append<S: ObjectStore>(
     let unique: Vec<&Line> = lines.iter().filter(|line| seen.insert(line.unique_id)).collect();
     let batch_duplicates = (lines.len() - unique.len()) as u64;
     let mut retries = 0;
-    // Where this append's last write put its records, had it landed: a write whose answer was lost may
-    // have, and by the next attempt other writers may have appended more than the window after it.
-    let mut written_at = None;
+    let mut progress = Progress::default();
     for attempt in 1..=options.max_attempts {
-        match attempt_append(store, options, &unique, &mut written_at).await {
+        match attempt_append(store, options, &unique, &mut progress).await {
             Ok(mut appended) => {
                 appended.retries = retries;
                 appended.duplicates += batch_duplicates;
@@ -107,11 +108,21 @@ pub async fn append<S: ObjectStore>(
     Err(AppendError::Contention { key: options.key.clone(), attempts: options.max_attempts })
 }
 
+/// What earlier attempts of one append leave for the next.
+#[derive(Debug, Default)]
+struct Progress {
+    /// Where the last write put its records, had it landed: a write whose answer was lost may have, and
+    /// by the next attempt other writers may have appended more than the window after it.
+    written_at: Option<u64>,
+    /// A creation was refused because the object exists.
+    creation_refused: bool,
+}
+
 async fn attempt_append<S: ObjectStore>(
     store: &S,
     options: &AppendOptions,
     lines: &[&Line<'_>],
-    written_at: &mut Option<u64>,
+    progress: &mut Progress,
 ) -> Result<Appended, AppendError> {
     let key = options.key.as_str();
     let window = if lines.iter().any(|line| line.delivered_before) {
@@ -120,13 +131,18 @@ async fn attempt_append<S: ObjectStore>(
         options.dedup_window_bytes
     };
     let Some(mut tail) = store.tail(key, window).await? else {
-        *written_at = Some(0);
-        store.put(key, new_array(lines.iter().map(|line| line.json)), JSON, Expect::Absent).await?;
+        if progress.creation_refused {
+            return Err(AppendError::Unreadable { key: key.to_owned() });
+        }
+        progress.written_at = Some(0);
+        let created = store.put(key, new_array(lines.iter().map(|line| line.json)), JSON, Expect::Absent).await;
+        progress.creation_refused = matches!(created, Err(StoreError::Changed { .. }));
+        created?;
         return Ok(Appended { appended: lines.len() as u64, ..Appended::default() });
     };
     // Records at or after where the last attempt wrote are its own, had it landed.
     let mut ours = HashSet::new();
-    if let Some(offset) = *written_at {
+    if let Some(offset) = progress.written_at {
         // Read back to where the last attempt wrote, so its records are found if it landed; again if
         // other writers appended between the reads, and as a lost race if they keep doing so.
         let mut reads = 0;
@@ -152,7 +168,7 @@ async fn attempt_append<S: ObjectStore>(
     let end = splice::array_end(&tail.bytes, tail.offset).map_err(corrupt)?;
     let suffix = splice::continuation(end, fresh.iter().copied());
     let composed = end.keep >= MIN_COMPOSE_BYTES;
-    *written_at = Some(end.keep);
+    progress.written_at = Some(end.keep);
     if composed {
         store.compose(key, &tail.etag, end.keep, suffix).await?;
     } else {
@@ -291,6 +307,16 @@ mod tests {
         let appended = append(&store, &options, &lines(&batch)).await.expect("appends");
         assert_eq!(ids_in(&store).len(), 20, "each record once");
         assert_eq!((appended.appended, appended.duplicates, appended.retries), (10, 0, 1));
+    }
+
+    #[tokio::test]
+    async fn an_array_that_reads_as_missing_is_created_only_if_absent() {
+        let store = MemoryStore::default();
+        store.deny_reads_of(KEY);
+        append(&store, &options(), &lines(&records(3))).await.expect("a missing array is created");
+        let error = append(&store, &options(), &lines(&records(3))).await.expect_err("an unreadable array is kept");
+        assert!(matches!(error, AppendError::Unreadable { .. }), "{error}");
+        assert_eq!(ids_in(&store).len(), 3, "nothing replaced it");
     }
 
     #[tokio::test]

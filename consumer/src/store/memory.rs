@@ -28,6 +28,7 @@ pub struct MemoryStore {
     failing_keys: Mutex<Option<String>>,
     slow_keys: Mutex<Option<(String, Duration)>>,
     lost_answer_keys: Mutex<Option<String>>,
+    unreadable_keys: Mutex<Option<String>>,
     bytes_written: Mutex<u64>,
 }
 
@@ -46,6 +47,13 @@ impl MemoryStore {
     /// does when a write lands, its answer is lost, and the SDK's retry of it finds the object changed.
     pub fn lose_next_answer_to(&self, pattern: &str) {
         *lock(&self.lost_answer_keys) = Some(pattern.to_owned());
+    }
+
+    /// Makes every read of a key containing `pattern` answer that there is no such object, as the S3
+    /// adapter does when S3 answers 403 (the role may not read it, or the key is missing and the role may
+    /// not list the bucket).
+    pub fn deny_reads_of(&self, pattern: &str) {
+        *lock(&self.unreadable_keys) = Some(pattern.to_owned());
     }
 
     fn answer_lost(&self, key: &str) -> Result<(), StoreError> {
@@ -125,6 +133,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl ObjectStore for MemoryStore {
     async fn tail(&self, key: &str, max_bytes: u64) -> Result<Option<Tail>, StoreError> {
         tokio::task::yield_now().await;
+        if lock(&self.unreadable_keys).as_deref().is_some_and(|pattern| key.contains(pattern)) {
+            return Ok(None);
+        }
         Ok(lock(&self.objects).get(key).map(|object| {
             let size = object.body.len() as u64;
             let offset = size.saturating_sub(max_bytes);

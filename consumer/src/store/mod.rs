@@ -74,7 +74,8 @@ impl StoreError {
 
 /// An object store with conditional writes.
 pub trait ObjectStore {
-    /// The last `max_bytes` of `key` (all of it if it is smaller), or `None` if there is no such object.
+    /// The last `max_bytes` of `key` (all of it if it is smaller), or `None` if there is no such object or
+    /// the store will not say (S3 answers 403 for a missing key to a role that may not list the bucket).
     fn tail(&self, key: &str, max_bytes: u64) -> impl Future<Output = Result<Option<Tail>, StoreError>> + Send;
 
     /// The whole object, if it is still the version `etag`.

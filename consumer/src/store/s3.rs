@@ -90,6 +90,10 @@ impl ObjectStore for S3Store {
         let output = match response {
             Ok(output) => output,
             Err(SdkError::ServiceError(error)) if error.err().is_no_such_key() => return Ok(None),
+            // Without s3:ListBucket (the role has none) S3 answers a missing key with 403. The object is then
+            // created only if absent (If-None-Match), so taking 403 for missing is safe: if the object does
+            // exist, the creation is refused and the append says it cannot read it.
+            Err(SdkError::ServiceError(error)) if error.raw().status().as_u16() == 403 => return Ok(None),
             // A suffix range of an empty object is not satisfiable; the object is then read whole.
             Err(SdkError::ServiceError(error)) if error.err().code() == Some("InvalidRange") => {
                 let output = self

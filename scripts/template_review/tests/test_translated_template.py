@@ -1,0 +1,435 @@
+"""Checks on the CloudFormation that SAM makes of template.yaml (see translate.py), for what cfn-lint and checkov
+do not look at: names that two stacks in one account would share, roles that reach every queue or bucket, the
+consumer's least privilege, message retention, where Athena's results go, and the alarms. TEMPLATE_REVIEW_TEMPLATE
+names another template file to check, e.g. `git show HEAD:template.yaml` saved to a file."""
+
+import json
+import os
+import re
+import unittest
+
+from template_review.translate import translate
+
+# Where each resource type keeps its physical name.
+NAME_PROPERTIES = {
+    "AWS::Lambda::Function": ("FunctionName",),
+    "AWS::SQS::Queue": ("QueueName",),
+    "AWS::Logs::LogGroup": ("LogGroupName",),
+    "AWS::S3::Bucket": ("BucketName",),
+    "AWS::Glue::Database": ("DatabaseInput", "Name"),
+    "AWS::Athena::WorkGroup": ("Name",),
+    # Not unique in AWS, but two stacks' queries of one name would be hard to tell apart.
+    "AWS::Athena::NamedQuery": ("Name",),
+    "AWS::Scheduler::Schedule": ("Name",),
+    "AWS::Scheduler::ScheduleGroup": ("Name",),
+    "AWS::CloudWatch::Alarm": ("AlarmName",),
+    "AWS::CloudWatch::Dashboard": ("DashboardName",),
+    "AWS::SNS::Topic": ("TopicName",),
+    "AWS::IAM::Role": ("RoleName",),
+    "AWS::IAM::ManagedPolicy": ("ManagedPolicyName",),
+    "AWS::KMS::Alias": ("AliasName",),
+    "AWS::Events::Rule": ("Name",),
+}
+# Keys ending in Name, of types missing from NAME_PROPERTIES, that refer to another resource or name something
+# unique only inside one, so a plain string there is no name two stacks share.
+NOT_PHYSICAL_NAMES = {
+    "AWS::Lambda::EventSourceMapping": {"FunctionName"},
+    "AWS::Lambda::Permission": {"FunctionName"},
+    "AWS::Lambda::EventInvokeConfig": {"FunctionName"},
+    "AWS::Glue::Table": {"DatabaseName"},
+    "AWS::Logs::MetricFilter": {"LogGroupName", "FilterName"},
+    "AWS::Logs::SubscriptionFilter": {"LogGroupName", "FilterName"},
+    "AWS::IAM::Policy": {"PolicyName"},
+}
+# Refs whose value differs between two stacks in one account and region; AWS::NoValue leaves the name to
+# CloudFormation.
+PER_STACK_REFS = ("Company", "AWS::StackName", "AWS::NoValue")
+# AWS managed policies that allow SQS or S3 actions on every resource.
+BROAD_MANAGED_POLICIES = {
+    "AWSLambdaSQSQueueExecutionRole": "sqs:ReceiveMessage, sqs:DeleteMessage and sqs:GetQueueAttributes on *",
+    "AmazonSQSFullAccess": "sqs:* on *",
+    "AmazonS3FullAccess": "s3:* on *",
+    "AmazonS3ReadOnlyAccess": "s3:Get* and s3:List* on *",
+    "AWSLambdaExecute": "s3:GetObject and s3:PutObject on arn:aws:s3:::*",
+}
+DATA_KEY = "streaming_data.json"
+CONSUMER_SQS_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+CONSUMER_S3_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload")
+# What SQS keeps a message for when MessageRetentionPeriod is absent, and the most it allows.
+SQS_DEFAULT_RETENTION = 345600
+SQS_MAX_RETENTION = 1209600
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def dig(properties, path):
+    """The value at `path` (a tuple of keys) in nested properties, or None."""
+    for key in path:
+        if not isinstance(properties, dict):
+            return None
+        properties = properties.get(key)
+    return properties
+
+
+def getatt_target(value):
+    """(logical ID, attribute) of a Fn::GetAtt in either form, or None."""
+    argument = value.get("Fn::GetAtt") if isinstance(value, dict) else None
+    if isinstance(argument, str):
+        argument = argument.split(".", 1)
+    return tuple(argument) if isinstance(argument, list) and len(argument) == 2 else None
+
+
+def sub_text(value):
+    """The text of a Fn::Sub (either form), or None."""
+    argument = value.get("Fn::Sub") if isinstance(value, dict) else None
+    return argument[0] if isinstance(argument, list) else argument
+
+
+def string_leaves(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from string_leaves(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from string_leaves(item)
+
+
+def differs_per_stack(value, template):
+    """Whether a name is one that another stack of this template cannot have: a Ref to Company, AWS::StackName, a
+    resource of the stack or a parameter without a default (the deployer names it); a Fn::GetAtt of a resource; a
+    Fn::Sub whose text uses Company or AWS::StackName, or a variable that differs per stack; a Fn::Join with a part
+    that does; a Fn::If both of whose branches do."""
+    if not (isinstance(value, dict) and len(value) == 1):
+        return False
+    ((function, argument),) = value.items()
+    resources, parameters = template["Resources"], template.get("Parameters", {})
+    if function == "Ref":
+        named_by_deployer = argument in parameters and not parameters[argument].get("Default")
+        return argument in PER_STACK_REFS or argument in resources or named_by_deployer
+    if function == "Fn::GetAtt":
+        return getatt_target(value) is not None and getatt_target(value)[0] in resources
+    if function == "Fn::Sub":
+        text, variables = (argument, {}) if isinstance(argument, str) else argument
+        used = {name for name in [*PER_STACK_REFS, *variables] if f"${{{name}}}" in text}
+        return any(name in PER_STACK_REFS or differs_per_stack(variables[name], template) for name in used)
+    if function == "Fn::Join":
+        parts = argument[1]
+        return isinstance(parts, list) and any(differs_per_stack(part, template) for part in parts)
+    if function == "Fn::If":
+        return all(differs_per_stack(branch, template) for branch in argument[1:])
+    return False
+
+
+def statements(document):
+    found = document.get("Statement", []) if isinstance(document, dict) else []
+    return as_list(found)
+
+
+def role_statements(resources, role_id):
+    """(where, statement) for each statement of the role's inline policies and of the template's policies attached
+    to it."""
+    role = resources[role_id].get("Properties", {})
+    found = [
+        (f"{role_id} inline policy {policy.get('PolicyName')}", statement)
+        for policy in role.get("Policies", [])
+        for statement in statements(policy.get("PolicyDocument"))
+    ]
+    attached = {arn["Ref"] for arn in role.get("ManagedPolicyArns", []) if isinstance(arn, dict) and "Ref" in arn}
+    for logical_id, resource in resources.items():
+        properties = resource.get("Properties", {})
+        if resource["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and (
+            logical_id in attached or {"Ref": role_id} in properties.get("Roles", [])
+        ):
+            found += [
+                (f"{logical_id} ({resource['Type']})", statement)
+                for statement in statements(properties.get("PolicyDocument"))
+            ]
+    return found
+
+
+def broad_managed_policies(role):
+    """Names of the AWS managed policies in BROAD_MANAGED_POLICIES among the role's ManagedPolicyArns."""
+    names = [list(string_leaves(arn))[-1].rsplit("/", 1)[-1] for arn in role.get("ManagedPolicyArns", [])]
+    return [name for name in names if name in BROAD_MANAGED_POLICIES]
+
+
+def statement_label(where, statement):
+    return f"{where}, statement {statement.get('Sid', '(no Sid)')}"
+
+
+def number_range(value, parameters, absent, highest):
+    """(least, default, most) a number property can take: a literal is all three, a Ref to a parameter takes the
+    least and most of its AllowedValues or its MinValue and MaxValue (0 and `highest` where a bound is missing), and
+    its Default; `absent` is used when the property is left out. None for anything else."""
+    if value is None:
+        return (absent,) * 3
+    if isinstance(value, (int, str)) and str(value).isdigit():
+        return (int(value),) * 3
+    spec = parameters.get(value.get("Ref")) if isinstance(value, dict) else None
+    if spec is None or "Default" not in spec:
+        return None
+    allowed = [int(item) for item in spec.get("AllowedValues", [])]
+    least = min(allowed) if allowed else int(spec.get("MinValue", 0))
+    most = max(allowed) if allowed else int(spec.get("MaxValue", highest))
+    return least, int(spec["Default"]), most
+
+
+class TranslatedTemplateTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.template = translate(path=os.environ.get("TEMPLATE_REVIEW_TEMPLATE"))
+        cls.resources = cls.template["Resources"]
+
+    def assertNoProblems(self, problems):
+        if problems:
+            self.fail("\n" + "\n".join(problems))
+
+    def of_type(self, kind):
+        return [logical_id for logical_id, resource in self.resources.items() if resource["Type"] == kind]
+
+    def properties(self, logical_id):
+        return self.resources[logical_id].get("Properties", {})
+
+    def function_named(self, text):
+        """The AWS::Lambda::Function whose FunctionName is !Sub text."""
+        for logical_id in self.of_type("AWS::Lambda::Function"):
+            if sub_text(self.properties(logical_id).get("FunctionName")) == text:
+                return logical_id
+        self.fail(f"no AWS::Lambda::Function has FunctionName !Sub {text!r}")
+
+    def consumer_queues(self, consumer):
+        """(queue, dead-letter queue): the queue of the consumer's event source mapping and its RedrivePolicy's
+        target."""
+        for mapping in self.of_type("AWS::Lambda::EventSourceMapping"):
+            properties = self.properties(mapping)
+            if properties.get("FunctionName") in ({"Ref": consumer}, {"Fn::GetAtt": [consumer, "Arn"]}):
+                source = getatt_target(properties.get("EventSourceArn"))
+                self.assertIsNotNone(source, f"{mapping} (AWS::Lambda::EventSourceMapping) EventSourceArn: no GetAtt")
+                queue = source[0]
+                dead_letter = getatt_target(dig(self.properties(queue), ("RedrivePolicy", "deadLetterTargetArn")))
+                self.assertIsNotNone(dead_letter, f"{queue} (AWS::SQS::Queue) RedrivePolicy: no dead-letter queue")
+                return queue, dead_letter[0]
+        self.fail(f"no AWS::Lambda::EventSourceMapping invokes {consumer}")
+
+    def refers_to(self, value, logical_id):
+        """Whether a value is a Ref or a Fn::GetAtt of the resource, or the resource's own name property."""
+        resource = self.resources[logical_id]
+        own_name = dig(resource.get("Properties", {}), NAME_PROPERTIES.get(resource["Type"], ("-",)))
+        target = getatt_target(value)
+        named = own_name is not None and value == own_name
+        return value == {"Ref": logical_id} or bool(target and target[0] == logical_id) or named
+
+    def test_no_physical_name_is_the_same_in_two_stacks(self):
+        problems = []
+        for logical_id, resource in self.resources.items():
+            kind, properties = resource["Type"], resource.get("Properties", {})
+            if kind in NAME_PROPERTIES:
+                path = NAME_PROPERTIES[kind]
+                named = {".".join(path): dig(properties, path)}
+            else:
+                skip = NOT_PHYSICAL_NAMES.get(kind, set())
+                named = {
+                    key: value
+                    for key, value in properties.items()
+                    if key.endswith("Name") and isinstance(value, str) and key not in skip
+                }
+            for key, value in named.items():
+                if value is not None and not differs_per_stack(value, self.template):
+                    sam_default = kind == "AWS::Scheduler::Schedule" and value == logical_id
+                    hint = " (SAM's name for a ScheduleV2 event without Name)" if sam_default else ""
+                    problems.append(
+                        f"{logical_id} ({kind}) {key}: {json.dumps(value)}{hint} is the same in every stack; build it"
+                        " from ${Company} or ${AWS::StackName}, refer to a resource of the stack, or leave it out"
+                    )
+        self.assertNoProblems(problems)
+
+    def test_no_role_allows_an_sqs_or_s3_action_on_every_resource(self):
+        problems = []
+        for role_id in self.of_type("AWS::IAM::Role"):
+            for name in broad_managed_policies(self.properties(role_id)):
+                problems.append(
+                    f"{role_id} (AWS::IAM::Role) ManagedPolicyArns: {name} allows {BROAD_MANAGED_POLICIES[name]}"
+                )
+            for where, statement in role_statements(self.resources, role_id):
+                if statement.get("Effect") != "Allow" or "*" not in as_list(statement.get("Resource")):
+                    continue
+                broad = [
+                    action
+                    for action in as_list(statement.get("Action", []))
+                    if action == "*" or action.lower().startswith(("sqs:", "s3:"))
+                ]
+                if broad:
+                    problems.append(
+                        f"{role_id} (AWS::IAM::Role) {statement_label(where, statement)}: allows {broad} on *"
+                    )
+        self.assertNoProblems(problems)
+
+    def test_the_consumer_reads_and_writes_only_what_it_must(self):
+        consumer = self.function_named("${Company}-consumer")
+        role = getatt_target(self.properties(consumer).get("Role"))
+        self.assertTrue(
+            role and role[0] in self.of_type("AWS::IAM::Role"),
+            f"{consumer} (AWS::Lambda::Function) Role: {json.dumps(self.properties(consumer).get('Role'))} is not a"
+            " Fn::GetAtt of a role in the template",
+        )
+        role = role[0]
+        queue, dead_letter = self.consumer_queues(consumer)
+        bucket = dig(self.properties(consumer), ("Environment", "Variables", "BUCKET_NAME", "Ref"))
+        self.assertIn(bucket, self.of_type("AWS::S3::Bucket"), f"{consumer} BUCKET_NAME: not a Ref to a bucket")
+        data_object = f"${{{bucket}.Arn}}/{DATA_KEY}"
+        partitions = f"${{{bucket}.Arn}}/${{PartitionPrefix}}*"
+        may = {
+            "s3:getobject": {data_object},
+            "s3:putobject": {data_object, partitions},
+            "s3:abortmultipartupload": {data_object, partitions},
+        }
+        must = {("s3:getobject", data_object), ("s3:putobject", data_object), ("s3:putobject", partitions)}
+        must |= {(action.lower(), queue) for action in CONSUMER_SQS_ACTIONS}
+        problems = [
+            f"{role} (AWS::IAM::Role) ManagedPolicyArns: {name} allows {BROAD_MANAGED_POLICIES[name]}"
+            for name in broad_managed_policies(self.properties(role))
+        ]
+        for where, statement in role_statements(self.resources, role):
+            if statement.get("Effect") != "Allow":
+                continue
+            label = f"{role} (AWS::IAM::Role) {statement_label(where, statement)}"
+            resources = as_list(statement.get("Resource"))
+            for action in as_list(statement.get("Action", [])):
+                lowered = action.lower()
+                if lowered == "s3:listbucket":
+                    problems.append(f"{label}: allows s3:ListBucket, which the consumer must not have")
+                elif lowered == "*" or (lowered.startswith("s3:") and lowered not in may):
+                    problems.append(
+                        f"{label}: allows {action}; of S3 it may have only {', '.join(CONSUMER_S3_ACTIONS)}"
+                    )
+                elif lowered.startswith("s3:"):
+                    for resource in resources:
+                        if sub_text(resource) not in may[lowered]:
+                            allowed = " and ".join(f"!Sub {arn!r}" for arn in sorted(may[lowered]))
+                            problems.append(f"{label}: allows {action} on {json.dumps(resource)}; only on {allowed}")
+                        must.discard((lowered, sub_text(resource)))
+                elif lowered.startswith("sqs:"):
+                    if action not in CONSUMER_SQS_ACTIONS:
+                        problems.append(f"{label}: allows {action}; of SQS it may have only {CONSUMER_SQS_ACTIONS}")
+                    for resource in resources:
+                        target = getatt_target(resource)
+                        if target != (queue, "Arn"):
+                            which = " (the dead-letter queue)" if target and target[0] == dead_letter else ""
+                            problems.append(
+                                f"{label}: allows {action} on {json.dumps(resource)}{which}; only on"
+                                f" !GetAtt {queue}.Arn"
+                            )
+                        else:
+                            must.discard((lowered, queue))
+        names = {action.lower(): action for action in CONSUMER_S3_ACTIONS + CONSUMER_SQS_ACTIONS}
+        problems += [
+            f"{role} (AWS::IAM::Role): no statement allows {names[action]} on "
+            + (f"!GetAtt {queue}.Arn" if what == queue else f"!Sub {what!r}")
+            for action, what in sorted(must)
+        ]
+        self.assertNoProblems(problems)
+
+    def test_the_queue_keeps_messages_for_less_time_than_its_dead_letter_queue(self):
+        parameters = self.template.get("Parameters", {})
+        problems = []
+        for queue in self.of_type("AWS::SQS::Queue"):
+            target = getatt_target(dig(self.properties(queue), ("RedrivePolicy", "deadLetterTargetArn")))
+            if target is None:
+                continue
+            dead_letter = target[0]
+            retention = {}
+            for logical_id in (queue, dead_letter):
+                value = self.properties(logical_id).get("MessageRetentionPeriod")
+                retention[logical_id] = number_range(value, parameters, SQS_DEFAULT_RETENTION, SQS_MAX_RETENTION)
+                if retention[logical_id] is None:
+                    problems.append(f"{logical_id} (AWS::SQS::Queue) MessageRetentionPeriod: cannot evaluate {value}")
+            if None in retention.values():
+                continue
+            _, default, most = retention[queue]
+            least_dead, default_dead, _ = retention[dead_letter]
+            cases = {(default, default_dead): ["by default"]}
+            cases.setdefault((most, least_dead), []).append("with its most against the dead-letter queue's least")
+            value = json.dumps(self.properties(queue).get("MessageRetentionPeriod"))
+            for (kept, kept_dead), labels in cases.items():
+                if kept >= kept_dead:
+                    problems.append(
+                        f"{queue} (AWS::SQS::Queue) MessageRetentionPeriod {value}: {kept} s ({'; '.join(labels)})"
+                        f" is not less than {dead_letter}'s MessageRetentionPeriod {kept_dead} s; the dead-letter"
+                        " queue counts a message's age from its first enqueue, so one that waited long would expire"
+                        " there unseen"
+                    )
+        self.assertNoProblems(problems)
+
+    def test_athena_results_are_enforced_encrypted_and_expire(self):
+        problems = []
+        workgroups = self.of_type("AWS::Athena::WorkGroup")
+        self.assertTrue(workgroups, "no AWS::Athena::WorkGroup")
+        for workgroup in workgroups:
+            label = f"{workgroup} (AWS::Athena::WorkGroup)"
+            configuration = self.properties(workgroup).get("WorkGroupConfiguration", {})
+            if configuration.get("EnforceWorkGroupConfiguration") not in (True, "true"):
+                problems.append(f"{label} WorkGroupConfiguration.EnforceWorkGroupConfiguration: not true")
+            results = configuration.get("ResultConfiguration", {})
+            if "EncryptionConfiguration" not in results:
+                problems.append(f"{label} WorkGroupConfiguration.ResultConfiguration.EncryptionConfiguration: absent")
+            location = re.fullmatch(r"s3://\$\{(\w+)\}/(.*)", sub_text(results.get("OutputLocation")) or "")
+            if location is None or location[1] not in self.of_type("AWS::S3::Bucket"):
+                problems.append(
+                    f"{label} WorkGroupConfiguration.ResultConfiguration.OutputLocation: not !Sub"
+                    " 's3://${Bucket}/prefix/' with a bucket of the template"
+                )
+                continue
+            bucket, prefix = location[1], location[2]
+            rules = dig(self.properties(bucket), ("LifecycleConfiguration", "Rules")) or []
+            expiring = [
+                rule.get("Prefix") or dig(rule, ("Filter", "Prefix"))
+                for rule in rules
+                if rule.get("Status") == "Enabled" and "ExpirationInDays" in rule
+            ]
+            if not any(rule_prefix and prefix.startswith(rule_prefix) for rule_prefix in expiring):
+                problems.append(
+                    f"{bucket} (AWS::S3::Bucket) LifecycleConfiguration.Rules: no enabled rule with ExpirationInDays"
+                    f" on {workgroup}'s results prefix {prefix!r}"
+                )
+        self.assertNoProblems(problems)
+
+    def test_the_pipeline_has_alarms_and_a_dashboard(self):
+        consumer = self.function_named("${Company}-consumer")
+        producer = self.function_named("${Company}-producer")
+        queue, dead_letter = self.consumer_queues(consumer)
+        wanted = [
+            ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", dead_letter),
+            ("AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", queue),
+            ("AWS/Lambda", "Errors", "FunctionName", consumer),
+            ("AWS/Lambda", "Throttles", "FunctionName", consumer),
+            ("AWS/Lambda", "Errors", "FunctionName", producer),
+        ]
+        metrics = []
+        for alarm in self.of_type("AWS::CloudWatch::Alarm"):
+            properties = self.properties(alarm)
+            metrics += [properties] if "MetricName" in properties else []
+            metrics += [dig(query, ("MetricStat", "Metric")) or {} for query in properties.get("Metrics", [])]
+        problems = [
+            f"no AWS::CloudWatch::Alarm on {namespace} {metric_name} with dimension {dimension} = {logical_id}"
+            for namespace, metric_name, dimension, logical_id in wanted
+            if not any(
+                metric.get("Namespace") == namespace
+                and metric.get("MetricName") == metric_name
+                and any(
+                    item.get("Name") == dimension and self.refers_to(item.get("Value"), logical_id)
+                    for item in metric.get("Dimensions", [])
+                )
+                for metric in metrics
+            )
+        ]
+        if not self.of_type("AWS::CloudWatch::Dashboard"):
+            problems.append("no AWS::CloudWatch::Dashboard")
+        self.assertNoProblems(problems)
+
+
+if __name__ == "__main__":
+    unittest.main()
