@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use lambda_runtime::{service_fn, tracing};
+use lambda_runtime::service_fn;
 use producer::lambda::handler::{Producer, handle};
 use producer::lambda::settings::Settings;
 use producer::publish::sqs::SqsQueue;
@@ -10,7 +10,7 @@ use producer::publish::sqs::SqsQueue;
 #[tokio::main]
 async fn main() -> anyhow::Result<ExitCode> {
     // Logs go to standard error, so `producer generate` keeps standard output for records.
-    tracing::init_default_subscriber_with_writer(std::io::stderr);
+    shared::logging::init()?;
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
         return producer::cli::main().await;
     }
