@@ -53,7 +53,13 @@ pub fn subscriber<W>(config: LogConfig, writer: W) -> Box<dyn Subscriber + Send 
 where
     W: for<'writer> MakeWriter<'writer> + Send + Sync + 'static,
 {
-    let format = tracing_subscriber::fmt().with_target(false).without_time().with_ansi(false).with_writer(writer);
+    // The builder's own level (INFO unless set) would filter before the targets do.
+    let format = tracing_subscriber::fmt()
+        .with_max_level(config.level)
+        .with_target(false)
+        .without_time()
+        .with_ansi(false)
+        .with_writer(writer);
     let filter = filter(config.level);
     if config.json { Box::new(format.json().finish().with(filter)) } else { Box::new(format.finish().with(filter)) }
 }
@@ -62,6 +68,38 @@ where
 /// metrics documents and the command line's records).
 pub fn init() -> Result<(), tracing::subscriber::SetGlobalDefaultError> {
     tracing::subscriber::set_global_default(subscriber(LogConfig::from_env(), std::io::stderr))
+}
+
+/// Log lines kept in memory, for tests of what a subscriber writes.
+#[cfg(any(test, feature = "testing"))]
+#[derive(Debug, Clone, Default)]
+pub struct CapturedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+#[cfg(any(test, feature = "testing"))]
+impl CapturedLog {
+    /// A writer for [`subscriber`] that appends here.
+    pub fn writer(&self) -> impl Fn() -> Self + Send + Sync + 'static {
+        let log = self.clone();
+        move || log.clone()
+    }
+
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        let bytes = self.0.lock().map(|bytes| bytes.clone()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+#[cfg(any(test, feature = "testing"))]
+impl std::io::Write for CapturedLog {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().map_err(|_| std::io::Error::other("a writer panicked"))?.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -81,6 +119,20 @@ mod tests {
         assert_eq!(both, LogConfig { level: LevelFilter::TRACE, json: true });
         assert_eq!(config(&[("RUST_LOG", "warn")]).level, LevelFilter::WARN);
         assert_eq!(config(&[("RUST_LOG", "lambda_runtime=trace")]).level, LevelFilter::INFO);
+    }
+
+    #[test]
+    fn the_subscriber_logs_our_trace_and_caps_the_runtimes() {
+        let captured = CapturedLog::default();
+        let config = LogConfig { level: LevelFilter::TRACE, json: true };
+        tracing::subscriber::with_default(subscriber(config, captured.writer()), || {
+            tracing::trace!(target: "consumer::handler", "ours at trace");
+            tracing::debug!(target: "lambda_runtime::runtime", "theirs at debug");
+            tracing::trace!(target: "lambda_runtime::layers::api_response", "theirs at trace");
+        });
+        let log = captured.text();
+        assert!(log.contains("ours at trace") && log.contains("theirs at debug"), "{log}");
+        assert!(!log.contains("theirs at trace"), "{log}");
     }
 
     #[test]

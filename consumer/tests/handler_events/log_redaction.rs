@@ -2,8 +2,6 @@
 //! values (quotes, backslashes, backticks, unicode escapes, control characters) go through the handler
 //! with the functions' own subscriber at TRACE, and the marker appears in no line it writes.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
@@ -14,7 +12,7 @@ use consumer::partition::PartitionOptions;
 use consumer::store::memory::MemoryStore;
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use shared::logging::{LogConfig, subscriber};
+use shared::logging::{CapturedLog, LogConfig, subscriber};
 use shared::record::FIELD_NAMES;
 use tracing_subscriber::filter::LevelFilter;
 
@@ -115,21 +113,6 @@ fn consumer() -> Consumer<MemoryStore> {
     }
 }
 
-/// Log lines kept in memory.
-#[derive(Debug, Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// What the handler logs at TRACE, through the functions' subscriber, for one batch of `bodies`.
 fn logged(bodies: &[String]) -> String {
     let mut event = SqsEvent::default();
@@ -143,14 +126,12 @@ fn logged(bodies: &[String]) -> String {
             message
         })
         .collect();
-    let buffer = Captured::default();
-    let writer = buffer.clone();
+    let log = CapturedLog::default();
     let config = LogConfig { level: LevelFilter::TRACE, json: true };
-    let _guard = tracing::subscriber::set_default(subscriber(config, move || writer.clone()));
+    let _guard = tracing::subscriber::set_default(subscriber(config, log.writer()));
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
     runtime.block_on(handle(&consumer(), invocation(event, Duration::from_secs(60)))).expect("handles the batch");
-    let bytes = buffer.0.lock().map(|bytes| bytes.clone()).unwrap_or_default();
-    String::from_utf8_lossy(&bytes).into_owned()
+    log.text()
 }
 
 fn marker() -> impl Strategy<Value = String> {

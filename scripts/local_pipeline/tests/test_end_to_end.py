@@ -78,6 +78,36 @@ class EndToEndTest(unittest.TestCase):
         stored = json.loads(s3.get_object(Bucket=bucket, Key="streaming_data.json")["Body"].read())
         self.assertEqual(len(stored), len(records) - len(malformed))
 
+    def test_at_trace_the_consumer_logs_no_record_and_no_body(self):
+        """lambda_runtime logs each raw event at TRACE and the SDK each request body; neither may reach the log."""
+        s3 = boto3.client("s3")
+        bucket = f"e2e-{uuid.uuid4().hex[:12]}"
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": os.environ["AWS_REGION"]})
+        marker = "MRK" + uuid.uuid4().hex.upper()
+        event = json.loads((feed.EVENTS / "sqs-mixed-batch.json").read_bytes())
+        for message in event["Records"]:
+            if message["messageId"].startswith("bad"):
+                # A hostile key and value in front of whatever made the message bad.
+                message["body"] = message["body"].replace("{", f'{{"{marker}\\"`": "`{marker}\\"",', 1)
+            else:
+                record = json.loads(message["body"])
+                record["person_name"] = f'"{marker}`'
+                message["body"] = json.dumps(record)
+
+        environment = {"BUCKET_NAME": bucket, "PARTITION_PREFIX": "user_sessions/", "AWS_LAMBDA_LOG_LEVEL": "TRACE",
+                       "AWS_LAMBDA_LOG_FORMAT": "JSON"}
+        log_path = self.output / "trace.log"
+        with LocalFunction("consumer", self.consumer, environment, log_path) as consumer:
+            result = consumer.invoke(json.dumps(event).encode())
+
+        self.assertTrue(result.ok, result.payload)
+        stored = s3.get_object(Bucket=bucket, Key="streaming_data.json")["Body"].read().decode()
+        self.assertIn(marker, stored, "the valid records carried the marker to the bucket")
+        log = log_path.read_text()
+        self.assertIn('"level":"DEBUG"', log, "the function logged below INFO")
+        self.assertIn("message rejected", log)
+        self.assertNotIn(marker, log)
+
 
 if __name__ == "__main__":
     unittest.main()
