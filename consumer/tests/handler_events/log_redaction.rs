@@ -5,40 +5,23 @@
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use consumer::append::AppendOptions;
-use consumer::handler::{Consumer, handle};
-use consumer::ingest::Outputs;
-use consumer::partition::PartitionOptions;
-use consumer::store::memory::MemoryStore;
+use consumer::handler::handle;
 use proptest::prelude::*;
-use serde_json::{Value, json};
+use serde_json::Value;
 use shared::logging::{CapturedLog, LogConfig, subscriber};
 use shared::record::FIELD_NAMES;
 use tracing_subscriber::filter::LevelFilter;
 
-use super::support::invocation;
+use super::consumer;
+use super::support::{event, invocation};
 
-/// A valid record with a CNP, the kind of value that must never be logged.
+/// The first valid record of the sample batch, whose CNP must never be logged.
 fn record() -> Value {
-    json!({
-        "person_name": "Ioana Popescu",
-        "user_name": "ioanapopescu",
-        "email": "ioanapopescu@yahoo.ro",
-        "personal_number": "2900101120013",
-        "birth_date": "1990-01-01",
-        "address": "Strada Florilor nr. 7, 400123 Cluj-Napoca, jud. Cluj",
-        "phone_number": "0722 123 456",
-        "mac_address": "0a:1b:2c:3d:4e:5f",
-        "ip_address": "192.168.10.20",
-        "iban": "RO49AAAA1B31007593840000",
-        "accessed_at": "2026-11-26 06:30:00.123456",
-        "session_duration": 36000,
-        "download_speed": 0,
-        "upload_speed": 800,
-        "consumed_traffic": 2000000,
-        "unique_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7"
-    })
+    let body = event("sqs-valid-batch.json").records.into_iter().next().and_then(|message| message.body);
+    serde_json::from_str(&body.expect("the sample batch has a body")).expect("the sample body is JSON")
 }
+
+const CNP: &str = "2641111318492";
 
 /// Characters that have leaked through formatted messages before, as JSON source text.
 const HOSTILE: [&str; 10] = ["\\\"", "\\\\", "`", "'", "\\u0022", "\\u0060", "\\u0001", "\\n", "ș", "\\ud83d\\ude00"];
@@ -54,12 +37,7 @@ fn spelled(marker: &str, escapes: &[bool]) -> String {
 
 /// JSON string content holding the marker between hostile characters and the record's CNP.
 fn hostile_text(marker: &str, escapes: &[bool], before: usize, after: usize) -> String {
-    format!(
-        "{}{}2900101120013{}",
-        HOSTILE[before % HOSTILE.len()],
-        spelled(marker, escapes),
-        HOSTILE[after % HOSTILE.len()]
-    )
+    format!("{}{}{CNP}{}", HOSTILE[before % HOSTILE.len()], spelled(marker, escapes), HOSTILE[after % HOSTILE.len()])
 }
 
 /// One body of `shape`, carrying `text` (JSON string content) somewhere.
@@ -93,24 +71,6 @@ fn body(shape: usize, field: &str, text: &str) -> String {
     }
     let members: Vec<String> = fields.into_iter().map(|(key, value)| format!("{key}:{value}")).collect();
     format!("{{{}}}", members.join(","))
-}
-
-fn consumer() -> Consumer<MemoryStore> {
-    Consumer {
-        store: MemoryStore::default(),
-        outputs: Outputs {
-            append: Some(AppendOptions {
-                key: "streaming_data.json".into(),
-                dedup_window_bytes: 1 << 20,
-                redelivery_window_bytes: 1 << 20,
-                max_attempts: 5,
-            }),
-            partition: Some(PartitionOptions { prefix: "user_sessions/".into(), gzip: false }),
-        },
-        metrics_namespace: "StreamingIngestion".into(),
-        function_name: "consumer".into(),
-        deadline_margin: Duration::from_secs(2),
-    }
 }
 
 /// What the handler logs at TRACE, through the functions' subscriber, for one batch of `bodies`.
@@ -156,7 +116,7 @@ proptest! {
         prop_assert!(log.contains("batch done"), "the subscriber captured the handler's log: {log}");
         for line in log.lines() {
             prop_assert!(!line.contains(&marker), "the marker reached the log: {line}");
-            prop_assert!(!line.contains("2900101120013"), "a CNP reached the log: {line}");
+            prop_assert!(!line.contains(CNP), "a CNP reached the log: {line}");
         }
     }
 }

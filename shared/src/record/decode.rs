@@ -1,8 +1,8 @@
 //! Strict decoding of one record, with errors built from the decoder's structure, never from its messages:
 //! serde's messages quote the input they reject (values, unknown keys, duplicate keys), and a record is
-//! personal data. The JSON is parsed first; the record is then read from the parsed entries through
-//! serde's own deserializers with an error type that keeps only the kind of problem, the field, and what
-//! the schema expected there.
+//! personal data. A refused document is parsed again and read from its parsed entries through serde's own
+//! deserializers with an error type that keeps only the kind of problem, the field, and what the schema
+//! expected there.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -107,20 +107,45 @@ pub(super) fn decode(json: &[u8]) -> Result<UserSession, DecodeError> {
             format!("{} bytes, more than the {MAX_RECORD_BYTES} a record may have", json.len()),
         ));
     }
-    let Entries(entries) = serde_json::from_slice(json).map_err(|error| match error.classify() {
-        serde_json::error::Category::Data => DecodeError::new(Problem::NotAnObject),
-        _ => DecodeError::with_detail(Problem::NotJson, format!("line {}, column {}", error.line(), error.column())),
-    })?;
+    // serde_json straight into the record is the fast path; its error is dropped unread, since its message
+    // quotes the input, and the refused document is decoded again to say what is wrong.
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    match UserSession::deserialize(&mut deserializer).and_then(|record| deserializer.end().map(|()| record)) {
+        Ok(record) => Ok(record),
+        Err(_) => Err(explain(json)),
+    }
+}
+
+/// Why serde_json refused `json`: the document is parsed, then read into a record through serde's own
+/// deserializers with [`DecodeError`] as their error, which keeps the kind, the field and what the schema
+/// expects.
+fn explain(json: &[u8]) -> DecodeError {
+    let entries = match serde_json::from_slice::<Entries>(json) {
+        Ok(Entries(entries)) => entries,
+        Err(error) if error.classify() == serde_json::error::Category::Data => {
+            return DecodeError::new(Problem::NotAnObject);
+        }
+        Err(error) => {
+            return DecodeError::with_detail(
+                Problem::NotJson,
+                format!("line {}, column {}", error.line(), error.column()),
+            );
+        }
+    };
     let fields =
         MapDeserializer::<_, DecodeError>::new(entries.into_iter().map(|(key, value)| (key, Json::new(value))));
-    serde_path_to_error::deserialize(fields).map_err(|error| {
-        let path = error.path().to_string();
-        let mut error = error.into_inner();
-        if error.field.is_none() && error.problem != Problem::UnknownField {
-            error.field = FIELD_NAMES.iter().copied().find(|name| *name == path);
+    match serde_path_to_error::deserialize::<_, UserSession>(fields) {
+        Err(error) => {
+            let path = error.path().to_string();
+            let mut error = error.into_inner();
+            if error.field.is_none() && error.problem != Problem::UnknownField {
+                error.field = FIELD_NAMES.iter().copied().find(|name| *name == path);
+            }
+            error
         }
-        error
-    })
+        // Both readings follow the same schema; should they ever differ, the document is still refused.
+        Ok(_) => DecodeError::new(Problem::InvalidFormat),
+    }
 }
 
 /// An object's entries in order, duplicates kept, so the record's own decoding sees and refuses them.
