@@ -430,6 +430,18 @@ class TranslatedTemplateTest(unittest.TestCase):
             problems.append("no AWS::CloudWatch::Dashboard")
         self.assertNoProblems(problems)
 
+    def test_every_dashboard_body_is_json_once_substituted(self):
+        """CloudFormation takes the body as a string; CloudWatch refuses the deployment if it is not JSON."""
+        for dashboard in self.of_type("AWS::CloudWatch::Dashboard"):
+            body = self.properties(dashboard)["DashboardBody"]
+            text = body["Fn::Sub"] if isinstance(body, dict) else body
+            text = text[0] if isinstance(text, list) else text
+            try:
+                document = json.loads(re.sub(r"\$\{[^}]+\}", "substituted", text))
+            except json.JSONDecodeError as error:
+                self.fail(f"{dashboard} (AWS::CloudWatch::Dashboard) DashboardBody: not JSON: {error}")
+            self.assertTrue(document.get("widgets"), f"{dashboard} (AWS::CloudWatch::Dashboard) has no widgets")
+
 
 if __name__ == "__main__":
     unittest.main()
