@@ -16,8 +16,7 @@ pub struct Accepted<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejected<'a> {
     pub message_id: &'a str,
-    /// `None` for a message without a body.
-    pub reason: Option<DecodeError>,
+    pub reason: DecodeError,
 }
 
 /// The event holds a message without an id, which no partial-batch response can name.
@@ -37,8 +36,8 @@ pub fn decode(messages: &[SqsMessage]) -> Result<(Vec<Accepted<'_>>, Vec<Rejecte
             Some(Ok(record)) => {
                 accepted.push(Accepted { message_id, record, delivered_before: delivered_before(message) })
             }
-            Some(Err(error)) => rejected.push(Rejected { message_id, reason: Some(error) }),
-            None => rejected.push(Rejected { message_id, reason: None }),
+            Some(Err(reason)) => rejected.push(Rejected { message_id, reason }),
+            None => rejected.push(Rejected { message_id, reason: DecodeError::no_body() }),
         }
     }
     Ok((accepted, rejected))
@@ -77,9 +76,9 @@ mod tests {
         let (accepted, rejected) = decode(&messages).expect("every message has an id");
         assert_eq!(accepted.iter().map(|a| a.message_id).collect::<Vec<_>>(), ["a", "e"]);
         assert_eq!(rejected.iter().map(|r| r.message_id).collect::<Vec<_>>(), ["b", "c", "d"]);
-        let reason = rejected[1].reason.as_ref().expect("a body");
+        let reason = &rejected[1].reason;
         assert_eq!((reason.field(), reason.problem()), ("upload_speed", shared::Problem::OutOfRange));
-        assert_eq!(rejected[2].reason, None);
+        assert_eq!(rejected[2].reason.problem(), shared::Problem::NoBody);
     }
 
     #[test]

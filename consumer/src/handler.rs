@@ -9,7 +9,7 @@ use shared::deadline;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use crate::decode::{MissingMessageId, decode};
+use crate::decode::{MissingMessageId, Rejected, decode};
 use crate::ingest::{Outputs, ingest};
 use crate::metrics::Counts;
 use crate::store::ObjectStore;
@@ -45,17 +45,14 @@ pub async fn handle<S: ObjectStore>(
 ) -> Result<SqsBatchResponse, HandlerError> {
     let messages = &event.payload.records;
     let (accepted, rejected) = decode(messages)?;
-    for rejection in &rejected {
-        match &rejection.reason {
-            Some(reason) => warn!(
-                message_id = rejection.message_id,
-                field = reason.field(),
-                problem = reason.problem().as_str(),
-                reason = %reason,
-                "message rejected"
-            ),
-            None => warn!(message_id = rejection.message_id, problem = "no_body", "message rejected"),
-        }
+    for Rejected { message_id, reason } in &rejected {
+        warn!(
+            message_id,
+            field = reason.field(),
+            problem = reason.problem().as_str(),
+            detail = reason.detail(),
+            "message rejected"
+        );
     }
     let stop_at =
         Instant::now() + deadline::until_stop(event.context.deadline, consumer.deadline_margin, SystemTime::now());

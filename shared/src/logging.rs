@@ -11,7 +11,8 @@ use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 
-/// The crates whose logs follow the configured level: they never log a record or a message body.
+/// The crates whose logs follow the configured level: they never log a record or a message body. A target
+/// matches by prefix, so a dependency whose name began with one of these would follow it too; none does.
 pub const OWN_CRATES: [&str; 3] = ["shared", "producer", "consumer"];
 
 /// The most any other crate may log.
@@ -34,11 +35,19 @@ impl LogConfig {
     fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let level = ["AWS_LAMBDA_LOG_LEVEL", "RUST_LOG"]
             .into_iter()
-            .find_map(|name| lookup(name).and_then(|value| LevelFilter::from_str(value.trim()).ok()))
+            .find_map(|name| lookup(name).and_then(|value| parse_level(value.trim())))
             .unwrap_or(LevelFilter::INFO);
         let json = lookup("AWS_LAMBDA_LOG_FORMAT").is_some_and(|format| format.eq_ignore_ascii_case("json"));
         Self { level, json }
     }
+}
+
+/// A level as Lambda or `RUST_LOG` writes it; Lambda's FATAL is tracing's ERROR.
+fn parse_level(text: &str) -> Option<LevelFilter> {
+    if text.eq_ignore_ascii_case("fatal") {
+        return Some(LevelFilter::ERROR);
+    }
+    LevelFilter::from_str(text).ok()
 }
 
 /// Our crates at `level`, every other crate at `level` but never more than [`OTHER_CRATES_MAX`].
@@ -119,6 +128,7 @@ mod tests {
         assert_eq!(both, LogConfig { level: LevelFilter::TRACE, json: true });
         assert_eq!(config(&[("RUST_LOG", "warn")]).level, LevelFilter::WARN);
         assert_eq!(config(&[("RUST_LOG", "lambda_runtime=trace")]).level, LevelFilter::INFO);
+        assert_eq!(config(&[("AWS_LAMBDA_LOG_LEVEL", "FATAL")]).level, LevelFilter::ERROR);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use shared::aws::describe_error;
+use tracing::debug;
 
 use super::{Content, Expect, MIN_COMPOSE_BYTES, ObjectStore, StoreError, Tail};
 
@@ -93,7 +94,10 @@ impl ObjectStore for S3Store {
             // Without s3:ListBucket (the role has none) S3 answers a missing key with 403. The object is then
             // created only if absent (If-None-Match), so taking 403 for missing is safe: if the object does
             // exist, the creation is refused and the append says it cannot read it.
-            Err(SdkError::ServiceError(error)) if error.raw().status().as_u16() == 403 => return Ok(None),
+            Err(SdkError::ServiceError(error)) if error.err().code() == Some("AccessDenied") => {
+                debug!(key, "GetObject answered AccessDenied; taken as a missing object");
+                return Ok(None);
+            }
             // A suffix range of an empty object is not satisfiable; the object is then read whole.
             Err(SdkError::ServiceError(error)) if error.err().code() == Some("InvalidRange") => {
                 let output = self

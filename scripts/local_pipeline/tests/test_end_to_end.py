@@ -108,6 +108,22 @@ class EndToEndTest(unittest.TestCase):
         self.assertIn("message rejected", log)
         self.assertNotIn(marker, log)
 
+    def test_at_trace_the_producer_logs_no_record(self):
+        """The SDK logs each request at TRACE, and SendMessageBatch's body holds the records."""
+        sqs = boto3.client("sqs")
+        queue_url = sqs.create_queue(QueueName=f"e2e-{uuid.uuid4().hex[:12]}")["QueueUrl"]
+        count, seed = 20, 11
+        sent = feed.generated_ids(self.producer, count, seed)
+        environment = {"QUEUE_URL": queue_url, "AWS_LAMBDA_LOG_LEVEL": "TRACE", "AWS_LAMBDA_LOG_FORMAT": "JSON"}
+        log_path = self.output / "producer-trace.log"
+        with LocalFunction("producer", self.producer, environment, log_path) as producer:
+            summary = feed.produce(producer, count, seed)
+
+        self.assertEqual(summary["sent"], count)
+        log = log_path.read_text()
+        self.assertIn('"level":"DEBUG"', log, "the function logged below INFO")
+        self.assertEqual([unique_id for unique_id in sent if unique_id in log], [])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -17,6 +17,8 @@ use super::{FIELD_NAMES, MAX_RECORD_BYTES, UserSession};
 /// The kind of problem that makes a document not a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Problem {
+    /// The message has no body at all.
+    NoBody,
     /// Longer than [`MAX_RECORD_BYTES`]; refused before it is parsed.
     TooLarge,
     /// Not JSON, or JSON followed by more than white space.
@@ -37,6 +39,7 @@ impl Problem {
     /// A stable name for logs and metrics.
     pub fn as_str(self) -> &'static str {
         match self {
+            Problem::NoBody => "no_body",
             Problem::TooLarge => "too_large",
             Problem::NotJson => "not_json",
             Problem::NotAnObject => "not_an_object",
@@ -58,7 +61,8 @@ impl fmt::Display for Problem {
 
 /// Why a JSON document is not a valid [`UserSession`]. It holds nothing of the document but its size and,
 /// for a syntax error, where it broke, so it may be logged whole.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid user-session record: {}: {}{}", self.field(), .problem, in_parentheses(.detail))]
 pub struct DecodeError {
     problem: Problem,
     field: Option<&'static str>,
@@ -66,19 +70,16 @@ pub struct DecodeError {
     detail: Option<String>,
 }
 
-impl fmt::Display for DecodeError {
-    fn fmt(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
-        write!(formatter, "invalid user-session record: {}: {}", self.field(), self.problem)?;
-        match &self.detail {
-            Some(detail) => write!(formatter, " ({detail})"),
-            None => Ok(()),
-        }
-    }
+fn in_parentheses(detail: &Option<String>) -> String {
+    detail.as_deref().map(|detail| format!(" ({detail})")).unwrap_or_default()
 }
 
-impl std::error::Error for DecodeError {}
-
 impl DecodeError {
+    /// A message without a body, which no decoding was tried on.
+    pub fn no_body() -> Self {
+        Self::new(Problem::NoBody)
+    }
+
     fn new(problem: Problem) -> Self {
         Self { problem, field: None, detail: None }
     }
@@ -96,6 +97,11 @@ impl DecodeError {
     /// never named: it is input).
     pub fn field(&self) -> &'static str {
         self.field.unwrap_or(".")
+    }
+
+    /// What the schema expects there, in its own words, or where the JSON broke.
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
     }
 }
 
@@ -132,14 +138,17 @@ fn explain(json: &[u8]) -> DecodeError {
             );
         }
     };
-    let fields =
-        MapDeserializer::<_, DecodeError>::new(entries.into_iter().map(|(key, value)| (key, Json::new(value))));
+    let fields = MapDeserializer::<_, DecodeError>::new(
+        entries.into_iter().map(|(key, value)| (key, ValueDeserializer::new(value))),
+    );
     match serde_path_to_error::deserialize::<_, UserSession>(fields) {
         Err(error) => {
+            // The first segment is the record's field; deeper ones would be inside a value of the wrong type.
             let path = error.path().to_string();
+            let top = path.split(['.', '[']).next().unwrap_or_default();
             let mut error = error.into_inner();
             if error.field.is_none() && error.problem != Problem::UnknownField {
-                error.field = FIELD_NAMES.iter().copied().find(|name| *name == path);
+                error.field = FIELD_NAMES.iter().copied().find(|name| *name == top);
             }
             error
         }
@@ -171,16 +180,17 @@ impl<'de> Deserialize<'de> for Entries {
     }
 }
 
-/// A parsed JSON value as a deserializer whose error is [`DecodeError`].
-struct Json<E>(Value, PhantomData<E>);
+/// A parsed JSON value as a deserializer whose error is [`DecodeError`]. Strings are asked for as strings,
+/// as serde_json does, so a visitor that would also take an array (uuid's takes 16 bytes) gets none.
+struct ValueDeserializer<E>(Value, PhantomData<E>);
 
-impl<E> Json<E> {
+impl<E> ValueDeserializer<E> {
     fn new(value: Value) -> Self {
         Self(value, PhantomData)
     }
 }
 
-impl<'de, E: de::Error> Deserializer<'de> for Json<E> {
+impl<'de, E: de::Error> Deserializer<'de> for ValueDeserializer<E> {
     type Error = E;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
@@ -197,23 +207,54 @@ impl<'de, E: de::Error> Deserializer<'de> for Json<E> {
                 }
             }
             Value::String(text) => visitor.visit_string(text),
-            Value::Array(items) => SeqDeserializer::new(items.into_iter().map(Json::new)).deserialize_any(visitor),
-            Value::Object(map) => MapDeserializer::new(map.into_iter().map(|(key, value)| (key, Json::new(value))))
-                .deserialize_any(visitor),
+            Value::Array(items) => {
+                SeqDeserializer::new(items.into_iter().map(ValueDeserializer::new)).deserialize_any(visitor)
+            }
+            Value::Object(map) => {
+                MapDeserializer::new(map.into_iter().map(|(key, value)| (key, ValueDeserializer::new(value))))
+                    .deserialize_any(visitor)
+            }
         }
     }
 
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        match self.0 {
+            Value::String(text) => visitor.visit_string(text),
+            other => Err(E::invalid_type(unexpected(&other), &visitor)),
+        }
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        self.deserialize_str(visitor)
+    }
+
     serde::forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char bytes byte_buf option unit
         unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier ignored_any
     }
 }
 
-impl<'de, E: de::Error> IntoDeserializer<'de, E> for Json<E> {
+impl<'de, E: de::Error> IntoDeserializer<'de, E> for ValueDeserializer<E> {
     type Deserializer = Self;
 
     fn into_deserializer(self) -> Self {
         self
+    }
+}
+
+/// A value as serde names what it did not expect.
+fn unexpected(value: &Value) -> Unexpected<'_> {
+    match value {
+        Value::Null => Unexpected::Unit,
+        Value::Bool(value) => Unexpected::Bool(*value),
+        Value::Number(number) => match (number.as_u64(), number.as_i64()) {
+            (Some(value), _) => Unexpected::Unsigned(value),
+            (None, Some(value)) => Unexpected::Signed(value),
+            (None, None) => Unexpected::Float(number.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(text) => Unexpected::Str(text),
+        Value::Array(_) => Unexpected::Seq,
+        Value::Object(_) => Unexpected::Map,
     }
 }
 
@@ -222,7 +263,7 @@ fn kind(unexpected: &Unexpected) -> &'static str {
     match unexpected {
         Unexpected::Bool(_) => "a boolean",
         Unexpected::Unsigned(_) | Unexpected::Signed(_) => "an integer",
-        Unexpected::Float(_) => "a number with a fraction",
+        Unexpected::Float(_) => "a floating-point number",
         Unexpected::Char(_) | Unexpected::Str(_) => "a string",
         Unexpected::Bytes(_) => "bytes",
         Unexpected::Unit | Unexpected::Option => "null",

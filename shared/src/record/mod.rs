@@ -226,6 +226,11 @@ mod tests {
             record.insert("upload_speed".into(), json!(1.5));
         });
         assert_eq!((error.field(), error.problem()), ("upload_speed", Problem::WrongType));
+        // uuid also takes 16 bytes from a deserializer that offers them; serde_json offers none.
+        let error = rejection(|record| {
+            record.insert("unique_id".into(), json!([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]));
+        });
+        assert_eq!((error.field(), error.problem()), ("unique_id", Problem::WrongType));
     }
 
     #[test]
