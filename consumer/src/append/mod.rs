@@ -131,6 +131,8 @@ async fn attempt_append<S: ObjectStore>(
         options.dedup_window_bytes
     };
     let Some(mut tail) = store.tail(key, window).await? else {
+        // S3 reads its own writes: after a creation refused because the object exists, a read that still
+        // finds nothing cannot read it (or it was deleted in between, and SQS retries the batch).
         if progress.creation_refused {
             return Err(AppendError::Unreadable { key: key.to_owned() });
         }
