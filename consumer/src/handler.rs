@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use rand::rngs::StdRng;
 use shared::deadline;
 use tokio::time::Instant;
 use tracing::{info, warn};
@@ -56,7 +57,8 @@ pub async fn handle<S: ObjectStore>(
     }
     let stop_at =
         Instant::now() + deadline::until_stop(event.context.deadline, consumer.deadline_margin, SystemTime::now());
-    let ingested = ingest(&consumer.store, &consumer.outputs, &accepted, stop_at).await;
+    let mut rng: StdRng = rand::make_rng();
+    let ingested = ingest(&consumer.store, &consumer.outputs, &accepted, stop_at, &mut rng).await;
 
     let counts = Counts {
         received: messages.len() as u64,
@@ -77,6 +79,7 @@ pub async fn handle<S: ObjectStore>(
         failed = counts.failed,
         retries = counts.retries,
         composed = ingested.appended.composed,
+        sealed = ingested.appended.sealed,
         out_of_time = ingested.out_of_time,
         "batch done"
     );

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 
+use rand::Rng;
 use tokio::time::{Instant, sleep_until};
 use tracing::{error, warn};
 
@@ -30,14 +31,15 @@ pub struct Ingested<'a> {
     pub out_of_time: bool,
 }
 
-/// Writes `accepted` to the outputs. Writes not done by `stop_at` are abandoned and their messages
+/// Writes `accepted` to the outputs; `rng` draws the jitter of retries. Writes not done by `stop_at` are abandoned and their messages
 /// reported failed, so the invocation can answer before Lambda times out the whole batch; none starts
 /// after it.
-pub async fn ingest<'a, S: ObjectStore>(
+pub async fn ingest<'a, S: ObjectStore, R: Rng + Send + ?Sized>(
     store: &S,
     outputs: &Outputs,
     accepted: &[Accepted<'a>],
     stop_at: Instant,
+    rng: &mut R,
 ) -> Ingested<'a> {
     let mut encoded: Vec<(&Accepted<'a>, Vec<u8>)> = Vec::with_capacity(accepted.len());
     let mut failed = HashSet::new();
@@ -60,7 +62,7 @@ pub async fn ingest<'a, S: ObjectStore>(
                 delivered_before: message.delivered_before,
             })
             .collect();
-        append(store, options, &lines).await
+        append(store, options, &lines, stop_at, rng).await
     };
     let partitioning = async {
         let Some(options) = &outputs.partition else { return Partitioned::default() };

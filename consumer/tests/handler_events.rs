@@ -23,7 +23,7 @@ fn consumer() -> Consumer<MemoryStore> {
                 key: "streaming_data.json".into(),
                 dedup_window_bytes: 1 << 20,
                 redelivery_window_bytes: 64 << 20,
-                max_attempts: 5,
+                rollover_bytes: None,
             }),
             partition: Some(PartitionOptions { prefix: "user_sessions/".into(), gzip: false }),
         },

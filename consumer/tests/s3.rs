@@ -12,7 +12,7 @@ use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_s3::error::BoxError;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
-use consumer::append::{AppendError, AppendOptions, Line, append, new_array};
+use consumer::append::{AppendError, AppendOptions, Line, append, new_array, segment_key};
 use consumer::handler::{Consumer, handle};
 use consumer::ingest::Outputs;
 use consumer::partition::PartitionOptions;
@@ -90,12 +90,20 @@ async fn object(client: &Client, bucket: &str, key: &str) -> Vec<u8> {
     output.body.collect().await.expect("body").into_bytes().to_vec()
 }
 
+fn later() -> tokio::time::Instant {
+    tokio::time::Instant::now() + std::time::Duration::from_secs(60)
+}
+
+fn rng() -> rand::rngs::StdRng {
+    rand::SeedableRng::seed_from_u64(3)
+}
+
 fn options() -> AppendOptions {
     AppendOptions {
         key: KEY.into(),
         dedup_window_bytes: 64 * 1024,
         redelivery_window_bytes: 64 * 1024,
-        max_attempts: 20,
+        rollover_bytes: None,
     }
 }
 
@@ -158,7 +166,9 @@ async fn objects_from_five_mebibytes_are_composed_sending_only_the_new_bytes() {
     let before = recorder.sent().len();
 
     let batch = records(20, 480);
-    let appended = append(&S3Store::new(client.clone(), &bucket), &options(), &lines(&batch)).await.expect("appends");
+    let appended = append(&S3Store::new(client.clone(), &bucket), &options(), &lines(&batch), later(), &mut rng())
+        .await
+        .expect("appends");
 
     assert!(appended.composed);
     let sent = &recorder.sent()[before..];
@@ -193,7 +203,8 @@ async fn concurrent_consumers_lose_no_record() {
         tokio::spawn(async move {
             let mut retries = 0;
             for batch in &chunk {
-                retries += append(&store, &options(), &lines(batch)).await.expect("appends").retries;
+                retries +=
+                    append(&store, &options(), &lines(batch), later(), &mut rng()).await.expect("appends").retries;
             }
             retries
         })
@@ -216,7 +227,67 @@ async fn an_empty_object_is_reported_and_left_alone() {
     let bucket = new_bucket(&client).await;
     client.put_object().bucket(&bucket).key(KEY).body(ByteStream::from_static(b"")).send().await.expect("put");
     let error =
-        append(&S3Store::new(client.clone(), &bucket), &options(), &lines(&records(1, 10))).await.expect_err("empty");
+        append(&S3Store::new(client.clone(), &bucket), &options(), &lines(&records(1, 10)), later(), &mut rng())
+            .await
+            .expect_err("empty");
     assert!(matches!(error, AppendError::Corrupt { .. }), "{error}");
     assert!(object(&client, &bucket, KEY).await.is_empty());
+}
+
+#[tokio::test]
+async fn concurrent_composes_above_five_mebibytes_lose_no_record() {
+    let client = client(None).await;
+    let bucket = new_bucket(&client).await;
+    let existing = records(11_000, 480);
+    let body = new_array(existing.iter().map(|(_, json)| json.as_slice()));
+    client.put_object().bucket(&bucket).key(KEY).body(ByteStream::from(body)).send().await.expect("put");
+    let batches: Vec<_> = (0..16).map(|_| records(10, 100)).collect();
+    let writers: Vec<_> = batches
+        .chunks(2)
+        .map(|chunk| {
+            let store = S3Store::new(client.clone(), &bucket);
+            let chunk = chunk.to_vec();
+            tokio::spawn(async move {
+                for batch in &chunk {
+                    let appended =
+                        append(&store, &options(), &lines(batch), later(), &mut rng()).await.expect("appends");
+                    assert!(appended.composed);
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.expect("writer finished");
+    }
+    let stored = array_ids(&object(&client, &bucket, KEY).await);
+    assert_eq!(stored[..11_000], existing.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>()[..]);
+    let mut added = stored[11_000..].to_vec();
+    added.sort();
+    let mut expected: Vec<String> = batches.iter().flatten().map(|(id, _)| id.to_string()).collect();
+    expected.sort();
+    assert_eq!(added, expected);
+}
+
+#[tokio::test]
+async fn a_full_array_rolls_over_into_numbered_segments() {
+    let client = client(None).await;
+    let bucket = new_bucket(&client).await;
+    let store = S3Store::new(client.clone(), &bucket);
+    let options = AppendOptions { rollover_bytes: Some(8 * 1024), ..options() };
+    let batches: Vec<_> = (0..10).map(|_| records(10, 100)).collect();
+    for batch in &batches {
+        append(&store, &options, &lines(batch), later(), &mut rng()).await.expect("appends");
+    }
+    let mut history = Vec::new();
+    for number in 1.. {
+        let key = segment_key(KEY, number);
+        match client.get_object().bucket(&bucket).key(&key).send().await {
+            Ok(output) => history.extend(array_ids(&output.body.collect().await.expect("body").into_bytes())),
+            Err(_) => break,
+        }
+    }
+    assert!(history.len() >= 40, "{} records sealed", history.len());
+    history.extend(array_ids(&object(&client, &bucket, KEY).await));
+    let expected: Vec<String> = batches.iter().flatten().map(|(id, _)| id.to_string()).collect();
+    assert_eq!(history, expected);
 }

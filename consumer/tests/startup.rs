@@ -14,7 +14,7 @@ fn a_bad_environment_stops_the_function_at_start_naming_the_variable() {
         (&[][..], "BUCKET_NAME is not set"),
         (&[("BUCKET_NAME", "Data_Lake")][..], "BUCKET_NAME = \"Data_Lake\""),
         (&[bucket, ("PARTITION_PREFIX", "p/"), ("PARTITION_COMPRESSION", "zstd")][..], "PARTITION_COMPRESSION"),
-        (&[bucket, ("APPEND_MAX_ATTEMPTS", "0")][..], "APPEND_MAX_ATTEMPTS"),
+        (&[bucket, ("DATA_ROLLOVER_BYTES", "-1")][..], "DATA_ROLLOVER_BYTES"),
         (&[bucket, ("DEADLINE_MARGIN_MS", "61000")][..], "DEADLINE_MARGIN_MS"),
     ] {
         let (succeeded, stderr) = start(vars);

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use consumer::partition::object_key;
 use consumer::settings::{
-    APPEND_MAX_ATTEMPTS_ENV, BUCKET_NAME_ENV, DATA_KEY_ENV, DEDUP_WINDOW_BYTES_ENV, METRICS_NAMESPACE_ENV,
+    BUCKET_NAME_ENV, DATA_KEY_ENV, DATA_ROLLOVER_BYTES_ENV, DEDUP_WINDOW_BYTES_ENV, METRICS_NAMESPACE_ENV,
     PARTITION_COMPRESSION_ENV, PARTITION_PREFIX_ENV,
 };
 use shared::record::FIELD_NAMES;
@@ -33,7 +33,7 @@ fn consumer_environment_names_only_variables_the_consumer_reads() {
         PARTITION_PREFIX_ENV,
         PARTITION_COMPRESSION_ENV,
         DEDUP_WINDOW_BYTES_ENV,
-        APPEND_MAX_ATTEMPTS_ENV,
+        DATA_ROLLOVER_BYTES_ENV,
         METRICS_NAMESPACE_ENV,
     ];
     for name in &names {

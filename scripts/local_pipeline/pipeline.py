@@ -1,6 +1,10 @@
 """One local run: resources from the template, the producer's burst (and malformed messages) into the queue,
 the consumer behind the event source mapping until the queue is drained, then the bucket copied to a local
-folder and what landed in it."""
+folder and what landed in it.
+
+The array's history is its sealed segments, streaming_data/00000001.json, 00000002.json, ... (the consumer
+seals the live array there once it reaches DATA_ROLLOVER_BYTES), then the live array streaming_data.json;
+each is a JSON array of records, and a run's outcome reads them all in that order."""
 
 import gzip
 import json
@@ -9,7 +13,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Callable
 
 import boto3
@@ -36,6 +40,8 @@ class Options:
     progress_seconds: float = 2.0
     # Set for the functions on top of the template's environment, e.g. AWS_ENDPOINT_URL of a fault proxy.
     function_environment: dict = field(default_factory=dict)
+    # Called with the resources once they exist and before any function runs, e.g. to put an array there.
+    before_start: Callable | None = None
     # Called with the running consumer function and mapping once both run, for scenarios that act
     # during a run; it must not block.
     on_start: Callable | None = None
@@ -53,7 +59,9 @@ class Outcome:
     queue_depth: int
     dead_letter_depth: int
     data_key: str
+    # The array's whole history: the records of its sealed segments in order, then of the live array.
     array: list
+    segments: int
     partition_keys: list
     partition_records: list
     mapping: dict
@@ -74,6 +82,8 @@ def run(template, options, say=print):
     say(f"queue {created.queue.url} (visibility {created.queue.attributes['VisibilityTimeout']} s, "
         f"dead-letter queue after {redrive['maxReceiveCount']} receives)")
     say(f"bucket {created.bucket}")
+    if options.before_start is not None:
+        options.before_start(created)
     say(f"producer: a burst of {options.count} records (seed {options.seed})"
         + (f", and {malformed} malformed messages" if malformed else ""))
     say(f"consumer: {settings.max_concurrency} at once, batches of up to {settings.batch_size} messages, "
@@ -103,7 +113,7 @@ def run(template, options, say=print):
     keys = lake.download(s3, created.bucket, "", folder)
     variables = template.properties("ConsumerFunction", "Environment", "Variables")
     data_key, prefix = variables["DATA_KEY"], variables["PARTITION_PREFIX"]
-    array = json.loads((folder / data_key).read_bytes()) if data_key in keys else []
+    array, segments = history(folder, data_key, set(keys))
     partition_keys = [key for key in keys if key.startswith(prefix)]
     counts = mapping.counts
     return Outcome(
@@ -116,6 +126,7 @@ def run(template, options, say=print):
         dead_letter_depth=_depth(sqs, created.dead_letter_queue.url),
         data_key=data_key,
         array=array,
+        segments=segments,
         partition_keys=partition_keys,
         partition_records=_partition_records(folder, partition_keys),
         mapping=counts.snapshot(),
@@ -124,6 +135,30 @@ def run(template, options, say=print):
         landed_seconds=counts.last_delete_at - started if counts.last_delete_at else elapsed,
         drained=drained,
     )
+
+
+def segment_key(data_key, number):
+    """The key of the array's sealed segment `number` (from 1): streaming_data/00000001.json beside
+    streaming_data.json."""
+    return f"{PurePosixPath(data_key).with_suffix('')}/{number:08d}.json"
+
+
+def segment_keys(data_key, exists):
+    """The keys of the sealed segments in order, probing from 1 until `exists(key)` says no."""
+    keys = []
+    while exists(key := segment_key(data_key, len(keys) + 1)):
+        keys.append(key)
+    return keys
+
+
+def history(folder, data_key, keys):
+    """(the records of the segments in order then of the live array, how many segments) from the bucket
+    copied to `folder`, whose keys are `keys`."""
+    sealed = segment_keys(data_key, lambda key: key in keys)
+    records = []
+    for key in sealed + ([data_key] if data_key in keys else []):
+        records.extend(json.loads((folder / key).read_bytes()))
+    return records, len(sealed)
 
 
 def mapping_settings(template, created):

@@ -1,11 +1,14 @@
 """Reliability scenarios: the pipeline end to end with faults injected between the functions and the local
-endpoint (fault_proxy), a consumer killed after its write, many consumers on one object, an S3 outage,
-and malformed input. Each gives a row of the report: records sent, landed, duplicated, lost, dead-lettered.
+endpoint (fault_proxy), a consumer killed after its write, many consumers on one object (above 5 MiB too,
+where the consumer composes with UploadPartCopy), rollovers of the array into sealed segments, an S3
+outage, and malformed input. Each gives a row of the report: records sent, landed, duplicated, lost,
+dead-lettered, counted over the array's whole history (its sealed segments, then the live array).
 
 python -m local_pipeline.reliability [--write docs/reliability.md] runs them all (scripts/reliability)."""
 
 import argparse
 import json
+import random
 import sys
 import tempfile
 import threading
@@ -36,6 +39,15 @@ SEED = 11
 # The consumer searches only the array's last 16 KiB (about 28 records) for a first delivery, so any
 # record that comes back must be found by the search a redelivery gets.
 CONSUMER_ENVIRONMENT = {"DEDUP_WINDOW_BYTES": "16384"}
+# Above the 5 MiB an UploadPartCopy part needs, so every append composes.
+ABOVE_ONE_PART = 6 * 1024 * 1024
+# Small enough that a run of a thousand records seals several segments.
+ROLLOVER_BYTES = 131072
+
+
+def s3_slower(seconds):
+    """Every S3 request delayed by `seconds`, as a slower store or a longer way to it."""
+    return {"s3:*": Rule(delay=1.0, delay_seconds=seconds)}
 
 
 def s3_faults(share):
@@ -51,6 +63,10 @@ class Scenario:
     parameters: dict = field(default_factory=dict)
     count: int = 600
     malformed_share: float = 0.0
+    # For the consumer (and producer), over CONSUMER_ENVIRONMENT, e.g. DATA_ROLLOVER_BYTES.
+    environment: dict = field(default_factory=dict)
+    # When set, the array already holds about this many bytes of filler records before the run.
+    initial_array_bytes: int = 0
     # Given a Running once the run starts; returns a callable that gives the report's notes when the
     # run is over (and raises if what it watched went wrong).
     during: Callable | None = None
@@ -62,6 +78,7 @@ class Running:
     consumer: object
     mapping: object
     bucket: str
+    data_key: str
 
 
 def kill_after_writes(kills):
@@ -71,7 +88,8 @@ def kill_after_writes(kills):
         done = []
 
         def after_forward(name, path, status):
-            if name == "s3:PutObject" and path.endswith("/streaming_data.json") and status == 200 and len(done) < kills:
+            written = name in ("s3:PutObject", "s3:CompleteMultipartUpload") and path.endswith("/streaming_data.json")
+            if written and status == 200 and len(done) < kills:
                 done.append(path)
                 consumer.kill_instances()
 
@@ -96,25 +114,43 @@ def s3_outage(after_seconds, for_seconds):
     return start
 
 
+def _is_json_array(body):
+    try:
+        return isinstance(json.loads(body), list)
+    except ValueError:
+        return False
+
+
 def watch_the_array():
-    """Reads streaming_data.json over and over while the run goes on; every read must be a JSON array."""
+    """Reads the live array and every sealed segment over and over while the run goes on; every read must
+    be a JSON array."""
     def start(running):
         s3, reads, invalid = boto3.client("s3"), [], []
         stop = threading.Event()
 
+        def read(key):
+            try:
+                return s3.get_object(Bucket=running.bucket, Key=key)["Body"].read()
+            except s3.exceptions.NoSuchKey:
+                return None
+
+        def read_all():
+            """The segments from 1 until one is missing, then the live array; checks each read."""
+            number = 1
+            while (body := read(pipeline.segment_key(running.data_key, number))) is not None:
+                reads.append(len(body))
+                if not _is_json_array(body):
+                    invalid.append(pipeline.segment_key(running.data_key, number))
+                number += 1
+            body = read(running.data_key)
+            if body is not None:
+                reads.append(len(body))
+                if not _is_json_array(body):
+                    invalid.append(running.data_key)
+
         def watch():
             while not stop.is_set():
-                try:
-                    body = s3.get_object(Bucket=running.bucket, Key="streaming_data.json")["Body"].read()
-                except s3.exceptions.NoSuchKey:
-                    stop.wait(0.05)
-                    continue
-                try:
-                    if not isinstance(json.loads(body), list):
-                        invalid.append(len(body))
-                except ValueError:
-                    invalid.append(len(body))
-                reads.append(len(body))
+                read_all()
                 stop.wait(0.05)
 
         threading.Thread(target=watch, daemon=True).start()
@@ -122,10 +158,36 @@ def watch_the_array():
         def notes():
             stop.set()
             if invalid:
-                raise AssertionError(f"{len(invalid)} of {len(reads)} reads of the array were not a JSON array")
+                raise AssertionError(f"{len(invalid)} of {len(reads)} reads of the array or its segments were not "
+                                     f"a JSON array: {sorted(set(invalid))}")
             return f"{len(reads)} reads, all valid JSON"
         return notes
     return start
+
+
+def filler_array(size, seed=SEED):
+    """A JSON array of about `size` bytes of filler records laid out as the consumer writes (`[`, one record
+    a line, `,` between them, `]`), and the filler's unique ids in order."""
+    dice = random.Random(seed)
+    padding = "f" * 480
+    ids, lines, length = [], [], 2
+    while length < size:
+        unique_id = str(uuid.UUID(int=dice.getrandbits(128), version=4))
+        line = json.dumps({"unique_id": unique_id, "filler": padding}).encode()
+        ids.append(unique_id)
+        lines.append(line)
+        length += len(line) + 2
+    return b"[\n" + b",\n".join(lines) + b"\n]\n", ids
+
+
+def filler_damage(history_ids, filler_ids):
+    """How many filler records are not where they were, once each, before every record of the run."""
+    head = history_ids[:len(filler_ids)]
+    misplaced = sum(1 for found, placed in zip(head, filler_ids) if found != placed)
+    missing = len(filler_ids) - len(head)
+    fillers = set(filler_ids)
+    again = sum(1 for unique_id in history_ids[len(filler_ids):] if unique_id in fillers)
+    return misplaced + missing + again
 
 
 def scenarios():
@@ -138,6 +200,15 @@ def scenarios():
         Scenario("consumer killed after its write, 3 times", during=kill_after_writes(3)),
         Scenario("8 consumers on one object, 400 batches", count=2000,
                  parameters={"ConsumerMaxConcurrency": 8, "ConsumerBatchSize": 5}, during=watch_the_array()),
+        Scenario("5 consumers on an array above 5 MiB, S3 50 ms slower", count=600, rules=s3_slower(0.05),
+                 parameters={"ConsumerMaxConcurrency": 5}, initial_array_bytes=ABOVE_ONE_PART,
+                 during=watch_the_array()),
+        Scenario("8 consumers on an array above 5 MiB, S3 50 ms slower", count=600, rules=s3_slower(0.05),
+                 parameters={"ConsumerMaxConcurrency": 8}, initial_array_bytes=ABOVE_ONE_PART,
+                 during=watch_the_array()),
+        Scenario("rollover under 10% S3 faults and 8 consumers", count=1500, rules=s3_faults(0.10),
+                 parameters={"ConsumerMaxConcurrency": 8}, environment={"DATA_ROLLOVER_BYTES": str(ROLLOVER_BYTES)},
+                 during=watch_the_array()),
         Scenario("S3 down for 10 s, then back", during=s3_outage(1, 10)),
         # Malformed messages reach the dead-letter queue after MaxReceiveCount receives, so both are small.
         Scenario("5% malformed messages, S3 10% faults", rules=s3_faults(0.10), malformed_share=0.05,
@@ -158,42 +229,67 @@ class Row:
     faults: int
     seconds: float
     notes: str
+    # Sealed segments before the live array at the end.
+    segments: int = 0
+    # Filler records (an initial array's) lost, doubled or moved.
+    filler_damaged: int = 0
 
     @property
     def holds(self):
-        """Nothing lost or doubled, the producer's count true, and exactly the malformed dead-lettered."""
+        """Nothing lost or doubled, the producer's count true, exactly the malformed dead-lettered, and an
+        initial array's records all still there once, first."""
         return (self.lost == 0 and self.duplicates == 0 and self.landed == self.sent
-                and self.dead_lettered == self.malformed)
+                and self.dead_lettered == self.malformed and self.filler_damaged == 0)
 
 
 def run_scenario(scenario, producer, consumer, output, say=lambda _line: None):
     template = Template({"Company": "rel" + uuid.uuid4().hex[:12], **BASE_PARAMETERS, **scenario.parameters})
     bucket = template.properties("DataBucket", "BucketName")
+    data_key = template.properties("ConsumerFunction", "Environment", "Variables", "DATA_KEY")
+    filler, filler_ids = filler_array(scenario.initial_array_bytes) if scenario.initial_array_bytes else (b"", [])
+    environment = {**CONSUMER_ENVIRONMENT, **scenario.environment}
     with FaultProxy(local_endpoint(), scenario.rules, seed=SEED) as proxy:
         notes = []
 
+        def before_start(created):
+            if filler:
+                boto3.client("s3").put_object(Bucket=created.bucket, Key=data_key, Body=filler,
+                                              ContentType="application/json")
+
         def on_start(consumer_function, mapping):
             if scenario.during is not None:
-                notes.append(scenario.during(Running(proxy, consumer_function, mapping, bucket)))
+                notes.append(scenario.during(Running(proxy, consumer_function, mapping, bucket, data_key)))
 
         options = pipeline.Options(
             producer=producer, consumer=consumer, output=output, count=scenario.count, seed=SEED,
             malformed_share=scenario.malformed_share, drain_timeout_seconds=600, progress_seconds=1,
-            function_environment={"AWS_ENDPOINT_URL": proxy.url, **CONSUMER_ENVIRONMENT}, on_start=on_start,
+            function_environment={**environment, "AWS_ENDPOINT_URL": proxy.url},
+            before_start=before_start, on_start=on_start,
         )
         outcome = pipeline.run(template, options, say=say)
         faults = proxy.injected.total()
-    copies = Counter(record["unique_id"] for record in outcome.array)
+    history_ids = [record["unique_id"] for record in outcome.array]
+    fillers = set(filler_ids)
+    copies = Counter(unique_id for unique_id in history_ids if unique_id not in fillers)
     strangers = set(copies) - set(feed.generated_ids(producer, scenario.count, SEED))
     if strangers:
         raise AssertionError(f"{scenario.name}: {len(strangers)} records in the array were never produced")
     if not outcome.drained:
         raise AssertionError(f"{scenario.name}: the queue still holds {outcome.queue_depth} messages")
     sent = outcome.producer_summary["sent"]
+    damaged = filler_damage(history_ids, filler_ids)
+    notes = [note() for note in notes]
+    if filler_ids:
+        notes.append(f"{len(filler_ids)} filler records ({len(filler) / 2**20:.1f} MiB) before the run, "
+                     + ("all there once" if damaged == 0 else f"{damaged} lost, doubled or moved"))
+    if "DATA_ROLLOVER_BYTES" in scenario.environment:
+        notes.append(f"{outcome.segments} segments sealed")
     return Row(
         scenario=scenario.name, sent=sent, landed=len(copies), duplicates=sum(copies.values()) - len(copies),
         lost=max(0, sent - len(copies)), dead_lettered=outcome.dead_letter_depth, malformed=outcome.malformed_sent,
-        redeliveries=outcome.mapping["received"] - sent - outcome.malformed_sent, faults=faults, seconds=outcome.elapsed_seconds, notes=", ".join(note() for note in notes),
+        redeliveries=outcome.mapping["received"] - sent - outcome.malformed_sent, faults=faults,
+        seconds=outcome.elapsed_seconds, notes=", ".join(notes), segments=outcome.segments,
+        filler_damaged=damaged,
     )
 
 
@@ -217,11 +313,15 @@ Written by `scripts/reliability`; `scripts/test` runs the same scenarios and fai
 doubles a record. Each scenario runs the real bootstraps end to end on moto, with faults injected between
 the functions and moto by `scripts/local_pipeline/fault_proxy.py`. The event source mapping and the
 checks talk to moto directly. The consumer searches only the array's last 16 KiB for a record delivered
-the first time, so a record that comes back is found only by the wider search a redelivery gets. `landed` counts distinct records in `streaming_data.json`; `duplicates`
-counts extra copies there; `lost` counts records the producer reported sent that did not land;
-`deliveries again` counts messages the consumer was given more than once (after a failure it reported,
-a function error, or SQS's own at-least-once delivery). Every row must show 0 lost and 0 duplicates, and
-exactly the malformed messages dead-lettered.
+the first time, so a record that comes back is found only by the wider search a redelivery gets. `landed`
+counts distinct records in the array's whole history: its sealed segments (`streaming_data/00000001.json`,
+`00000002.json`, ..., once the consumer rolls the array over at `DATA_ROLLOVER_BYTES`) in order, then the live
+`streaming_data.json`; `duplicates` counts extra copies there; `lost` counts records the producer reported
+sent that did not land; `deliveries again` counts messages the consumer was given more than once (after a
+failure it reported, a function error, or SQS's own at-least-once delivery). A scenario on an array above 5 MiB starts with
+filler records already in it (so every append composes with UploadPartCopy); they are not counted above,
+but each must still be there exactly once, before every record of the run. Every row must show 0 lost and
+0 duplicates, and exactly the malformed messages dead-lettered.
 
 """
 

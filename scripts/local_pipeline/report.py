@@ -1,6 +1,6 @@
 """The end of a run: a summary of what landed, and the checks that say whether the pipeline kept its promise
-(every valid record produced in streaming_data.json exactly once and in the partitions, poison messages in the
-dead-letter queue, nothing left in the queue)."""
+(every valid record produced in streaming_data.json, or a segment it sealed, exactly once and in the partitions,
+poison messages in the dead-letter queue, nothing left in the queue)."""
 
 from collections import Counter
 
@@ -20,7 +20,8 @@ def summary_lines(outcome):
         f"{mapping['deleted']} consumed, {mapping['failed']} reported failed, "
         f"{mapping['function_errors']} function errors; slowest invocation "
         f"{mapping['slowest_invocation_seconds']:.1f} s",
-        f"{outcome.data_key:<13} {len(array_ids)} records, {len(set(array_ids))} distinct",
+        f"{outcome.data_key:<13} {len(array_ids)} records, {len(set(array_ids))} distinct"
+        + (f" (with its {outcome.segments} sealed segments)" if outcome.segments else ""),
         f"partitions    {len(partitions)} ({', '.join(partitions)}), {len(outcome.partition_keys)} objects, "
         f"{len(outcome.partition_records)} records",
         f"elapsed       {outcome.elapsed_seconds:.1f} s; the last record landed after {outcome.landed_seconds:.1f} s, "

@@ -1,25 +1,30 @@
 //! The append path: records added to the JSON array `streaming_data.json` with no lost update under
-//! any number of concurrent writers, a cost per append independent of the array's size, and no record
-//! appended twice when SQS delivers it again.
+//! any number of concurrent writers, a cost per append independent of the array's size, no record
+//! appended twice when SQS delivers it again, and the array sealed into numbered segments once full.
 //!
-//! Each attempt reads the last bytes of the object (and its ETag), drops records already there,
-//! and writes the continuation conditionally: `If-None-Match: *` to create, `If-Match` to replace.
-//! Below [`MIN_COMPOSE_BYTES`] the object is spliced and rewritten; from there on S3 composes it from
-//! a copy of the kept bytes and the continuation, so the function sends only what it appends.
-//! A write that loses a race is retried from the read with jittered backoff.
+//! Each attempt reads the end of the live array (and its ETag), lets [`plan`] decide, and writes
+//! conditionally: `If-None-Match: *` to create, `If-Match` to continue or replace. A write that loses
+//! a race is retried, reading only what was appended since, until the invocation's time runs out.
 
 mod dedup;
+mod plan;
+mod seal;
+mod segments;
 mod splice;
 
+pub use plan::{Action, Decision, Known, Read, plan};
+pub use segments::{Label, segment_key};
 pub use splice::{SpliceError, new_array};
 
 use std::collections::HashSet;
 use std::time::Duration;
 
-use rand::RngExt;
+use rand::{Rng, RngExt};
+use tokio::time::Instant;
 use tracing::debug;
+use uuid::Uuid;
 
-use crate::store::{Expect, JSON, MIN_COMPOSE_BYTES, ObjectStore, StoreError};
+use crate::store::{Expect, JSON, ObjectStore, ReadRange, StoreError, Tail};
 
 /// How the append path is configured.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,13 +35,14 @@ pub struct AppendOptions {
     /// Bytes searched instead when a record was delivered before: SQS gives a message again after its
     /// visibility timeout, by which time its record may lie far back in the array.
     pub redelivery_window_bytes: u64,
-    pub max_attempts: u32,
+    /// The size at which the live array is sealed as a segment and a new one started; `None` never.
+    pub rollover_bytes: Option<u64>,
 }
 
 /// One record to append: its encoded JSON, its unique id, and whether its message was delivered before.
 #[derive(Debug, Clone, Copy)]
 pub struct Line<'a> {
-    pub unique_id: uuid::Uuid,
+    pub unique_id: Uuid,
     pub json: &'a [u8],
     pub delivered_before: bool,
 }
@@ -45,12 +51,14 @@ pub struct Line<'a> {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Appended {
     pub appended: u64,
-    /// Records skipped because the array (or the batch itself) already held them.
+    /// Records skipped because the history (or the batch itself) already held them.
     pub duplicates: u64,
     /// Attempts lost to concurrent writers and made again.
     pub retries: u64,
     /// Whether the object was composed on the store's side.
     pub composed: bool,
+    /// Whether this append sealed the live array as a segment.
+    pub sealed: bool,
 }
 
 /// Why the records could not be appended; none of them was.
@@ -64,32 +72,38 @@ pub enum AppendError {
     },
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{key}: gave up after {attempts} attempts lost to concurrent writers")]
-    Contention { key: String, attempts: u32 },
+    #[error("{key}: {attempts} attempts lost to concurrent writers before the invocation's deadline")]
+    Contention { key: String, attempts: u64 },
     /// A read answers that the object is missing while its creation is refused because it exists.
     #[error("{key} exists but reads as missing: the function's role may lack s3:GetObject on it")]
     Unreadable { key: String },
+    /// The segment numbers from the live array's on are taken by other arrays' segments.
+    #[error("{key}: segments {from} to {to} all belong to other arrays; the live array cannot be sealed")]
+    NoSegmentFree { key: String, from: u64, to: u64 },
 }
 
 const BASE_BACKOFF: Duration = Duration::from_millis(20);
-const MAX_BACKOFF: Duration = Duration::from_secs(2);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
-/// Appends `lines` that the array does not hold yet.
-pub async fn append<S: ObjectStore>(
+/// Appends `lines` that the history does not hold yet, retrying lost races until `stop_at`; `rng` draws
+/// the backoff's jitter.
+pub async fn append<S: ObjectStore, R: Rng + Send + ?Sized>(
     store: &S,
     options: &AppendOptions,
     lines: &[Line<'_>],
+    stop_at: Instant,
+    rng: &mut R,
 ) -> Result<Appended, AppendError> {
     if lines.is_empty() {
         return Ok(Appended::default());
     }
-    let mut seen = HashSet::with_capacity(lines.len());
-    let unique: Vec<&Line> = lines.iter().filter(|line| seen.insert(line.unique_id)).collect();
+    let mut distinct = HashSet::with_capacity(lines.len());
+    let unique: Vec<&Line> = lines.iter().filter(|line| distinct.insert(line.unique_id)).collect();
     let batch_duplicates = (lines.len() - unique.len()) as u64;
+    let mut search = Search::default();
     let mut retries = 0;
-    let mut progress = Progress::default();
-    for attempt in 1..=options.max_attempts {
-        match attempt_append(store, options, &unique, &mut progress).await {
+    loop {
+        match attempt(store, options, &unique, &mut search).await {
             Ok(mut appended) => {
                 appended.retries = retries;
                 appended.duplicates += batch_duplicates;
@@ -97,310 +111,167 @@ pub async fn append<S: ObjectStore>(
             }
             Err(AppendError::Store(error)) if error.is_contention() => {
                 retries += 1;
-                debug!(attempt, key = %options.key, "lost a race to a concurrent writer");
-                if attempt < options.max_attempts {
-                    tokio::time::sleep(backoff(attempt)).await;
+                let wait = backoff(retries, rng);
+                debug!(attempt = retries, key = %options.key, "lost a race to a concurrent writer");
+                if Instant::now() + wait >= stop_at {
+                    return Err(AppendError::Contention { key: options.key.clone(), attempts: retries });
                 }
+                tokio::time::sleep(wait).await;
             }
             Err(error) => return Err(error),
         }
     }
-    Err(AppendError::Contention { key: options.key.clone(), attempts: options.max_attempts })
 }
 
-/// What earlier attempts of one append leave for the next.
+/// What the attempts of one append have learnt, so a retry reads only what is new.
 #[derive(Debug, Default)]
-struct Progress {
-    /// Where the last write put its records, had it landed: a write whose answer was lost may have, and
-    /// by the next attempt other writers may have appended more than the window after it.
-    written_at: Option<u64>,
+struct Search {
+    /// Ids found in the history so far.
+    seen: HashSet<Uuid>,
+    /// The live array last read, and where its bytes that later versions keep end.
+    scanned: Option<(Label, u64)>,
+    /// Where the last write put its records, had it landed: a write whose answer was lost may have.
+    written: Option<Written>,
     /// A creation was refused because the object exists.
     creation_refused: bool,
 }
 
-async fn attempt_append<S: ObjectStore>(
+#[derive(Debug)]
+struct Written {
+    label: Label,
+    offset: u64,
+    len: u64,
+}
+
+async fn attempt<S: ObjectStore>(
     store: &S,
     options: &AppendOptions,
     lines: &[&Line<'_>],
-    progress: &mut Progress,
+    search: &mut Search,
 ) -> Result<Appended, AppendError> {
     let key = options.key.as_str();
-    let window = if lines.iter().any(|line| line.delivered_before) {
+    let live = read_live(store, options, lines, search).await?;
+    let label = live.as_ref().map(|tail| Label::read(&tail.metadata, &tail.etag));
+    let (ours_at, ours_sealed) = match (&search.written, &label) {
+        (Some(written), Some(label)) if written.label == *label => (Some(written.offset), HashSet::new()),
+        // The array the last write went to was sealed since: its records, had it landed, are in the segment.
+        (Some(written), _) => {
+            let segment = segment_key(key, written.label.segment);
+            let range = ReadRange::Span { offset: written.offset, len: written.len };
+            let found = store.read(&segment, range).await?;
+            (None, found.map(|tail| dedup::unique_ids(&tail.bytes)).unwrap_or_default())
+        }
+        (None, _) => (None, HashSet::new()),
+    };
+    let known = Known {
+        live: live.as_ref().map(|tail| Read { bytes: &tail.bytes, offset: tail.offset, size: tail.size }),
+        seen: &search.seen,
+        ours_at,
+        ours_sealed: &ours_sealed,
+        rollover_bytes: options.rollover_bytes,
+    };
+    let decision = plan(lines, known).map_err(|source| AppendError::Corrupt { key: key.to_owned(), source })?;
+    let mut appended = Appended {
+        appended: decision.fresh + decision.landed_before,
+        duplicates: decision.duplicates,
+        ..Appended::default()
+    };
+    search.seen.extend(ours_sealed);
+    if let Some(tail) = &live {
+        search.seen.extend(dedup::unique_ids(&tail.bytes));
+    }
+    if let (Some(label), Some(end)) = (&label, decision.end) {
+        search.scanned = Some((label.clone(), end.keep));
+    }
+    match (decision.action, live.zip(label)) {
+        (Action::Nothing, _) => {}
+        (Action::Append { keep, suffix }, Some((tail, label))) => {
+            search.written = Some(Written { label: label.clone(), offset: keep, len: suffix.len() as u64 });
+            appended.composed = store.splice(key, &tail, keep, suffix, label.metadata()).await?;
+        }
+        (Action::RollOver(body), Some((tail, label))) => {
+            let number = seal::seal(store, key, &tail, &label).await?;
+            let next = Label::new(number + 1);
+            search.written = Some(Written { label: next.clone(), offset: 0, len: body.len() as u64 });
+            store.put(key, body, JSON, Expect::Version(tail.etag), next.metadata()).await?;
+            appended.sealed = true;
+        }
+        // The plan continues or rolls over only an array it was given.
+        (Action::Append { .. } | Action::RollOver(_), None) => {}
+        (Action::Create(body), _) => {
+            // S3 reads its own writes: after a creation refused because the object exists, a read that
+            // still finds nothing cannot read it (or it was deleted in between, and SQS retries the batch).
+            if search.creation_refused {
+                return Err(AppendError::Unreadable { key: key.to_owned() });
+            }
+            let label = Label::new(1);
+            search.written = Some(Written { label: label.clone(), offset: 0, len: body.len() as u64 });
+            let created = store.put(key, body, JSON, Expect::Absent, label.metadata()).await;
+            search.creation_refused = matches!(created, Err(StoreError::Changed { .. }));
+            created?;
+        }
+    }
+    Ok(appended)
+}
+
+/// Reads the live array: its last window on the first attempt (and the newest segment's end when the
+/// array is shorter than the window), what follows the last read on later ones.
+async fn read_live<S: ObjectStore>(
+    store: &S,
+    options: &AppendOptions,
+    lines: &[&Line<'_>],
+    search: &mut Search,
+) -> Result<Option<Tail>, AppendError> {
+    let key = options.key.as_str();
+    let window = if search.scanned.is_none() && lines.iter().any(|line| line.delivered_before) {
         options.redelivery_window_bytes.max(options.dedup_window_bytes)
     } else {
         options.dedup_window_bytes
     };
-    let Some(mut tail) = store.tail(key, window).await? else {
-        // S3 reads its own writes: after a creation refused because the object exists, a read that still
-        // finds nothing cannot read it (or it was deleted in between, and SQS retries the batch).
-        if progress.creation_refused {
-            return Err(AppendError::Unreadable { key: key.to_owned() });
-        }
-        progress.written_at = Some(0);
-        let created = store.put(key, new_array(lines.iter().map(|line| line.json)), JSON, Expect::Absent).await;
-        progress.creation_refused = matches!(created, Err(StoreError::Changed { .. }));
-        created?;
-        return Ok(Appended { appended: lines.len() as u64, ..Appended::default() });
+    let Some((scanned, upto)) = &search.scanned else {
+        return read_window(store, key, window, search).await;
     };
-    // Records at or after where the last attempt wrote are its own, had it landed.
-    let mut ours = HashSet::new();
-    if let Some(offset) = progress.written_at {
-        // Read back to where the last attempt wrote, so its records are found if it landed; again if
-        // other writers appended between the reads, and as a lost race if they keep doing so.
-        let mut reads = 0;
-        while tail.offset > offset {
-            reads += 1;
-            tail = match store.tail(key, tail.size - offset).await? {
-                Some(tail) if reads < options.max_attempts => tail,
-                _ => return Err(StoreError::Changed { key: key.to_owned() }.into()),
-            };
+    // From the last byte kept, so the read shows where the array ends even when nothing followed.
+    let from = ReadRange::From { offset: upto.saturating_sub(1), or_last: window };
+    let Some(tail) = store.read(key, from).await? else { return Ok(None) };
+    let label = Label::read(&tail.metadata, &tail.etag);
+    if label == *scanned {
+        return Ok(Some(tail));
+    }
+    // Sealed since the last read: what was appended after it is in the newest segment.
+    if label.segment > 1 {
+        let segment = segment_key(key, label.segment - 1);
+        let from = ReadRange::From { offset: upto.saturating_sub(1), or_last: 0 };
+        if let Some(sealed) = store.read(&segment, from).await? {
+            search.seen.extend(dedup::unique_ids(&sealed.bytes));
         }
-        let start = usize::try_from(offset.saturating_sub(tail.offset)).unwrap_or(usize::MAX).min(tail.bytes.len());
-        ours = dedup::unique_ids(&tail.bytes[start..]);
     }
-    let present = dedup::unique_ids(&tail.bytes);
-    let fresh: Vec<&[u8]> =
-        lines.iter().filter(|line| !present.contains(&line.unique_id)).map(|line| line.json).collect();
-    let landed_before = lines.iter().filter(|line| ours.contains(&line.unique_id)).count() as u64;
-    let duplicates = (lines.len() - fresh.len()) as u64 - landed_before;
-    if fresh.is_empty() {
-        return Ok(Appended { appended: landed_before, duplicates, ..Appended::default() });
+    read_window(store, key, options.dedup_window_bytes, search).await
+}
+
+/// The live array's last `window` bytes, and the rest of the window from the newest segment's end.
+async fn read_window<S: ObjectStore>(
+    store: &S,
+    key: &str,
+    window: u64,
+    search: &mut Search,
+) -> Result<Option<Tail>, AppendError> {
+    let Some(tail) = store.read(key, ReadRange::Last(window)).await? else { return Ok(None) };
+    let label = Label::read(&tail.metadata, &tail.etag);
+    if tail.is_whole() && tail.size < window && label.segment > 1 {
+        let segment = segment_key(key, label.segment - 1);
+        if let Some(sealed) = store.read(&segment, ReadRange::Last(window - tail.size)).await? {
+            search.seen.extend(dedup::unique_ids(&sealed.bytes));
+        }
     }
-    let corrupt = |source| AppendError::Corrupt { key: key.to_owned(), source };
-    let end = splice::array_end(&tail.bytes, tail.offset).map_err(corrupt)?;
-    let suffix = splice::continuation(end, fresh.iter().copied());
-    let composed = end.keep >= MIN_COMPOSE_BYTES;
-    progress.written_at = Some(end.keep);
-    if composed {
-        store.compose(key, &tail.etag, end.keep, suffix).await?;
-    } else {
-        let mut body = if tail.is_whole() { tail.bytes } else { store.get(key, &tail.etag).await? };
-        // The object read whole is the version of the tail: `get` checked the ETag.
-        body.truncate(end.keep as usize);
-        body.extend_from_slice(&suffix);
-        store.put(key, body, JSON, Expect::Version(tail.etag)).await?;
-    }
-    Ok(Appended { appended: fresh.len() as u64 + landed_before, duplicates, retries: 0, composed })
+    Ok(Some(tail))
 }
 
 /// Full jitter over a doubling bound, so writers that collided spread out.
-fn backoff(attempt: u32) -> Duration {
+fn backoff<R: Rng + ?Sized>(attempt: u64, rng: &mut R) -> Duration {
     let bound = BASE_BACKOFF.saturating_mul(1 << attempt.min(16)).min(MAX_BACKOFF);
-    bound.mul_f64(rand::rng().random_range(0.0..=1.0))
+    bound.mul_f64(rng.random_range(0.0..=1.0))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::memory::MemoryStore;
-    use crate::store::{Content, Tail};
-    use serde_json::Value;
-    use uuid::Uuid;
-
-    const KEY: &str = "streaming_data.json";
-
-    fn options() -> AppendOptions {
-        AppendOptions {
-            key: KEY.into(),
-            dedup_window_bytes: 64 * 1024,
-            redelivery_window_bytes: 64 * 1024,
-            max_attempts: 10,
-        }
-    }
-
-    fn records(count: usize) -> Vec<(Uuid, Vec<u8>)> {
-        (0..count)
-            .map(|n| {
-                let id = Uuid::new_v4();
-                (id, format!(r#"{{"n":{n},"pad":"{}","unique_id":"{id}"}}"#, "x".repeat(500)).into_bytes())
-            })
-            .collect()
-    }
-
-    fn lines(records: &[(Uuid, Vec<u8>)]) -> Vec<Line<'_>> {
-        records.iter().map(|(unique_id, json)| Line { unique_id: *unique_id, json, delivered_before: false }).collect()
-    }
-
-    fn ids_in(store: &MemoryStore) -> Vec<String> {
-        let array: Vec<Value> = serde_json::from_slice(&store.object(KEY).expect("object exists")).expect("valid JSON");
-        array.iter().map(|record| record["unique_id"].as_str().expect("id").to_owned()).collect()
-    }
-
-    #[tokio::test]
-    async fn the_first_append_creates_the_array() {
-        let store = MemoryStore::default();
-        let batch = records(3);
-        let appended = append(&store, &options(), &lines(&batch)).await.expect("appends");
-        assert_eq!(appended, Appended { appended: 3, ..Appended::default() });
-        assert_eq!(ids_in(&store).len(), 3);
-        assert_eq!(store.content(KEY), Some(JSON));
-    }
-
-    #[tokio::test]
-    async fn nothing_to_append_touches_nothing() {
-        let store = MemoryStore::default();
-        assert_eq!(append(&store, &options(), &[]).await.expect("nothing to do"), Appended::default());
-        assert!(store.keys().is_empty());
-    }
-
-    #[tokio::test]
-    async fn later_appends_keep_every_record_in_order() {
-        let store = MemoryStore::default();
-        let batches: Vec<_> = (0..5).map(|_| records(4)).collect();
-        for batch in &batches {
-            append(&store, &options(), &lines(batch)).await.expect("appends");
-        }
-        let expected: Vec<String> = batches.iter().flatten().map(|(id, _)| id.to_string()).collect();
-        assert_eq!(ids_in(&store), expected);
-    }
-
-    #[tokio::test]
-    async fn a_redelivered_batch_adds_nothing() {
-        let store = MemoryStore::default();
-        let batch = records(5);
-        append(&store, &options(), &lines(&batch)).await.expect("appends");
-        let before = store.object(KEY);
-        let again = append(&store, &options(), &lines(&batch)).await.expect("appends");
-        assert_eq!((again.appended, again.duplicates), (0, 5));
-        assert_eq!(store.object(KEY), before);
-        let mut mixed = records(2);
-        mixed.extend(batch[..2].iter().cloned());
-        let partly = append(&store, &options(), &lines(&mixed)).await.expect("appends");
-        assert_eq!((partly.appended, partly.duplicates), (2, 2));
-        assert_eq!(ids_in(&store).len(), 7);
-    }
-
-    #[tokio::test]
-    async fn duplicates_within_a_batch_are_appended_once() {
-        let store = MemoryStore::default();
-        let mut batch = records(2);
-        batch.push(batch[0].clone());
-        let appended = append(&store, &options(), &lines(&batch)).await.expect("appends");
-        assert_eq!((appended.appended, appended.duplicates), (2, 1));
-        assert_eq!(ids_in(&store).len(), 2);
-    }
-
-    #[tokio::test]
-    async fn a_redelivered_record_is_found_beyond_the_window_of_first_deliveries() {
-        let store = MemoryStore::default();
-        let options = AppendOptions { dedup_window_bytes: 2048, redelivery_window_bytes: 1 << 20, ..options() };
-        let first = records(1);
-        append(&store, &options, &lines(&first)).await.expect("appends");
-        for _ in 0..10 {
-            append(&store, &options, &lines(&records(10))).await.expect("appends");
-        }
-        let mut again = lines(&first);
-        again[0].delivered_before = true;
-        let appended = append(&store, &options, &again).await.expect("appends");
-        assert_eq!((appended.appended, appended.duplicates), (0, 1));
-        let as_first_delivery = append(&store, &options, &lines(&first)).await.expect("appends");
-        assert_eq!(as_first_delivery.appended, 1, "a first delivery searches only its own window");
-    }
-
-    #[tokio::test]
-    async fn a_write_that_landed_though_its_answer_was_lost_is_not_made_again() {
-        let store = MemoryStore::default();
-        // The window holds less than one batch, as a busy array's window may hold less than what other
-        // writers appended since.
-        let options = AppendOptions { dedup_window_bytes: 1024, redelivery_window_bytes: 1024, ..options() };
-        append(&store, &options, &lines(&records(10))).await.expect("appends");
-        store.lose_next_answer_to(KEY);
-        let batch = records(10);
-        let appended = append(&store, &options, &lines(&batch)).await.expect("appends");
-        assert_eq!(ids_in(&store).len(), 20, "each record once");
-        assert_eq!((appended.appended, appended.duplicates, appended.retries), (10, 0, 1));
-    }
-
-    #[tokio::test]
-    async fn an_array_that_reads_as_missing_is_created_only_if_absent() {
-        let store = MemoryStore::default();
-        store.deny_reads_of(KEY);
-        append(&store, &options(), &lines(&records(3))).await.expect("a missing array is created");
-        let error = append(&store, &options(), &lines(&records(3))).await.expect_err("an unreadable array is kept");
-        assert!(matches!(error, AppendError::Unreadable { .. }), "{error}");
-        assert_eq!(ids_in(&store).len(), 3, "nothing replaced it");
-    }
-
-    #[tokio::test]
-    async fn an_object_larger_than_the_window_is_read_whole_below_the_compose_size() {
-        let store = MemoryStore::default();
-        let small_window = AppendOptions { dedup_window_bytes: 2048, ..options() };
-        for _ in 0..10 {
-            append(&store, &small_window, &lines(&records(10))).await.expect("appends");
-        }
-        assert_eq!(ids_in(&store).len(), 100);
-    }
-
-    #[tokio::test]
-    async fn from_five_mebibytes_the_store_composes_and_only_the_suffix_is_sent() {
-        let store = MemoryStore::default();
-        let big = records(10_000);
-        store.insert(KEY, new_array(big.iter().map(|(_, json)| json.as_slice())));
-        let size = store.object(KEY).map_or(0, |object| object.len());
-        assert!(size as u64 > MIN_COMPOSE_BYTES);
-        let batch = records(10);
-        let appended = append(&store, &options(), &lines(&batch)).await.expect("appends");
-        assert!(appended.composed);
-        let suffix: usize = batch.iter().map(|(_, json)| json.len() + 2).sum::<usize>() + 3;
-        assert_eq!(store.bytes_written(), suffix as u64);
-        assert_eq!(ids_in(&store).len(), 10_010);
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn concurrent_appenders_lose_no_record() {
-        let store = std::sync::Arc::new(MemoryStore::default());
-        let batches: Vec<_> = (0..16).map(|_| records(5)).collect();
-        let tasks: Vec<_> = batches
-            .iter()
-            .cloned()
-            .map(|batch| {
-                let store = store.clone();
-                tokio::spawn(async move { append(store.as_ref(), &options(), &lines(&batch)).await })
-            })
-            .collect();
-        let mut retries = 0;
-        for task in tasks {
-            retries += task.await.expect("joins").expect("appends").retries;
-        }
-        let mut stored = ids_in(&store);
-        stored.sort();
-        let mut expected: Vec<String> = batches.iter().flatten().map(|(id, _)| id.to_string()).collect();
-        expected.sort();
-        assert_eq!(stored, expected);
-        assert!(retries > 0, "the writers should have collided at least once");
-    }
-
-    #[tokio::test]
-    async fn a_corrupt_object_is_left_alone() {
-        let store = MemoryStore::default();
-        store.insert(KEY, b"{\"not\":\"an array\"}".to_vec());
-        let error = append(&store, &options(), &lines(&records(1))).await.expect_err("corrupt");
-        assert!(matches!(error, AppendError::Corrupt { .. }), "{error}");
-        assert_eq!(store.object(KEY), Some(b"{\"not\":\"an array\"}".to_vec()));
-    }
-
-    /// A store where another writer always changes the object between read and write.
-    struct AlwaysChanged;
-
-    impl ObjectStore for AlwaysChanged {
-        async fn tail(&self, _: &str, _: u64) -> Result<Option<Tail>, StoreError> {
-            Ok(Some(Tail { bytes: b"[]".to_vec(), offset: 0, size: 2, etag: "\"e\"".into() }))
-        }
-        async fn get(&self, key: &str, _: &str) -> Result<Vec<u8>, StoreError> {
-            Err(StoreError::Changed { key: key.into() })
-        }
-        async fn put(&self, key: &str, _: Vec<u8>, _: Content, _: Expect) -> Result<(), StoreError> {
-            Err(StoreError::Conflict { key: key.into() })
-        }
-        async fn compose(&self, key: &str, _: &str, _: u64, _: Vec<u8>) -> Result<(), StoreError> {
-            Err(StoreError::Changed { key: key.into() })
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn endless_contention_gives_up_after_the_attempts() {
-        let options = AppendOptions { max_attempts: 4, ..options() };
-        let error = append(&AlwaysChanged, &options, &lines(&records(1))).await.expect_err("gives up");
-        assert!(matches!(error, AppendError::Contention { attempts: 4, .. }), "{error}");
-    }
-}
+mod tests;

@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use futures::future::join_all;
 use tracing::warn;
 
-use crate::store::{Content, Expect, ObjectStore};
+use crate::store::{Content, Expect, Metadata, ObjectStore};
 
 /// How the partitioned path is configured.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +56,9 @@ pub async fn write_partitions<S: ObjectStore>(
     let writes = by_date.into_iter().map(|(date, entries)| async move {
         let key = object_key(&options.prefix, date, entries.iter().map(|(_, entry)| entry.message_id), options.gzip);
         let result = match encode(entries.iter().map(|(_, entry)| entry.json), options.gzip) {
-            Ok(body) => store.put(&key, body, content, Expect::Any).await.map_err(|error| error.to_string()),
+            Ok(body) => {
+                store.put(&key, body, content, Expect::Any, Metadata::new()).await.map_err(|error| error.to_string())
+            }
             Err(error) => Err(format!("compressing {key} failed: {error}")),
         };
         (entries, result)

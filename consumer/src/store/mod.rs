@@ -1,13 +1,25 @@
-//! The narrow object-store port the consumer writes through: conditional writes and reads of the end
-//! of an object are all the append path needs. S3 is one adapter; tests use the in-memory one.
+//! The narrow object-store port the consumer writes through: ranged reads, conditional writes, and two
+//! compound writes (replace an object's end, copy an object) whose S3 mechanics stay in the adapter.
+//!
+//! [`ObjectStore`] is what the core calls. Anything that speaks the handful of S3 requests in
+//! [`S3Api`] is one, through [`s3_api`], which owns S3's rules (part sizes, the compose threshold):
+//! the SDK adapter [`s3::S3Store`] and, for tests, [`memory::MemoryStore`], which enforces them.
 
 pub mod memory;
+pub mod parts;
 pub mod s3;
+pub mod s3_api;
 
+use std::collections::BTreeMap;
 use std::error::Error as StdError;
 use std::future::Future;
 
-/// The last bytes of an object and what identifies the version they were read from.
+pub use s3_api::{MIN_COMPOSE_BYTES, S3Api};
+
+/// User metadata of an object (S3's `x-amz-meta-*`), names in lower case.
+pub type Metadata = BTreeMap<String, String>;
+
+/// Bytes read from an object and what identifies the version they were read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tail {
     pub bytes: Vec<u8>,
@@ -16,13 +28,26 @@ pub struct Tail {
     /// The object's whole size.
     pub size: u64,
     pub etag: String,
+    pub metadata: Metadata,
 }
 
 impl Tail {
-    /// The tail is the whole object.
+    /// The bytes read are the whole object.
     pub fn is_whole(&self) -> bool {
-        self.offset == 0
+        self.offset == 0 && self.bytes.len() as u64 == self.size
     }
+}
+
+/// Which bytes of an object a read asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadRange {
+    /// The last `n` bytes (all of them if the object is smaller).
+    Last(u64),
+    /// From `offset` to the end; if the object is no longer than `offset` (it was replaced by a
+    /// shorter one), its last `or_last` bytes instead.
+    From { offset: u64, or_last: u64 },
+    /// `len` bytes from `offset`, fewer if the object ends first.
+    Span { offset: u64, len: u64 },
 }
 
 /// The version of the object a write expects to replace.
@@ -55,6 +80,12 @@ pub enum StoreError {
     /// A concurrent write to the same key won (409).
     #[error("a concurrent write to {key} conflicted")]
     Conflict { key: String },
+    /// A read's range starts beyond the object's end (416).
+    #[error("{key} ends before the range read")]
+    OutOfRange { key: String },
+    /// The store's answer lacks what the protocol says it always carries: a fault, not a lost race.
+    #[error("{operation} {key}: the answer has no {missing}")]
+    Protocol { operation: &'static str, key: String, missing: &'static str },
     #[error("{operation} {key} failed: {message}")]
     Failed {
         operation: &'static str,
@@ -70,16 +101,17 @@ impl StoreError {
     pub fn is_contention(&self) -> bool {
         matches!(self, StoreError::Changed { .. } | StoreError::Conflict { .. })
     }
+
+    pub(crate) fn failed(operation: &'static str, key: &str, message: impl Into<String>) -> Self {
+        StoreError::Failed { operation, key: key.to_owned(), message: message.into(), source: None }
+    }
 }
 
-/// An object store with conditional writes.
+/// An object store with ranged reads and conditional writes.
 pub trait ObjectStore {
-    /// The last `max_bytes` of `key` (all of it if it is smaller), or `None` if there is no such object or
-    /// the store will not say (S3 answers 403 for a missing key to a role that may not list the bucket).
-    fn tail(&self, key: &str, max_bytes: u64) -> impl Future<Output = Result<Option<Tail>, StoreError>> + Send;
-
-    /// The whole object, if it is still the version `etag`.
-    fn get(&self, key: &str, etag: &str) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
+    /// The bytes `range` names of `key`, or `None` if there is no such object or the store will not say
+    /// (S3 answers 403 for a missing key to a role that may not list the bucket).
+    fn read(&self, key: &str, range: ReadRange) -> impl Future<Output = Result<Option<Tail>, StoreError>> + Send;
 
     /// Writes `body` to `key` if the object there is what `expect` says.
     fn put(
@@ -88,19 +120,30 @@ pub trait ObjectStore {
         body: Vec<u8>,
         content: Content,
         expect: Expect,
+        metadata: Metadata,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Replaces version `etag` of `key` by its first `keep` bytes followed by `suffix`, copying the kept
-    /// bytes inside the store, so the caller sends only `suffix`. `keep` must be at least
-    /// [`MIN_COMPOSE_BYTES`].
-    fn compose(
+    /// Replaces the version of `key` that `read` came from by its first `keep` bytes followed by
+    /// `suffix`, with `metadata`. The store copies the kept bytes on its side when it can, so the caller
+    /// sends only `suffix`; `read` spares reading the kept bytes again when it holds them. Answers
+    /// whether the object was composed on the store's side.
+    fn splice(
         &self,
         key: &str,
-        etag: &str,
+        read: &Tail,
         keep: u64,
         suffix: Vec<u8>,
+        metadata: Metadata,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Copies version `etag` (of `size` bytes) of `from` to `to`, if `to` is what `expect` says.
+    fn copy(
+        &self,
+        from: &str,
+        etag: &str,
+        size: u64,
+        to: &str,
+        expect: Expect,
+        metadata: Metadata,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
-
-/// S3's smallest multipart part but the last: below it, an object is rewritten instead of composed.
-pub const MIN_COMPOSE_BYTES: u64 = 5 * 1024 * 1024;

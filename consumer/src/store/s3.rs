@@ -1,14 +1,18 @@
-//! The S3 adapter of [`ObjectStore`]: the only code that calls S3.
+//! The SDK adapter of [`S3Api`]: the only code that calls S3.
+
+use std::collections::HashMap;
+use std::ops::Range;
 
 use aws_sdk_s3::Client;
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use shared::aws::describe_error;
 use tracing::debug;
 
-use super::{Content, Expect, MIN_COMPOSE_BYTES, ObjectStore, StoreError, Tail};
+use super::s3_api::GetRange;
+use super::{Content, Expect, Metadata, S3Api, StoreError, Tail};
 
 /// Characters of a key that `x-amz-copy-source` may carry unencoded.
 const COPY_SOURCE_KEEP: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
@@ -31,63 +35,25 @@ impl S3Store {
         let path_style = config.endpoint_url().is_some();
         Client::from_conf(aws_sdk_s3::config::Builder::from(config).force_path_style(path_style).build())
     }
-
-    async fn compose_parts(
-        &self,
-        key: &str,
-        etag: &str,
-        keep: u64,
-        suffix: Vec<u8>,
-        upload_id: &str,
-    ) -> Result<(), StoreError> {
-        let copy_source = format!("{}/{}", self.bucket, utf8_percent_encode(key, COPY_SOURCE_KEEP));
-        let copied = self
-            .client
-            .upload_part_copy()
-            .bucket(&self.bucket)
-            .key(key)
-            .upload_id(upload_id)
-            .part_number(1)
-            .copy_source(copy_source)
-            .copy_source_range(format!("bytes=0-{}", keep - 1))
-            .copy_source_if_match(etag)
-            .send()
-            .await
-            .map_err(|error| store_error("UploadPartCopy", key, error))?;
-        let copied_etag = copied.copy_part_result().and_then(|result| result.e_tag()).unwrap_or_default().to_owned();
-        let uploaded = self
-            .client
-            .upload_part()
-            .bucket(&self.bucket)
-            .key(key)
-            .upload_id(upload_id)
-            .part_number(2)
-            .body(ByteStream::from(suffix))
-            .send()
-            .await
-            .map_err(|error| store_error("UploadPart", key, error))?;
-        let parts = CompletedMultipartUpload::builder()
-            .parts(CompletedPart::builder().part_number(1).e_tag(copied_etag).build())
-            .parts(CompletedPart::builder().part_number(2).e_tag(uploaded.e_tag().unwrap_or_default()).build())
-            .build();
-        self.client
-            .complete_multipart_upload()
-            .bucket(&self.bucket)
-            .key(key)
-            .upload_id(upload_id)
-            .multipart_upload(parts)
-            .if_match(etag)
-            .send()
-            .await
-            .map_err(|error| store_error("CompleteMultipartUpload", key, error))?;
-        Ok(())
-    }
 }
 
-impl ObjectStore for S3Store {
-    async fn tail(&self, key: &str, max_bytes: u64) -> Result<Option<Tail>, StoreError> {
-        let response =
-            self.client.get_object().bucket(&self.bucket).key(key).range(format!("bytes=-{max_bytes}")).send().await;
+impl S3Api for S3Store {
+    async fn get_object(&self, key: &str, range: GetRange, if_match: Option<&str>) -> Result<Option<Tail>, StoreError> {
+        let range = match range {
+            GetRange::Whole => None,
+            GetRange::Suffix(bytes) => Some(format!("bytes=-{bytes}")),
+            GetRange::From(start) => Some(format!("bytes={start}-")),
+            GetRange::Span { start, end_inclusive } => Some(format!("bytes={start}-{end_inclusive}")),
+        };
+        let response = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_range(range)
+            .set_if_match(if_match.map(str::to_owned))
+            .send()
+            .await;
         let output = match response {
             Ok(output) => output,
             Err(SdkError::ServiceError(error)) if error.err().is_no_such_key() => return Ok(None),
@@ -98,46 +64,33 @@ impl ObjectStore for S3Store {
                 debug!(key, "GetObject answered AccessDenied; taken as a missing object");
                 return Ok(None);
             }
-            // A suffix range of an empty object is not satisfiable; the object is then read whole.
-            Err(SdkError::ServiceError(error)) if error.err().code() == Some("InvalidRange") => {
-                let output = self
-                    .client
-                    .get_object()
-                    .bucket(&self.bucket)
-                    .key(key)
-                    .send()
-                    .await
-                    .map_err(|error| store_error("GetObject", key, error))?;
-                let etag = output.e_tag().unwrap_or_default().to_owned();
-                let bytes = collect(output.body, key).await?;
-                return Ok(Some(Tail { offset: 0, size: bytes.len() as u64, bytes, etag }));
-            }
             Err(error) => return Err(store_error("GetObject", key, error)),
         };
-        let etag = output.e_tag().unwrap_or_default().to_owned();
+        let etag = required(output.e_tag(), "GetObject", key, "ETag")?;
         let range = output.content_range().map(str::to_owned);
-        let bytes = collect(output.body, key).await?;
+        let metadata: Metadata = output.metadata().cloned().unwrap_or_default().into_iter().collect();
+        let bytes = output.body.collect().await.map_err(|error| StoreError::Failed {
+            operation: "GetObject",
+            key: key.to_owned(),
+            message: format!("reading the body failed: {error}"),
+            source: Some(Box::new(error)),
+        })?;
+        let bytes = bytes.into_bytes().to_vec();
         let (offset, size) = match range.as_deref().and_then(parse_content_range) {
             Some(range) => range,
             None => (0, bytes.len() as u64),
         };
-        Ok(Some(Tail { bytes, offset, size, etag }))
+        Ok(Some(Tail { bytes, offset, size, etag, metadata }))
     }
 
-    async fn get(&self, key: &str, etag: &str) -> Result<Vec<u8>, StoreError> {
-        let output = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .if_match(etag)
-            .send()
-            .await
-            .map_err(|error| store_error("GetObject", key, error))?;
-        collect(output.body, key).await
-    }
-
-    async fn put(&self, key: &str, body: Vec<u8>, content: Content, expect: Expect) -> Result<(), StoreError> {
+    async fn put_object(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content: Content,
+        expect: Expect,
+        metadata: Metadata,
+    ) -> Result<(), StoreError> {
         let request = self
             .client
             .put_object()
@@ -145,6 +98,7 @@ impl ObjectStore for S3Store {
             .key(key)
             .content_type(content.content_type)
             .set_content_encoding(content.content_encoding.map(str::to_owned))
+            .set_metadata(sdk_metadata(metadata))
             .body(ByteStream::from(body));
         let request = match expect {
             Expect::Absent => request.if_none_match("*"),
@@ -155,46 +109,122 @@ impl ObjectStore for S3Store {
         Ok(())
     }
 
-    async fn compose(&self, key: &str, etag: &str, keep: u64, suffix: Vec<u8>) -> Result<(), StoreError> {
-        if keep < MIN_COMPOSE_BYTES {
-            return Err(StoreError::Failed {
-                operation: "UploadPartCopy",
-                key: key.to_owned(),
-                message: format!("a copied part needs {MIN_COMPOSE_BYTES} bytes, not {keep}"),
-                source: None,
-            });
-        }
+    async fn create_upload(&self, key: &str, content: Content, metadata: Metadata) -> Result<String, StoreError> {
         let upload = self
             .client
             .create_multipart_upload()
             .bucket(&self.bucket)
             .key(key)
-            .content_type(super::JSON.content_type)
+            .content_type(content.content_type)
+            .set_content_encoding(content.content_encoding.map(str::to_owned))
+            .set_metadata(sdk_metadata(metadata))
             .send()
             .await
             .map_err(|error| store_error("CreateMultipartUpload", key, error))?;
-        let upload_id = upload.upload_id().unwrap_or_default().to_owned();
-        let result = self.compose_parts(key, etag, keep, suffix, &upload_id).await;
-        if result.is_err() {
-            // An upload left open is billed storage; the bucket's lifecycle rule is only the backstop.
-            let aborted =
-                self.client.abort_multipart_upload().bucket(&self.bucket).key(key).upload_id(&upload_id).send().await;
-            if let Err(error) = aborted {
-                tracing::warn!(key, error = %DisplayErrorContext(&error), "could not abort a multipart upload");
-            }
-        }
-        result
+        required(upload.upload_id(), "CreateMultipartUpload", key, "UploadId")
+    }
+
+    async fn copy_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part: u32,
+        source: &str,
+        range: Range<u64>,
+        etag: &str,
+    ) -> Result<String, StoreError> {
+        let copy_source = format!("{}/{}", self.bucket, utf8_percent_encode(source, COPY_SOURCE_KEEP));
+        let copied = self
+            .client
+            .upload_part_copy()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(part_number(part))
+            .copy_source(copy_source)
+            .copy_source_range(format!("bytes={}-{}", range.start, range.end.saturating_sub(1)))
+            .copy_source_if_match(etag)
+            .send()
+            .await
+            .map_err(|error| store_error("UploadPartCopy", key, error))?;
+        required(copied.copy_part_result().and_then(|result| result.e_tag()), "UploadPartCopy", key, "ETag")
+    }
+
+    async fn upload_part(&self, key: &str, upload_id: &str, part: u32, body: Vec<u8>) -> Result<String, StoreError> {
+        let uploaded = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(part_number(part))
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|error| store_error("UploadPart", key, error))?;
+        required(uploaded.e_tag(), "UploadPart", key, "ETag")
+    }
+
+    async fn complete_upload(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts: Vec<(u32, String)>,
+        expect: Expect,
+    ) -> Result<(), StoreError> {
+        let parts = parts
+            .into_iter()
+            .map(|(number, etag)| CompletedPart::builder().part_number(part_number(number)).e_tag(etag).build())
+            .collect();
+        let request = self
+            .client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build());
+        let request = match expect {
+            Expect::Absent => request.if_none_match("*"),
+            Expect::Version(etag) => request.if_match(etag),
+            Expect::Any => request,
+        };
+        request.send().await.map_err(|error| store_error("CompleteMultipartUpload", key, error))?;
+        Ok(())
+    }
+
+    async fn abort_upload(&self, key: &str, upload_id: &str) -> Result<(), StoreError> {
+        self.client
+            .abort_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .send()
+            .await
+            .map_err(|error| store_error("AbortMultipartUpload", key, error))?;
+        Ok(())
     }
 }
 
-async fn collect(body: ByteStream, key: &str) -> Result<Vec<u8>, StoreError> {
-    let bytes = body.collect().await.map_err(|error| StoreError::Failed {
-        operation: "GetObject",
+fn sdk_metadata(metadata: Metadata) -> Option<HashMap<String, String>> {
+    (!metadata.is_empty()).then(|| metadata.into_iter().collect())
+}
+
+/// Part numbers are at most 10,000, so they fit the SDK's `i32`.
+fn part_number(part: u32) -> i32 {
+    i32::try_from(part).unwrap_or(i32::MAX)
+}
+
+fn required(
+    value: Option<&str>,
+    operation: &'static str,
+    key: &str,
+    missing: &'static str,
+) -> Result<String, StoreError> {
+    value.filter(|value| !value.is_empty()).map(str::to_owned).ok_or_else(|| StoreError::Protocol {
+        operation,
         key: key.to_owned(),
-        message: format!("reading the body failed: {error}"),
-        source: Some(Box::new(error)),
-    })?;
-    Ok(bytes.into_bytes().to_vec())
+        missing,
+    })
 }
 
 /// `bytes START-END/SIZE` to `(START, SIZE)`.
@@ -215,6 +245,9 @@ where
         match service.err().code() {
             Some("PreconditionFailed") => return StoreError::Changed { key },
             Some("ConditionalRequestConflict") => return StoreError::Conflict { key },
+            // A guarded write or copy of a key that is gone: another writer replaced or removed it.
+            Some("NoSuchKey") if operation != "GetObject" => return StoreError::Changed { key },
+            Some("InvalidRange") => return StoreError::OutOfRange { key },
             _ => {}
         }
     }
@@ -237,5 +270,14 @@ mod tests {
     fn copy_source_keys_are_percent_encoded() {
         let encoded = utf8_percent_encode("dir/streaming data+ș.json", COPY_SOURCE_KEEP).to_string();
         assert_eq!(encoded, "dir/streaming%20data%2B%C8%99.json");
+    }
+
+    #[test]
+    fn a_missing_etag_or_upload_id_is_a_protocol_error_naming_the_operation() {
+        let error = required(None, "CreateMultipartUpload", "k", "UploadId").expect_err("missing");
+        assert!(!error.is_contention());
+        assert_eq!(error.to_string(), "CreateMultipartUpload k: the answer has no UploadId");
+        assert!(required(Some(""), "UploadPart", "k", "ETag").is_err());
+        assert_eq!(required(Some("\"e\""), "UploadPart", "k", "ETag").expect("present"), "\"e\"");
     }
 }

@@ -1,14 +1,18 @@
 """The reliability scenarios (local_pipeline.reliability) with the real bootstraps: no record lost or
 doubled under each fault. Writes the report to target/reliability.md."""
 
+import json
 import tempfile
+import time
 import unittest
 from pathlib import Path
 
-from local_pipeline import reliability
+import boto3
+
+from local_pipeline import pipeline, reliability
 from local_pipeline.template import ROOT
 
-from .support import bootstrap, require_loopback_endpoint
+from .support import bootstrap, require_loopback_endpoint, unique_name
 
 
 class ReliabilityTest(unittest.TestCase):
@@ -32,6 +36,62 @@ class ReliabilityTest(unittest.TestCase):
                 row = reliability.run_scenario(scenario, self.producer, self.consumer, Path(output))
                 self.rows.append(row)
                 self.assertTrue(row.holds, row)
+
+
+def array(*ids):
+    return json.dumps([{"unique_id": unique_id} for unique_id in ids]).encode()
+
+
+class HistoryTest(unittest.TestCase):
+    """What the scenarios read back: the array's sealed segments in order, then the live array, and the
+    filler an initial array starts with."""
+
+    def test_segments_sit_beside_the_key_under_its_stem(self):
+        self.assertEqual(pipeline.segment_key("streaming_data.json", 1), "streaming_data/00000001.json")
+        self.assertEqual(pipeline.segment_key("data/streaming_data.json", 12), "data/streaming_data/00000012.json")
+
+    def test_the_history_is_the_segments_in_order_then_the_live_array(self):
+        with tempfile.TemporaryDirectory() as folder:
+            objects = {"streaming_data/00000002.json": array("c"), "streaming_data/00000001.json": array("a", "b"),
+                       "streaming_data/00000004.json": array("after a gap"), "streaming_data.json": array("d")}
+            for key, body in objects.items():
+                (Path(folder) / key).parent.mkdir(parents=True, exist_ok=True)
+                (Path(folder) / key).write_bytes(body)
+            records, segments = pipeline.history(Path(folder), "streaming_data.json", set(objects))
+        self.assertEqual([record["unique_id"] for record in records], ["a", "b", "c", "d"])
+        self.assertEqual(segments, 2)
+
+    def test_the_filler_is_an_array_in_the_consumers_layout(self):
+        body, ids = reliability.filler_array(64 * 1024)
+        self.assertTrue(60 * 1024 <= len(body) <= 66 * 1024, len(body))
+        self.assertEqual([record["unique_id"] for record in json.loads(body)], ids)
+        self.assertEqual(len(set(ids)), len(ids))
+        lines = body.split(b"\n")
+        self.assertEqual((lines[0], lines[-2], lines[-1]), (b"[", b"]", b""))
+        self.assertTrue(all(line.endswith(b"},") for line in lines[1:-3]))
+
+    def test_filler_lost_doubled_or_moved_is_damage(self):
+        filler = ["f1", "f2", "f3"]
+        self.assertEqual(reliability.filler_damage(filler + ["r1", "r2"], filler), 0)
+        self.assertEqual(reliability.filler_damage(["f1", "f3", "r1"], filler), 2)
+        self.assertEqual(reliability.filler_damage(filler + ["r1", "f2"], filler), 1)
+        self.assertEqual(reliability.filler_damage(["r1"] + filler, filler), 4)
+
+    def test_the_watcher_reads_every_segment_and_the_live_array(self):
+        require_loopback_endpoint(self)
+        s3, bucket = boto3.client("s3"), unique_name("watch")
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": s3.meta.region_name})
+        for key, body in {"streaming_data/00000001.json": array("a"), "streaming_data.json": array("b")}.items():
+            s3.put_object(Bucket=bucket, Key=key, Body=body)
+        notes = reliability.watch_the_array()(reliability.Running(None, None, None, bucket, "streaming_data.json"))
+        time.sleep(0.3)
+        self.assertRegex(notes(), r"^\d+ reads, all valid JSON$")
+
+        s3.put_object(Bucket=bucket, Key="streaming_data/00000002.json", Body=b'[{"unique_id": "c"}')
+        notes = reliability.watch_the_array()(reliability.Running(None, None, None, bucket, "streaming_data.json"))
+        time.sleep(0.3)
+        with self.assertRaisesRegex(AssertionError, "streaming_data/00000002.json"):
+            notes()
 
 
 if __name__ == "__main__":

@@ -281,13 +281,15 @@ class TranslatedTemplateTest(unittest.TestCase):
         bucket = dig(self.properties(consumer), ("Environment", "Variables", "BUCKET_NAME", "Ref"))
         self.assertIn(bucket, self.of_type("AWS::S3::Bucket"), f"{consumer} BUCKET_NAME: not a Ref to a bucket")
         data_object = f"${{{bucket}.Arn}}/{DATA_KEY}"
+        segments = f"${{{bucket}.Arn}}/{DATA_KEY.removesuffix('.json')}/*"
         partitions = f"${{{bucket}.Arn}}/${{PartitionPrefix}}*"
         may = {
-            "s3:getobject": {data_object},
-            "s3:putobject": {data_object, partitions},
-            "s3:abortmultipartupload": {data_object, partitions},
+            "s3:getobject": {data_object, segments},
+            "s3:putobject": {data_object, segments, partitions},
+            "s3:abortmultipartupload": {data_object, segments, partitions},
         }
         must = {("s3:getobject", data_object), ("s3:putobject", data_object), ("s3:putobject", partitions)}
+        must |= {("s3:getobject", segments), ("s3:putobject", segments)}
         must |= {(action.lower(), queue) for action in CONSUMER_SQS_ACTIONS}
         problems = [
             f"{role} (AWS::IAM::Role) ManagedPolicyArns: {name} allows {BROAD_MANAGED_POLICIES[name]}"

@@ -1,0 +1,40 @@
+//! Sealing the live array as a segment, idempotently: a seal that finds its segment already written
+//! from this array (by itself before a crash, or by another writer) takes it as done, or replaces it
+//! with the later, longer version it reads; a number taken by another array's segment is skipped.
+
+use crate::store::{Expect, ObjectStore, ReadRange, StoreError, Tail};
+
+use super::AppendError;
+use super::segments::{Label, segment_key};
+
+/// Segment numbers tried past the live array's own before giving up.
+const MAX_PROBES: u64 = 64;
+
+/// Copies the version of the live array at `key` that `tail` was read from to its segment, and answers
+/// the segment's number. The live array is left as it is; replacing it is the caller's next write.
+pub async fn seal<S: ObjectStore>(store: &S, key: &str, tail: &Tail, label: &Label) -> Result<u64, AppendError> {
+    for number in label.segment..label.segment + MAX_PROBES {
+        let target = segment_key(key, number);
+        let Some(existing) = store.read(&target, ReadRange::Last(1)).await? else {
+            store.copy(key, &tail.etag, tail.size, &target, Expect::Absent, label.sealed_metadata()).await?;
+            return Ok(number);
+        };
+        if !label.sealed_from_this(&existing.metadata) {
+            continue;
+        }
+        // Versions of one live array only grow: an equal size is this version, a shorter one an earlier
+        // version sealed while a writer with another rollover size went on appending, a longer one a
+        // later version than this read.
+        if existing.size == tail.size {
+            return Ok(number);
+        }
+        if existing.size > tail.size {
+            return Err(StoreError::Changed { key: key.to_owned() }.into());
+        }
+        store
+            .copy(key, &tail.etag, tail.size, &target, Expect::Version(existing.etag), label.sealed_metadata())
+            .await?;
+        return Ok(number);
+    }
+    Err(AppendError::NoSegmentFree { key: key.to_owned(), from: label.segment, to: label.segment + MAX_PROBES - 1 })
+}

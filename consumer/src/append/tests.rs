@@ -1,0 +1,371 @@
+//! The append path against the in-memory S3, which enforces S3's multipart rules.
+
+use std::sync::Arc;
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::*;
+use crate::store::memory::{Latency, MemoryStore};
+use crate::store::{Content, MIN_COMPOSE_BYTES, Metadata};
+
+const KEY: &str = "streaming_data.json";
+const GIB: u64 = 1 << 30;
+
+fn options() -> AppendOptions {
+    AppendOptions {
+        key: KEY.into(),
+        dedup_window_bytes: 64 * 1024,
+        redelivery_window_bytes: 64 * 1024,
+        rollover_bytes: None,
+    }
+}
+
+fn records(count: usize) -> Vec<(Uuid, Vec<u8>)> {
+    (0..count)
+        .map(|n| {
+            let id = Uuid::new_v4();
+            (id, format!(r#"{{"n":{n},"pad":"{}","unique_id":"{id}"}}"#, "x".repeat(500)).into_bytes())
+        })
+        .collect()
+}
+
+fn lines(records: &[(Uuid, Vec<u8>)]) -> Vec<Line<'_>> {
+    records.iter().map(|(unique_id, json)| Line { unique_id: *unique_id, json, delivered_before: false }).collect()
+}
+
+fn later() -> Instant {
+    Instant::now() + Duration::from_secs(3600)
+}
+
+async fn run(store: &impl ObjectStore, options: &AppendOptions, lines: &[Line<'_>]) -> Result<Appended, AppendError> {
+    append(store, options, lines, later(), &mut StdRng::seed_from_u64(7)).await
+}
+
+fn ids(bytes: &[u8]) -> Vec<String> {
+    let array: Vec<Value> = serde_json::from_slice(bytes).expect("valid JSON");
+    array.iter().map(|record| record["unique_id"].as_str().expect("id").to_owned()).collect()
+}
+
+fn ids_in(store: &MemoryStore) -> Vec<String> {
+    ids(&store.object(KEY).expect("object exists"))
+}
+
+/// Every record of the history in order: the sealed segments, then the live array.
+fn history(store: &MemoryStore) -> Vec<String> {
+    let mut all = Vec::new();
+    for number in 1.. {
+        let Some(segment) = store.object(&segment_key(KEY, number)) else { break };
+        all.extend(ids(&segment));
+    }
+    all.extend(store.object(KEY).map(|live| ids(&live)).unwrap_or_default());
+    all
+}
+
+fn expected(batches: &[Vec<(Uuid, Vec<u8>)>]) -> Vec<String> {
+    batches.iter().flatten().map(|(id, _)| id.to_string()).collect()
+}
+
+#[tokio::test]
+async fn the_first_append_creates_the_array_labelled_as_segment_one() {
+    let store = MemoryStore::default();
+    let batch = records(3);
+    let appended = run(&store, &options(), &lines(&batch)).await.expect("appends");
+    assert_eq!(appended, Appended { appended: 3, ..Appended::default() });
+    assert_eq!(ids_in(&store).len(), 3);
+    assert_eq!(store.content(KEY), Some(JSON));
+    let metadata = store.metadata(KEY).expect("exists");
+    assert_eq!(Label::read(&metadata, "").segment, 1);
+}
+
+#[tokio::test]
+async fn nothing_to_append_touches_nothing() {
+    let store = MemoryStore::default();
+    assert_eq!(run(&store, &options(), &[]).await.expect("nothing to do"), Appended::default());
+    assert!(store.keys().is_empty());
+}
+
+#[tokio::test]
+async fn later_appends_keep_every_record_in_order() {
+    let store = MemoryStore::default();
+    let batches: Vec<_> = (0..5).map(|_| records(4)).collect();
+    for batch in &batches {
+        run(&store, &options(), &lines(batch)).await.expect("appends");
+    }
+    assert_eq!(ids_in(&store), expected(&batches));
+}
+
+#[tokio::test]
+async fn a_redelivered_batch_adds_nothing() {
+    let store = MemoryStore::default();
+    let batch = records(5);
+    run(&store, &options(), &lines(&batch)).await.expect("appends");
+    let before = store.object(KEY);
+    let again = run(&store, &options(), &lines(&batch)).await.expect("appends");
+    assert_eq!((again.appended, again.duplicates), (0, 5));
+    assert_eq!(store.object(KEY), before);
+    let mut mixed = records(2);
+    mixed.extend(batch[..2].iter().cloned());
+    let partly = run(&store, &options(), &lines(&mixed)).await.expect("appends");
+    assert_eq!((partly.appended, partly.duplicates), (2, 2));
+    assert_eq!(ids_in(&store).len(), 7);
+}
+
+#[tokio::test]
+async fn duplicates_within_a_batch_are_appended_once() {
+    let store = MemoryStore::default();
+    let mut batch = records(2);
+    batch.push(batch[0].clone());
+    let appended = run(&store, &options(), &lines(&batch)).await.expect("appends");
+    assert_eq!((appended.appended, appended.duplicates), (2, 1));
+    assert_eq!(ids_in(&store).len(), 2);
+}
+
+#[tokio::test]
+async fn a_redelivered_record_is_found_beyond_the_window_of_first_deliveries() {
+    let store = MemoryStore::default();
+    let options = AppendOptions { dedup_window_bytes: 2048, redelivery_window_bytes: 1 << 20, ..options() };
+    let first = records(1);
+    run(&store, &options, &lines(&first)).await.expect("appends");
+    for _ in 0..10 {
+        run(&store, &options, &lines(&records(10))).await.expect("appends");
+    }
+    let mut again = lines(&first);
+    again[0].delivered_before = true;
+    let appended = run(&store, &options, &again).await.expect("appends");
+    assert_eq!((appended.appended, appended.duplicates), (0, 1));
+    let as_first_delivery = run(&store, &options, &lines(&first)).await.expect("appends");
+    assert_eq!(as_first_delivery.appended, 1, "a first delivery searches only its own window");
+}
+
+#[tokio::test]
+async fn a_write_that_landed_though_its_answer_was_lost_is_not_made_again() {
+    let store = MemoryStore::default();
+    // The window holds less than one batch, as a busy array's window may hold less than what other
+    // writers appended since.
+    let options = AppendOptions { dedup_window_bytes: 1024, redelivery_window_bytes: 1024, ..options() };
+    run(&store, &options, &lines(&records(10))).await.expect("appends");
+    store.lose_next_answer_to(KEY);
+    let batch = records(10);
+    let appended = run(&store, &options, &lines(&batch)).await.expect("appends");
+    assert_eq!(ids_in(&store).len(), 20, "each record once");
+    assert_eq!((appended.appended, appended.duplicates, appended.retries), (10, 0, 1));
+}
+
+#[tokio::test]
+async fn an_array_that_reads_as_missing_is_created_only_if_absent() {
+    let store = MemoryStore::default();
+    store.deny_reads_of(KEY);
+    run(&store, &options(), &lines(&records(3))).await.expect("a missing array is created");
+    let error = run(&store, &options(), &lines(&records(3))).await.expect_err("an unreadable array is kept");
+    assert!(matches!(error, AppendError::Unreadable { .. }), "{error}");
+}
+
+#[tokio::test]
+async fn an_object_larger_than_the_window_is_read_whole_below_the_compose_size() {
+    let store = MemoryStore::default();
+    let small_window = AppendOptions { dedup_window_bytes: 2048, ..options() };
+    for _ in 0..10 {
+        run(&store, &small_window, &lines(&records(10))).await.expect("appends");
+    }
+    assert_eq!(ids_in(&store).len(), 100);
+}
+
+#[tokio::test]
+async fn from_five_mebibytes_the_store_composes_and_only_the_suffix_is_sent() {
+    let store = MemoryStore::default();
+    let big = records(10_000);
+    store.insert(KEY, new_array(big.iter().map(|(_, json)| json.as_slice())));
+    assert!(store.size(KEY).unwrap_or(0) > MIN_COMPOSE_BYTES);
+    let batch = records(10);
+    let appended = run(&store, &options(), &lines(&batch)).await.expect("appends");
+    assert!(appended.composed);
+    let suffix: usize = batch.iter().map(|(_, json)| json.len() + 2).sum::<usize>() + 3;
+    assert_eq!(store.bytes_written(), suffix as u64);
+    assert_eq!(ids_in(&store).len(), 10_010);
+}
+
+/// Appends to an array padded to `size` and checks the end, the bytes sent and the requests made.
+async fn append_to_a_simulated_array_of(size: u64) {
+    let store = MemoryStore::default();
+    let old = records(5);
+    store.insert_padded(KEY, &new_array(old.iter().map(|(_, json)| json.as_slice())), size);
+    let batch = records(100);
+    let appended = run(&store, &options(), &lines(&batch)).await.expect("appends");
+    assert!(appended.composed);
+    let new_bytes: u64 = batch.iter().map(|(_, json)| json.len() as u64 + 2).sum();
+    assert!(store.bytes_written() <= new_bytes + 64 * 1024, "{} bytes sent", store.bytes_written());
+    let end = store.object_end(KEY, 200 * 1024).expect("exists");
+    let last = String::from_utf8_lossy(&end).into_owned();
+    let expected_ids = expected(&[old, batch]);
+    let found: Vec<&String> = expected_ids.iter().filter(|id| last.contains(id.as_str())).collect();
+    assert_eq!(found.len(), expected_ids.len(), "every record at the end, once");
+    assert!(last.trim_end().ends_with("}\n]") || last.ends_with("}\n]\n"));
+    assert_eq!(store.size(KEY), Some(size + new_bytes));
+    assert_eq!(store.open_uploads(), 0);
+}
+
+#[tokio::test]
+async fn an_array_of_six_gibibytes_is_composed_from_parts_s3_accepts() {
+    append_to_a_simulated_array_of(6 * GIB).await;
+}
+
+#[tokio::test]
+async fn an_array_of_sixty_gibibytes_is_composed_from_parts_s3_accepts() {
+    append_to_a_simulated_array_of(60 * GIB).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_appenders_lose_no_record() {
+    let store = Arc::new(MemoryStore::default());
+    let batches: Vec<_> = (0..16).map(|_| records(5)).collect();
+    let tasks: Vec<_> = batches
+        .iter()
+        .cloned()
+        .map(|batch| {
+            let store = store.clone();
+            tokio::spawn(async move { run(store.as_ref(), &options(), &lines(&batch)).await })
+        })
+        .collect();
+    let mut retries = 0;
+    for task in tasks {
+        retries += task.await.expect("joins").expect("appends").retries;
+    }
+    let mut stored = ids_in(&store);
+    stored.sort();
+    let mut all = expected(&batches);
+    all.sort();
+    assert_eq!(stored, all);
+    assert!(retries > 0, "the writers should have collided at least once");
+}
+
+#[tokio::test]
+async fn a_corrupt_object_is_left_alone() {
+    let store = MemoryStore::default();
+    store.insert(KEY, b"{\"not\":\"an array\"}".to_vec());
+    let error = run(&store, &options(), &lines(&records(1))).await.expect_err("corrupt");
+    assert!(matches!(error, AppendError::Corrupt { .. }), "{error}");
+    assert_eq!(store.object(KEY), Some(b"{\"not\":\"an array\"}".to_vec()));
+}
+
+/// A store where another writer always changes the object between read and write.
+struct AlwaysChanged;
+
+impl ObjectStore for AlwaysChanged {
+    async fn read(&self, _: &str, _: ReadRange) -> Result<Option<Tail>, StoreError> {
+        let metadata = Label { segment: 1, array: "a".into() }.metadata();
+        Ok(Some(Tail { bytes: b"[]".to_vec(), offset: 0, size: 2, etag: "\"e\"".into(), metadata }))
+    }
+    async fn put(&self, key: &str, _: Vec<u8>, _: Content, _: Expect, _: Metadata) -> Result<(), StoreError> {
+        Err(StoreError::Conflict { key: key.into() })
+    }
+    async fn splice(&self, key: &str, _: &Tail, _: u64, _: Vec<u8>, _: Metadata) -> Result<bool, StoreError> {
+        Err(StoreError::Changed { key: key.into() })
+    }
+    async fn copy(&self, key: &str, _: &str, _: u64, _: &str, _: Expect, _: Metadata) -> Result<(), StoreError> {
+        Err(StoreError::Changed { key: key.into() })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn endless_contention_retries_until_the_deadline() {
+    let start = Instant::now();
+    let stop_at = start + Duration::from_secs(20);
+    let batch = records(1);
+    let error = append(&AlwaysChanged, &options(), &lines(&batch), stop_at, &mut StdRng::seed_from_u64(1))
+        .await
+        .expect_err("gives up");
+    let AppendError::Contention { attempts, .. } = error else { panic!("{error}") };
+    assert!(attempts > 20, "{attempts} attempts");
+    assert!(Instant::now() <= stop_at && Instant::now() >= start + Duration::from_secs(15));
+}
+
+fn rolling(bytes: u64) -> AppendOptions {
+    AppendOptions { rollover_bytes: Some(bytes), ..options() }
+}
+
+#[tokio::test]
+async fn a_full_array_is_sealed_as_numbered_segments_and_no_record_is_lost_or_doubled() {
+    let store = MemoryStore::default();
+    let batches: Vec<_> = (0..12).map(|_| records(5)).collect();
+    let mut sealed = 0;
+    for batch in &batches {
+        sealed += u64::from(run(&store, &rolling(8 * 1024), &lines(batch)).await.expect("appends").sealed);
+    }
+    assert_eq!(history(&store), expected(&batches));
+    assert!(sealed >= 3, "{sealed} seals");
+    let segments: Vec<String> = store.keys().into_iter().filter(|key| key.starts_with("streaming_data/")).collect();
+    assert_eq!(segments.len() as u64, sealed);
+    assert_eq!(segments[0], "streaming_data/00000001.json");
+    assert_eq!(Label::read(&store.metadata(KEY).expect("live"), "").segment, sealed + 1);
+}
+
+#[tokio::test]
+async fn a_rollover_cut_off_after_the_seal_resumes_without_doubling() {
+    let store = MemoryStore::default();
+    let first = records(20);
+    run(&store, &rolling(8 * 1024), &lines(&first)).await.expect("appends");
+    store.fail_writes_to(KEY);
+    let second = records(3);
+    run(&store, &rolling(8 * 1024), &lines(&second)).await.expect_err("the live array cannot be replaced");
+    assert!(store.object(&segment_key(KEY, 1)).is_some(), "the seal was made");
+    store.recover();
+    let third = records(3);
+    let appended = run(&store, &rolling(8 * 1024), &lines(&third)).await.expect("resumes");
+    assert!(appended.sealed);
+    run(&store, &rolling(8 * 1024), &lines(&second)).await.expect("appends");
+    assert_eq!(history(&store), expected(&[first, third, second]));
+    assert!(store.object(&segment_key(KEY, 2)).is_none());
+}
+
+#[tokio::test]
+async fn a_new_array_whose_answer_was_lost_is_not_made_again() {
+    let store = MemoryStore::default();
+    let first = records(20);
+    run(&store, &rolling(8 * 1024), &lines(&first)).await.expect("appends");
+    store.lose_next_answer_to(KEY);
+    let second = records(3);
+    let appended = run(&store, &rolling(8 * 1024), &lines(&second)).await.expect("appends");
+    assert_eq!((appended.appended, appended.retries), (3, 1));
+    assert_eq!(history(&store), expected(&[first, second]));
+}
+
+#[tokio::test]
+async fn a_redelivered_record_in_the_newest_segment_is_found() {
+    let store = MemoryStore::default();
+    let options = AppendOptions { dedup_window_bytes: 1024, redelivery_window_bytes: 1 << 20, ..rolling(16 * 1024) };
+    let first = records(30);
+    run(&store, &options, &lines(&first)).await.expect("appends");
+    run(&store, &options, &lines(&records(2))).await.expect("seals and appends");
+    assert!(store.object(&segment_key(KEY, 1)).is_some());
+    let mut again = lines(&first[..1]);
+    again[0].delivered_before = true;
+    let appended = run(&store, &options, &again).await.expect("appends");
+    assert_eq!((appended.appended, appended.duplicates), (0, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_appenders_across_rollovers_lose_and_double_nothing() {
+    let store =
+        Arc::new(MemoryStore::with_latency(Latency { request: Duration::from_millis(2), copy_bytes_per_second: 1e9 }));
+    let batches: Vec<_> = (0..40).map(|_| records(5)).collect();
+    let tasks: Vec<_> = batches
+        .iter()
+        .cloned()
+        .map(|batch| {
+            let store = store.clone();
+            tokio::spawn(async move { run(store.as_ref(), &rolling(12 * 1024), &lines(&batch)).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("joins").expect("appends");
+    }
+    let mut stored = history(&store);
+    stored.sort();
+    let mut all = expected(&batches);
+    all.sort();
+    assert_eq!(stored, all);
+    assert!(store.object(&segment_key(KEY, 3)).is_some(), "several seals");
+}
