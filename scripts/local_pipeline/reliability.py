@@ -283,6 +283,8 @@ def run_scenario(scenario, producer, consumer, output, say=lambda _line: None):
         notes.append(f"{len(filler_ids)} filler records ({len(filler) / 2**20:.1f} MiB) before the run, "
                      + ("all there once" if damaged == 0 else f"{damaged} lost, doubled or moved"))
     if "DATA_ROLLOVER_BYTES" in scenario.environment:
+        if outcome.segments == 0:
+            raise AssertionError(f"{scenario.name}: the array was never sealed")
         notes.append(f"{outcome.segments} segments sealed")
     return Row(
         scenario=scenario.name, sent=sent, landed=len(copies), duplicates=sum(copies.values()) - len(copies),

@@ -44,7 +44,23 @@ impl Rope {
     }
 
     fn extend(&mut self, other: Rope) {
-        self.pieces.extend(other.pieces);
+        for piece in other.pieces {
+            self.push(piece);
+        }
+    }
+
+    /// Adds `piece`, merged with the last one when it continues it, so a rope copied part by part
+    /// and joined again is as short as before.
+    fn push(&mut self, piece: Piece) {
+        match (self.pieces.last_mut(), piece) {
+            (Some(Piece::Blank(last)), Piece::Blank(len)) => *last += len,
+            (Some(Piece::Bytes(last, range)), Piece::Bytes(bytes, next))
+                if Arc::ptr_eq(last, &bytes) && range.end == next.start =>
+            {
+                range.end = next.end;
+            }
+            (_, piece) => self.pieces.push(piece),
+        }
     }
 
     /// The bytes in `range`, sharing this rope's.
@@ -56,7 +72,7 @@ impl Rope {
             let (from, to) = (range.start.max(start), range.end.min(end));
             if from < to {
                 let (from, to) = (from - start, to - start);
-                out.pieces.push(match piece {
+                out.push(match piece {
                     Piece::Bytes(bytes, inner) => {
                         Piece::Bytes(bytes.clone(), inner.start + from as usize..inner.start + to as usize)
                     }
@@ -115,6 +131,7 @@ struct State {
     lost_answer_keys: Option<String>,
     unreadable_keys: Option<String>,
     bytes_written: u64,
+    bytes_read: u64,
     requests: u64,
 }
 
@@ -216,6 +233,11 @@ impl MemoryStore {
         self.state().bytes_written
     }
 
+    /// Bytes the store sent back to reads.
+    pub fn bytes_read(&self) -> u64 {
+        self.state().bytes_read
+    }
+
     /// Requests made of the store.
     pub fn requests(&self) -> u64 {
         self.state().requests
@@ -231,7 +253,7 @@ impl MemoryStore {
     pub fn insert_padded(&self, key: &str, array: &[u8], size: u64) {
         let (open, rest) = array.split_at(1.min(array.len()));
         let mut body = Rope::from_bytes(open.to_vec());
-        body.pieces.push(Piece::Blank(size.saturating_sub(array.len() as u64)));
+        body.push(Piece::Blank(size.saturating_sub(array.len() as u64)));
         body.extend(Rope::from_bytes(rest.to_vec()));
         self.insert_rope(key, body, Metadata::new());
     }
@@ -316,7 +338,7 @@ impl S3Api for MemoryStore {
     async fn get_object(&self, key: &str, range: GetRange, if_match: Option<&str>) -> Result<Option<Tail>, StoreError> {
         self.request().await;
         let read = {
-            let state = self.state();
+            let mut state = self.state();
             if state.unreadable_keys.as_deref().is_some_and(|pattern| key.contains(pattern)) {
                 None
             } else if let Some(object) = state.objects.get(key) {
@@ -338,13 +360,16 @@ impl S3Api for MemoryStore {
                         "the in-memory store reads at most 1 GiB at once",
                     ));
                 }
-                Some(Tail {
-                    bytes: object.body.slice(span.clone()).to_vec(),
+                let bytes = object.body.slice(span.clone()).to_vec();
+                let tail = Tail {
+                    bytes,
                     offset: span.start,
                     size,
                     etag: object.etag.clone(),
                     metadata: object.metadata.clone(),
-                })
+                };
+                state.bytes_read += tail.bytes.len() as u64;
+                Some(tail)
             } else {
                 None
             }

@@ -13,8 +13,9 @@ use super::{Content, Expect, JSON, Metadata, ObjectStore, ReadRange, StoreError,
 
 /// S3's smallest multipart part but the last: below it, an object is rewritten instead of composed.
 pub const MIN_COMPOSE_BYTES: u64 = MIN_PART_BYTES;
-/// Parts copied at once: an append to an array of up to 1 GiB copies all its parts in one round.
-pub const COPY_CONCURRENCY: usize = 16;
+/// Parts copied at once: an append to an array of up to 4 GiB copies all its parts in one round, one of
+/// 50 GiB in 13.
+pub const COPY_CONCURRENCY: usize = 64;
 
 /// Which bytes a GetObject asks for, in S3's terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
