@@ -101,26 +101,29 @@ pub async fn append<S: ObjectStore, R: Rng + Send + ?Sized>(
     let unique: Vec<&Line> = lines.iter().filter(|line| distinct.insert(line.unique_id)).collect();
     let batch_duplicates = (lines.len() - unique.len()) as u64;
     let mut search = Search::default();
+    let mut session = S::Session::default();
     let mut retries = 0;
-    loop {
-        match attempt(store, options, &unique, &mut search).await {
+    let result = loop {
+        match attempt(store, options, &unique, &mut search, &mut session).await {
             Ok(mut appended) => {
                 appended.retries = retries;
                 appended.duplicates += batch_duplicates;
-                return Ok(appended);
+                break Ok(appended);
             }
             Err(AppendError::Store(error)) if error.is_contention() => {
                 retries += 1;
                 let wait = backoff(retries, rng);
                 debug!(attempt = retries, key = %options.key, "lost a race to a concurrent writer");
                 if Instant::now() + wait >= stop_at {
-                    return Err(AppendError::Contention { key: options.key.clone(), attempts: retries });
+                    break Err(AppendError::Contention { key: options.key.clone(), attempts: retries });
                 }
                 tokio::time::sleep(wait).await;
             }
-            Err(error) => return Err(error),
+            Err(error) => break Err(error),
         }
-    }
+    };
+    store.close(session).await;
+    result
 }
 
 /// What the attempts of one append have learnt, so a retry reads only what is new.
@@ -148,6 +151,7 @@ async fn attempt<S: ObjectStore>(
     options: &AppendOptions,
     lines: &[&Line<'_>],
     search: &mut Search,
+    session: &mut S::Session,
 ) -> Result<Appended, AppendError> {
     let key = options.key.as_str();
     let live = read_live(store, options, lines, search).await?;
@@ -187,7 +191,7 @@ async fn attempt<S: ObjectStore>(
         (Action::Nothing, _) => {}
         (Action::Append { keep, suffix }, Some((tail, label))) => {
             search.written = Some(Written { label: label.clone(), offset: keep, len: suffix.len() as u64 });
-            appended.composed = store.splice(key, &tail, keep, suffix, label.metadata()).await?;
+            appended.composed = store.splice(session, key, &tail, keep, suffix, label.metadata()).await?;
         }
         (Action::RollOver(body), Some((tail, label))) => {
             let number = seal::seal(store, key, &tail, &label).await?;

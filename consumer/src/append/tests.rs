@@ -254,6 +254,8 @@ async fn a_corrupt_object_is_left_alone() {
 struct AlwaysChanged;
 
 impl ObjectStore for AlwaysChanged {
+    type Session = ();
+
     async fn read(&self, _: &str, _: ReadRange) -> Result<Option<Tail>, StoreError> {
         let metadata = Label { segment: 1, array: "a".into() }.metadata();
         Ok(Some(Tail { bytes: b"[]".to_vec(), offset: 0, size: 2, etag: "\"e\"".into(), metadata }))
@@ -261,9 +263,18 @@ impl ObjectStore for AlwaysChanged {
     async fn put(&self, key: &str, _: Vec<u8>, _: Content, _: Expect, _: Metadata) -> Result<(), StoreError> {
         Err(StoreError::Conflict { key: key.into() })
     }
-    async fn splice(&self, key: &str, _: &Tail, _: u64, _: Vec<u8>, _: Metadata) -> Result<bool, StoreError> {
+    async fn splice(
+        &self,
+        _: &mut (),
+        key: &str,
+        _: &Tail,
+        _: u64,
+        _: Vec<u8>,
+        _: Metadata,
+    ) -> Result<bool, StoreError> {
         Err(StoreError::Changed { key: key.into() })
     }
+    async fn close(&self, (): ()) {}
     async fn copy(&self, key: &str, _: &str, _: u64, _: &str, _: Expect, _: Metadata) -> Result<(), StoreError> {
         Err(StoreError::Changed { key: key.into() })
     }

@@ -109,6 +109,10 @@ impl StoreError {
 
 /// An object store with ranged reads and conditional writes.
 pub trait ObjectStore {
+    /// What the store keeps between the attempts of one splice to make the next one cheaper (an open
+    /// upload whose copied parts still hold); [`ObjectStore::close`] releases it.
+    type Session: Default + Send;
+
     /// The bytes `range` names of `key`, or `None` if there is no such object or the store will not say
     /// (S3 answers 403 for a missing key to a role that may not list the bucket).
     fn read(&self, key: &str, range: ReadRange) -> impl Future<Output = Result<Option<Tail>, StoreError>> + Send;
@@ -125,16 +129,22 @@ pub trait ObjectStore {
 
     /// Replaces the version of `key` that `read` came from by its first `keep` bytes followed by
     /// `suffix`, with `metadata`. The store copies the kept bytes on its side when it can, so the caller
-    /// sends only `suffix`; `read` spares reading the kept bytes again when it holds them. Answers
-    /// whether the object was composed on the store's side.
+    /// sends only `suffix`; `read` spares reading the kept bytes again when it holds them. A retry after
+    /// a lost race passes the same `session`, and a later read of an object whose first bytes (and
+    /// `metadata`) are unchanged: what an earlier attempt copied is then used again. Answers whether the
+    /// object was composed on the store's side.
     fn splice(
         &self,
+        session: &mut Self::Session,
         key: &str,
         read: &Tail,
         keep: u64,
         suffix: Vec<u8>,
         metadata: Metadata,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Releases what `session` holds.
+    fn close(&self, session: Self::Session) -> impl Future<Output = ()> + Send;
 
     /// Copies version `etag` (of `size` bytes) of `from` to `to`, if `to` is what `expect` says.
     fn copy(
