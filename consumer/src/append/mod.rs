@@ -195,7 +195,7 @@ async fn attempt<S: ObjectStore>(
         }
         (Action::RollOver(body), Some((tail, label))) => {
             let number = seal::seal(store, key, &tail, &label).await?;
-            let next = Label::new(number + 1);
+            let next = Label::new(number.saturating_add(1));
             search.written = Some(Written { label: next.clone(), offset: 0, len: body.len() as u64 });
             store.put(key, body, JSON, Expect::Version(tail.etag), next.metadata()).await?;
             appended.sealed = true;

@@ -13,7 +13,8 @@ const MAX_PROBES: u64 = 64;
 /// Copies the version of the live array at `key` that `tail` was read from to its segment, and answers
 /// the segment's number. The live array is left as it is; replacing it is the caller's next write.
 pub async fn seal<S: ObjectStore>(store: &S, key: &str, tail: &Tail, label: &Label) -> Result<u64, AppendError> {
-    for number in label.segment..label.segment + MAX_PROBES {
+    let last = label.segment.saturating_add(MAX_PROBES - 1);
+    for number in label.segment..=last {
         let target = segment_key(key, number);
         let Some(existing) = store.read(&target, ReadRange::Last(1)).await? else {
             store.copy(key, &tail.etag, tail.size, &target, Expect::Absent, label.sealed_metadata()).await?;
@@ -36,5 +37,5 @@ pub async fn seal<S: ObjectStore>(store: &S, key: &str, tail: &Tail, label: &Lab
             .await?;
         return Ok(number);
     }
-    Err(AppendError::NoSegmentFree { key: key.to_owned(), from: label.segment, to: label.segment + MAX_PROBES - 1 })
+    Err(AppendError::NoSegmentFree { key: key.to_owned(), from: label.segment, to: last })
 }

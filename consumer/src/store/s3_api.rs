@@ -224,12 +224,10 @@ async fn compose<A: S3Api>(
 ) -> Result<(), StoreError> {
     let guard = Expect::Version(read.etag.clone());
     let reusable = session.upload.as_ref().and_then(|upload| {
-        let usable = upload.key == key
-            && upload.metadata == metadata
-            && (read.offset..=keep).contains(&upload.copied)
-            && keep - upload.copied <= MAX_RESENT_BYTES;
-        let start = usize::try_from(upload.copied - read.offset).ok()?;
-        let end = usize::try_from(keep - read.offset).ok()?;
+        let resent = keep.checked_sub(upload.copied)?;
+        let usable = upload.key == key && upload.metadata == metadata && resent <= MAX_RESENT_BYTES;
+        let start = usize::try_from(upload.copied.checked_sub(read.offset)?).ok()?;
+        let end = usize::try_from(keep.checked_sub(read.offset)?).ok()?;
         usable.then(|| read.bytes.get(start..end)).flatten()
     });
     if let (Some(appended), Some(upload)) = (reusable, session.upload.as_ref()) {
