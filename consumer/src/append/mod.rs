@@ -83,7 +83,7 @@ pub enum AppendError {
 }
 
 const BASE_BACKOFF: Duration = Duration::from_millis(20);
-const MAX_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_millis(250);
 
 /// Appends `lines` that the history does not hold yet, retrying lost races until `stop_at`; `rng` draws
 /// the backoff's jitter.
