@@ -7,7 +7,7 @@ use rand::Rng;
 use tokio::time::{Instant, sleep_until};
 use tracing::{error, warn};
 
-use crate::append::{AppendOptions, Appended, Line, append};
+use crate::append::{AppendError, AppendOptions, Appended, Line, append};
 use crate::decode::Accepted;
 use crate::partition::{Entry, PartitionOptions, Partitioned, write_partitions};
 use crate::store::ObjectStore;
@@ -76,7 +76,12 @@ pub async fn ingest<'a, S: ObjectStore, R: Rng + Send + ?Sized>(
             .collect();
         write_partitions(store, options, &entries).await
     };
-    let (appended, partitioned) = tokio::join!(before(stop_at, appending), before(stop_at, partitioning));
+    // The append stops itself at `stop_at`, so it can release what it holds (an open multipart upload).
+    let (appended, partitioned) = tokio::join!(appending, before(stop_at, partitioning));
+    let appended = match appended {
+        Err(AppendError::OutOfTime { .. }) => None,
+        appended => Some(appended),
+    };
     let out_of_time = appended.is_none() || partitioned.is_none();
     if out_of_time {
         warn!(messages = encoded.len(), "writes cut off before the deadline; their messages are reported failed");

@@ -77,6 +77,9 @@ pub enum AppendError {
     /// A read answers that the object is missing while its creation is refused because it exists.
     #[error("{key} exists but reads as missing: the function's role may lack s3:GetObject on it")]
     Unreadable { key: String },
+    /// The invocation's time ran out during an attempt; what it had begun is undone or left to be found.
+    #[error("{key}: the invocation's deadline came before the append was done")]
+    OutOfTime { key: String },
     /// The segment numbers from the live array's on are taken by other arrays' segments.
     #[error("{key}: segments {from} to {to} all belong to other arrays; the live array cannot be sealed")]
     NoSegmentFree { key: String, from: u64, to: u64 },
@@ -85,8 +88,9 @@ pub enum AppendError {
 const BASE_BACKOFF: Duration = Duration::from_millis(20);
 const MAX_BACKOFF: Duration = Duration::from_millis(250);
 
-/// Appends `lines` that the history does not hold yet, retrying lost races until `stop_at`; `rng` draws
-/// the backoff's jitter.
+/// Appends `lines` that the history does not hold yet, retrying lost races until `stop_at`, where it
+/// stops whatever it is doing and releases what the store holds for it (an open upload); `rng` draws the
+/// backoff's jitter.
 pub async fn append<S: ObjectStore, R: Rng + Send + ?Sized>(
     store: &S,
     options: &AppendOptions,
@@ -104,7 +108,11 @@ pub async fn append<S: ObjectStore, R: Rng + Send + ?Sized>(
     let mut session = S::Session::default();
     let mut retries = 0;
     let result = loop {
-        match attempt(store, options, &unique, &mut search, &mut session).await {
+        let attempted = tokio::time::timeout_at(stop_at, attempt(store, options, &unique, &mut search, &mut session));
+        let Ok(attempted) = attempted.await else {
+            break Err(AppendError::OutOfTime { key: options.key.clone() });
+        };
+        match attempted {
             Ok(mut appended) => {
                 appended.retries = retries;
                 appended.duplicates += batch_duplicates;
@@ -184,7 +192,11 @@ async fn attempt<S: ObjectStore>(
     if let Some(tail) = &live {
         search.seen.extend(dedup::unique_ids(&tail.bytes));
     }
-    if let (Some(label), Some(end)) = (&label, decision.end) {
+    // Within one array a retry reads from the first read's end on, so what it reads also covers what an
+    // upload left open by a lost race copied; a new array is read from its own end.
+    if let (Some(label), Some(end)) = (&label, decision.end)
+        && search.scanned.as_ref().is_none_or(|(scanned, _)| scanned != label)
+    {
         search.scanned = Some((label.clone(), end.keep));
     }
     match (decision.action, live.zip(label)) {

@@ -76,9 +76,16 @@ impl S3Api for S3Store {
             source: Some(Box::new(error)),
         })?;
         let bytes = bytes.into_bytes().to_vec();
-        let (offset, size) = match range.as_deref().and_then(parse_content_range) {
-            Some(range) => range,
+        let (offset, size) = match range.as_deref() {
             None => (0, bytes.len() as u64),
+            Some(range) => parse_content_range(range)
+                .filter(|(start, end, size)| end - start + 1 == bytes.len() as u64 && end < size)
+                .map(|(start, _, size)| (start, size))
+                .ok_or_else(|| StoreError::Protocol {
+                    operation: "GetObject",
+                    key: key.to_owned(),
+                    missing: "Content-Range that matches its body",
+                })?,
         };
         Ok(Some(Tail { bytes, offset, size, etag, metadata }))
     }
@@ -227,11 +234,13 @@ fn required(
     })
 }
 
-/// `bytes START-END/SIZE` to `(START, SIZE)`.
-fn parse_content_range(range: &str) -> Option<(u64, u64)> {
+/// `bytes START-END/SIZE` to `(START, END, SIZE)`, END inclusive and not before START.
+fn parse_content_range(range: &str) -> Option<(u64, u64, u64)> {
     let (span, size) = range.strip_prefix("bytes ")?.split_once('/')?;
-    let (start, _end) = span.split_once('-')?;
-    Some((start.parse().ok()?, size.parse().ok()?))
+    let (start, end) = span.split_once('-')?;
+    let (start, end) = (start.parse().ok()?, end.parse().ok()?);
+    (start <= end).then_some(())?;
+    Some((start, end, size.parse().ok()?))
 }
 
 fn store_error<E, R>(operation: &'static str, key: &str, error: SdkError<E, R>) -> StoreError
@@ -260,8 +269,9 @@ mod tests {
 
     #[test]
     fn content_range_gives_offset_and_size() {
-        assert_eq!(parse_content_range("bytes 100-199/200"), Some((100, 200)));
-        assert_eq!(parse_content_range("bytes 0-0/1"), Some((0, 1)));
+        assert_eq!(parse_content_range("bytes 100-199/200"), Some((100, 199, 200)));
+        assert_eq!(parse_content_range("bytes 0-0/1"), Some((0, 0, 1)));
+        assert_eq!(parse_content_range("bytes 9-3/10"), None);
         assert_eq!(parse_content_range("bytes */200"), None);
         assert_eq!(parse_content_range("items 1-2/3"), None);
     }

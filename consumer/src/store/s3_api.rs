@@ -272,12 +272,13 @@ async fn compose<A: S3Api>(
     settle(api, session, result).await
 }
 
-/// `result` of completing `session`'s upload: done, it is closed; lost to a race, it stays open for the
-/// retry; failed otherwise, it is aborted.
+/// `result` of completing `session`'s upload: done, it is closed; refused because the object changed
+/// (412), it stays open for the retry; failed otherwise, it is aborted.
 async fn settle<A: S3Api>(api: &A, session: &mut OpenUpload, result: Result<(), StoreError>) -> Result<(), StoreError> {
     match &result {
         Ok(()) => session.upload = None,
-        Err(error) if error.is_contention() && session.upload.as_ref().is_some_and(|upload| upload.copied > 0) => {}
+        // After a 409 S3 wants the upload started again; after a 412 its parts still hold.
+        Err(StoreError::Changed { .. }) if session.upload.as_ref().is_some_and(|upload| upload.copied > 0) => {}
         Err(_) => {
             if let Some(upload) = session.upload.take() {
                 abort(api, &upload.key, &upload.id).await;
