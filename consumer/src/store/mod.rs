@@ -2,10 +2,12 @@
 //! compound writes (replace an object's end, copy an object) whose S3 mechanics stay in the adapter.
 //!
 //! [`ObjectStore`] is what the core calls. Anything that speaks the handful of S3 requests in
-//! [`S3Api`] is one, through [`s3_api`], which owns S3's rules (part sizes, the compose threshold):
+//! [`S3Api`] is one, through [`s3_api`] and [`multipart`], which own S3's rules (part sizes, the
+//! compose threshold):
 //! the SDK adapter [`s3::S3Store`] and, for tests, [`memory::MemoryStore`], which enforces them.
 
 pub mod memory;
+pub mod multipart;
 pub mod parts;
 pub mod s3;
 pub mod s3_api;
@@ -83,6 +85,9 @@ pub enum StoreError {
     /// A read's range starts beyond the object's end (416).
     #[error("{key} ends before the range read")]
     OutOfRange { key: String },
+    /// The object is beyond what S3's multipart rules can copy.
+    #[error(transparent)]
+    TooLarge(#[from] parts::TooLarge),
     /// The store's answer lacks what the protocol says it always carries: a fault, not a lost race.
     #[error("{operation} {key}: the answer has no {missing}")]
     Protocol { operation: &'static str, key: String, missing: &'static str },
