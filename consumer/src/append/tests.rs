@@ -380,3 +380,19 @@ async fn concurrent_appenders_across_rollovers_lose_and_double_nothing() {
     assert_eq!(stored, all);
     assert!(store.object(&segment_key(KEY, 3)).is_some(), "several seals");
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_append_cut_off_at_the_deadline_leaves_no_upload_open() {
+    // Copying 6 MiB at 1 MB/s takes seconds; the invocation has one.
+    let store = MemoryStore::with_latency(Latency { request: Duration::from_millis(50), copy_bytes_per_second: 1e6 });
+    let old = records(5);
+    store.insert_padded(KEY, &new_array(old.iter().map(|(_, json)| json.as_slice())), 6 << 20);
+    let batch = records(3);
+    let stop_at = Instant::now() + Duration::from_secs(1);
+    let error = append(&store, &options(), &lines(&batch), stop_at, &mut StdRng::seed_from_u64(2))
+        .await
+        .expect_err("out of time");
+    assert!(matches!(error, AppendError::OutOfTime { .. }), "{error}");
+    assert_eq!(store.open_uploads(), 0, "the upload begun was aborted");
+    assert_eq!(store.size(KEY), Some(6 << 20), "nothing was written");
+}

@@ -97,21 +97,21 @@ pub(super) async fn compose<A: S3Api>(
     }
     let ranges = parts::copy_ranges(keep, 1)?;
     let id = api.create_upload(key, JSON, metadata.clone()).await?;
+    // Held from the start, so an append cut off at its deadline still aborts it.
+    session.upload = Some(Upload { key: key.to_owned(), id: id.clone(), metadata, copied: 0, parts: Vec::new() });
     let last = part_number(key, ranges.len() + 1)?;
     let (copied, uploaded) =
-        tokio::join!(copy_parts(api, key, &id, key, &read.etag, ranges), api.upload_part(key, &id, last, suffix),);
+        tokio::join!(copy_parts(api, key, &id, key, &read.etag, ranges), api.upload_part(key, &id, last, suffix));
     let result = match (copied, uploaded) {
-        (Ok(parts), Ok(suffix_etag)) => {
-            session.upload =
-                Some(Upload { key: key.to_owned(), id: id.clone(), metadata, copied: keep, parts: parts.clone() });
-            let mut parts = parts;
+        (Ok(mut parts), Ok(suffix_etag)) => {
+            if let Some(upload) = session.upload.as_mut() {
+                upload.copied = keep;
+                upload.parts = parts.clone();
+            }
             parts.push((last, suffix_etag));
             api.complete_upload(key, &id, parts, guard).await
         }
-        (Err(error), _) | (_, Err(error)) => {
-            session.upload = Some(Upload { key: key.to_owned(), id, metadata, copied: 0, parts: Vec::new() });
-            Err(error)
-        }
+        (Err(error), _) | (_, Err(error)) => Err(error),
     };
     settle(api, session, result).await
 }
