@@ -70,15 +70,6 @@ impl Settings {
                 DEFAULT_REDELIVERY_WINDOW_BYTES.max(dedup_window_bytes),
                 dedup_window_bytes..=(1 << 30),
             )?;
-            // The redelivery search reads the live array and the newest segment: a segment at least as large as
-            // the window lets it cover the whole window.
-            if rollover_bytes > 0 && rollover_bytes < redelivery_window_bytes {
-                return Err(EnvError::invalid(
-                    DATA_ROLLOVER_BYTES_ENV,
-                    rollover_bytes.to_string(),
-                    format!("0 (never) or at least DEDUP_REDELIVERY_WINDOW_BYTES ({redelivery_window_bytes})"),
-                ));
-            }
             let rollover_bytes = Some(rollover_bytes).filter(|bytes| *bytes > 0);
             Some(AppendOptions { key, dedup_window_bytes, redelivery_window_bytes, rollover_bytes })
         };
@@ -178,7 +169,6 @@ mod tests {
                 "DEDUP_REDELIVERY_WINDOW_BYTES = \"4096\"",
             ),
             (&[("BUCKET_NAME", "lake"), ("DATA_ROLLOVER_BYTES", "x")][..], "DATA_ROLLOVER_BYTES = \"x\""),
-            (&[("BUCKET_NAME", "lake"), ("DATA_ROLLOVER_BYTES", "1048576")][..], "DATA_ROLLOVER_BYTES = \"1048576\""),
             (
                 &[("BUCKET_NAME", "lake"), ("DATA_ROLLOVER_BYTES", "6442450944")][..],
                 "DATA_ROLLOVER_BYTES = \"6442450944\"",

@@ -209,8 +209,7 @@ def scenarios():
                  parameters={"ConsumerMaxConcurrency": 8}, initial_array_bytes=ABOVE_ONE_PART,
                  no_append_fails=True, during=watch_the_array()),
         Scenario("rollover under 10% S3 faults and 8 consumers", count=1500, rules=s3_faults(0.10),
-                 parameters={"ConsumerMaxConcurrency": 8}, environment={"DATA_ROLLOVER_BYTES": str(ROLLOVER_BYTES),
-                              "DEDUP_REDELIVERY_WINDOW_BYTES": str(ROLLOVER_BYTES)},
+                 parameters={"ConsumerMaxConcurrency": 8}, environment={"DATA_ROLLOVER_BYTES": str(ROLLOVER_BYTES)},
                  during=watch_the_array()),
         Scenario("S3 down for 10 s, then back", during=s3_outage(1, 10)),
         # Malformed messages reach the dead-letter queue after MaxReceiveCount receives, so both are small.

@@ -265,7 +265,8 @@ async fn read_live<S: ObjectStore>(
     read_window(store, key, options.dedup_window_bytes, search).await
 }
 
-/// The live array's last `window` bytes, and the rest of the window from the newest segment's end.
+/// The live array's last `window` bytes, and the rest of the window from the ends of the segments
+/// before it, newest first.
 async fn read_window<S: ObjectStore>(
     store: &S,
     key: &str,
@@ -273,12 +274,13 @@ async fn read_window<S: ObjectStore>(
     search: &mut Search,
 ) -> Result<Option<Tail>, AppendError> {
     let Some(tail) = store.read(key, ReadRange::Last(window)).await? else { return Ok(None) };
-    let label = Label::read(&tail.metadata, &tail.etag);
-    if tail.is_whole() && tail.size < window && label.segment > 1 {
-        let segment = segment_key(key, label.segment - 1);
-        if let Some(sealed) = store.read(&segment, ReadRange::Last(window - tail.size)).await? {
-            search.seen.extend(dedup::unique_ids(&sealed.bytes));
-        }
+    let mut number = Label::read(&tail.metadata, &tail.etag).segment;
+    let mut rest = if tail.is_whole() { window.saturating_sub(tail.size) } else { 0 };
+    while rest > 0 && number > 1 {
+        number -= 1;
+        let Some(sealed) = store.read(&segment_key(key, number), ReadRange::Last(rest)).await? else { break };
+        search.seen.extend(dedup::unique_ids(&sealed.bytes));
+        rest = if sealed.is_whole() { rest.saturating_sub(sealed.size) } else { 0 };
     }
     Ok(Some(tail))
 }

@@ -396,3 +396,19 @@ async fn an_append_cut_off_at_the_deadline_leaves_no_upload_open() {
     assert_eq!(store.open_uploads(), 0, "the upload begun was aborted");
     assert_eq!(store.size(KEY), Some(6 << 20), "nothing was written");
 }
+
+#[tokio::test]
+async fn a_redelivered_record_segments_back_is_found_while_the_window_reaches_it() {
+    let store = MemoryStore::default();
+    let options = AppendOptions { dedup_window_bytes: 1024, redelivery_window_bytes: 1 << 20, ..rolling(4 * 1024) };
+    let first = records(3);
+    run(&store, &options, &lines(&first)).await.expect("appends");
+    for _ in 0..8 {
+        run(&store, &options, &lines(&records(5))).await.expect("appends");
+    }
+    assert!(store.object(&segment_key(KEY, 4)).is_some(), "several segments since");
+    let mut again = lines(&first);
+    again.iter_mut().for_each(|line| line.delivered_before = true);
+    let appended = run(&store, &options, &again).await.expect("appends");
+    assert_eq!((appended.appended, appended.duplicates), (0, 3));
+}
