@@ -13,7 +13,7 @@ use rand::rngs::StdRng;
 use tokio::time::Instant;
 
 use crate::generator::user_session;
-use crate::plan::{CONCURRENCY, Mode, RunOptions};
+use crate::plan::{CONCURRENCY, Mode, PACK_BYTES, PACK_RECORDS, RunOptions};
 use crate::publish::delivery::RetryPolicy;
 use crate::publish::sqs::SqsQueue;
 use crate::run::run;
@@ -39,7 +39,7 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
-    /// Send records to an SQS queue in batches of ten, as the Lambda's burst mode does, and print a
+    /// Send records to an SQS queue, packed and batched as the Lambda's burst mode does, and print a
     /// summary as JSON. The standard AWS environment (AWS_REGION, credentials, AWS_ENDPOINT_URL for a
     /// local emulator) chooses the endpoint. Exits with 1 if any record failed.
     Send {
@@ -55,6 +55,12 @@ enum Command {
         /// SendMessageBatch calls in flight at once.
         #[arg(long, default_value_t = CONCURRENCY.default)]
         concurrency: u64,
+        /// Records packed into one message, one a line (1 sends each record alone).
+        #[arg(long, default_value_t = PACK_RECORDS.default)]
+        pack_records: u64,
+        /// The largest message body in bytes.
+        #[arg(long, default_value_t = PACK_BYTES.default)]
+        pack_bytes: u64,
     },
 }
 
@@ -62,7 +68,18 @@ enum Command {
 pub async fn main() -> anyhow::Result<ExitCode> {
     match Cli::parse().command {
         Command::Generate { count, seed } => generate(count, rng(seed)),
-        Command::Send { count, queue_url, seed, concurrency } => send(count, queue_url, seed, concurrency).await,
+        Command::Send { count, queue_url, seed, concurrency, pack_records, pack_bytes } => {
+            let options = RunOptions {
+                mode: Some(Mode::Burst),
+                count: Some(count),
+                concurrency: Some(concurrency),
+                pack_records: Some(pack_records),
+                pack_bytes: Some(pack_bytes),
+                seed,
+                ..Default::default()
+            };
+            send(&options, queue_url).await
+        }
     }
 }
 
@@ -97,20 +114,13 @@ fn finish_early(error: io::Error) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn send(count: u64, queue_url: String, seed: Option<u64>, concurrency: u64) -> anyhow::Result<ExitCode> {
-    let options = RunOptions {
-        mode: Some(Mode::Burst),
-        count: Some(count),
-        concurrency: Some(concurrency),
-        seed,
-        ..Default::default()
-    };
+async fn send(options: &RunOptions, queue_url: String) -> anyhow::Result<ExitCode> {
     let plan = options.plan()?;
     let config = shared::aws::load_sdk_config().await;
     let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&config), queue_url);
     // A command line has no deadline; a day stands for none.
     let deadline = Instant::now() + Duration::from_secs(24 * 3600);
-    let summary = run(&queue, &plan, &mut rng(seed), Utc::now, &RetryPolicy::default(), deadline).await?;
+    let summary = run(&queue, &plan, &mut rng(plan.seed), Utc::now, &RetryPolicy::default(), deadline).await?;
     println!("{}", serde_json::to_string(&summary)?);
     Ok(if summary.is_complete() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

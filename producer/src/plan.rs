@@ -10,9 +10,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
-    /// The seed's behaviour: one record, a random pause, again, until the duration runs out.
+    /// The seed's behaviour, records becoming visible one by one with random pauses over a window; the
+    /// whole window is sent at once, each record delayed (SQS DelaySeconds) until its moment.
     Stream,
-    /// A fixed number of records, as fast as the queue takes them.
+    /// A fixed number of records, packed several to a message, as fast as the queue takes them.
     Burst,
 }
 
@@ -26,6 +27,8 @@ pub struct RunOptions {
     pub duration_secs: Option<u64>,
     pub min_pause_secs: Option<u64>,
     pub max_pause_secs: Option<u64>,
+    pub pack_records: Option<u64>,
+    pub pack_bytes: Option<u64>,
     pub seed: Option<u64>,
 }
 
@@ -40,9 +43,10 @@ pub struct Limit {
 
 /// Records per burst run.
 pub const COUNT: Limit = Limit { field: "count", env: "BURST_COUNT", default: 1_000, range: 1..=1_000_000 };
-/// SendMessageBatch calls in flight at once in a burst run.
+/// SendMessageBatch calls in flight at once.
 pub const CONCURRENCY: Limit = Limit { field: "concurrency", env: "BURST_CONCURRENCY", default: 8, range: 1..=64 };
-/// How long a stream run lasts (the seed: 15 minutes); the invocation's deadline cuts it shorter.
+/// The window a stream run's records become visible over (the seed: 15 minutes); at most SQS's largest
+/// DelaySeconds, so a longer stream is the schedule's business.
 pub const DURATION_SECS: Limit =
     Limit { field: "duration_secs", env: "STREAM_DURATION_SECS", default: 900, range: 1..=900 };
 /// Shortest pause between two records of a stream run (the seed: 1 s).
@@ -51,6 +55,13 @@ pub const MIN_PAUSE_SECS: Limit =
 /// Longest pause between two records of a stream run (the seed: 15 s).
 pub const MAX_PAUSE_SECS: Limit =
     Limit { field: "max_pause_secs", env: "STREAM_MAX_PAUSE_SECS", default: 15, range: 0..=900 };
+/// Records a burst packs into one message, one JSON object per line. A hundred records of about 560
+/// bytes fill one 64 KiB request unit of SQS's billing.
+pub const PACK_RECORDS: Limit = Limit { field: "pack_records", env: "PACK_RECORDS", default: 100, range: 1..=1_000 };
+/// The largest packed message body; at least one record of the largest size the consumer takes, at most
+/// SQS's largest message.
+pub const PACK_BYTES: Limit =
+    Limit { field: "pack_bytes", env: "PACK_BYTES", default: 64 * 1024, range: 16 * 1024..=1024 * 1024 };
 /// The mode's environment variable; the seed streams.
 pub const MODE_ENV: &str = "PRODUCER_MODE";
 /// The environment variable that pins the random generator.
@@ -67,8 +78,29 @@ pub struct Plan {
 /// The mode-specific part of a [`Plan`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Work {
-    Burst { count: u64, concurrency: usize },
-    Stream { duration: Duration, pause: RangeInclusive<Duration> },
+    Burst {
+        count: u64,
+        concurrency: usize,
+        packing: Packing,
+    },
+    /// Pauses are whole seconds, as DelaySeconds is.
+    Stream {
+        duration: Duration,
+        pause_secs: RangeInclusive<u64>,
+        concurrency: usize,
+    },
+}
+
+/// How many records, and how many bytes of them, one message may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Packing {
+    pub records: usize,
+    pub bytes: usize,
+}
+
+impl Packing {
+    /// One record a message, as the seed sends.
+    pub const SINGLE: Packing = Packing { records: 1, bytes: 1024 * 1024 };
 }
 
 impl Work {
@@ -101,6 +133,8 @@ impl RunOptions {
             duration_secs: overrides.duration_secs.or(self.duration_secs),
             min_pause_secs: overrides.min_pause_secs.or(self.min_pause_secs),
             max_pause_secs: overrides.max_pause_secs.or(self.max_pause_secs),
+            pack_records: overrides.pack_records.or(self.pack_records),
+            pack_bytes: overrides.pack_bytes.or(self.pack_bytes),
             seed: overrides.seed.or(self.seed),
         }
     }
@@ -116,13 +150,17 @@ impl RunOptions {
         if min_pause > max_pause {
             return Err(PlanError::PauseRange { min: min_pause, max: max_pause });
         }
+        // The ranges keep these far below usize::MAX.
+        let packing = Packing {
+            records: checked(&PACK_RECORDS, self.pack_records)? as usize,
+            bytes: checked(&PACK_BYTES, self.pack_bytes)? as usize,
+        };
+        let concurrency = concurrency as usize;
         let work = match self.mode.unwrap_or(Mode::Stream) {
-            // The range keeps concurrency far below usize::MAX.
-            Mode::Burst => Work::Burst { count, concurrency: concurrency as usize },
-            Mode::Stream => Work::Stream {
-                duration: Duration::from_secs(duration),
-                pause: Duration::from_secs(min_pause)..=Duration::from_secs(max_pause),
-            },
+            Mode::Burst => Work::Burst { count, concurrency, packing },
+            Mode::Stream => {
+                Work::Stream { duration: Duration::from_secs(duration), pause_secs: min_pause..=max_pause, concurrency }
+            }
         };
         Ok(Plan { work, seed: self.seed })
     }
@@ -150,13 +188,7 @@ mod tests {
     #[test]
     fn defaults_are_the_seed_stream() {
         let plan = RunOptions::default().plan().expect("defaults are valid");
-        assert_eq!(
-            plan.work,
-            Work::Stream {
-                duration: Duration::from_secs(900),
-                pause: Duration::from_secs(1)..=Duration::from_secs(15)
-            }
-        );
+        assert_eq!(plan.work, Work::Stream { duration: Duration::from_secs(900), pause_secs: 1..=15, concurrency: 8 });
         assert_eq!(plan.seed, None);
     }
 
@@ -164,7 +196,8 @@ mod tests {
     fn overrides_win_option_by_option() {
         let base = RunOptions { mode: Some(Mode::Burst), count: Some(50), concurrency: Some(2), ..Default::default() };
         let plan = base.overridden_by(RunOptions { count: Some(70), seed: Some(9), ..Default::default() }).plan();
-        assert_eq!(plan, Ok(Plan { work: Work::Burst { count: 70, concurrency: 2 }, seed: Some(9) }));
+        let packing = Packing { records: 100, bytes: 65_536 };
+        assert_eq!(plan, Ok(Plan { work: Work::Burst { count: 70, concurrency: 2, packing }, seed: Some(9) }));
     }
 
     #[test]
@@ -174,6 +207,14 @@ mod tests {
         assert_eq!(error, "count = 0 is out of range 1..=1000000 (set by the event's `count` or BURST_COUNT)");
         let options = RunOptions { mode: Some(Mode::Burst), concurrency: Some(65), ..Default::default() };
         assert!(options.plan().expect_err("too many").to_string().contains("BURST_CONCURRENCY"));
+    }
+
+    #[test]
+    fn packing_is_bounded_by_what_a_message_can_carry() {
+        let options = RunOptions { mode: Some(Mode::Burst), pack_bytes: Some(1000), ..Default::default() };
+        assert!(options.plan().expect_err("smaller than a record").to_string().contains("PACK_BYTES"));
+        let options = RunOptions { mode: Some(Mode::Burst), pack_records: Some(0), ..Default::default() };
+        assert!(options.plan().expect_err("no records").to_string().contains("PACK_RECORDS"));
     }
 
     #[test]

@@ -85,6 +85,7 @@ pub async fn handle<Q: MessageQueue>(
         sent = summary.sent,
         failed = summary.failed,
         unsent = summary.unsent,
+        messages = summary.messages,
         sqs_calls = summary.sqs_calls,
         elapsed_ms = summary.elapsed_ms,
         "run finished"
@@ -135,9 +136,9 @@ mod tests {
         let summary = body(&response);
         assert_eq!(summary["mode"], "burst");
         assert_eq!((summary["sent"].as_u64(), summary["failed"].as_u64()), (Some(25), Some(0)));
-        assert_eq!(summary["sqs_calls"], 3);
+        assert_eq!((summary["messages"].as_u64(), summary["sqs_calls"].as_u64()), (Some(1), Some(1)));
         assert!(summary["elapsed_ms"].is_u64());
-        assert_eq!(producer.queue.bodies().len(), 25);
+        assert_eq!(producer.queue.records().len(), 25);
         let response = serde_json::to_value(&response).expect("serialises");
         assert!(response["statusCode"].is_u64() && response["body"].is_string());
     }
@@ -151,13 +152,17 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn stream_stops_a_margin_before_the_deadline() {
-        let producer = producer(&[("STREAM_MIN_PAUSE_SECS", "1"), ("STREAM_MAX_PAUSE_SECS", "1")]);
+    async fn the_default_stream_returns_at_once_with_its_window_sent() {
+        let producer = producer(&[]);
         let started = Instant::now();
-        let response = handle(&producer, event(json!({}), 10)).await.expect("runs");
-        assert!(started.elapsed() <= Duration::from_secs(8), "{:?}", started.elapsed());
-        assert_eq!(body(&response)["mode"], "stream");
-        assert!((7..=8).contains(&producer.queue.bodies().len()));
+        let response = handle(&producer, event(json!({}), 900)).await.expect("runs");
+        assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+        let summary = body(&response);
+        assert_eq!(summary["mode"], "stream");
+        assert_eq!(summary["sent"], summary["requested"]);
+        let messages = producer.queue.messages();
+        assert!((60..=900).contains(&messages.len()), "pauses of 1-15 s over 900 s: {}", messages.len());
+        assert!(messages.iter().all(|message| message.records == 1 && message.delay_seconds < 900));
     }
 
     #[tokio::test(start_paused = true)]
@@ -168,7 +173,7 @@ mod tests {
         handle(&first, event(payload.clone(), 60)).await.expect("runs");
         handle(&second, event(payload, 60)).await.expect("runs");
         let ids = |producer: &Producer<MemoryQueue>| -> Vec<String> {
-            producer.queue.bodies().iter().map(|body| body[body.len() - 40..].to_owned()).collect()
+            producer.queue.records().iter().map(|body| body[body.len() - 40..].to_owned()).collect()
         };
         assert_eq!(ids(&first), ids(&second));
     }
@@ -188,6 +193,6 @@ mod tests {
         assert!(error.to_string().contains("count = 0 is out of range"), "{error}");
         let error = handle(&producer, event(json!({"count": "ten"}), 60)).await.expect_err("invalid");
         assert!(error.to_string().contains("count: invalid type"), "{error}");
-        assert!(producer.queue.bodies().is_empty());
+        assert!(producer.queue.messages().is_empty());
     }
 }

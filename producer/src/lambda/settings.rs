@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use crate::plan::{
-    CONCURRENCY, COUNT, DURATION_SECS, MAX_PAUSE_SECS, MIN_PAUSE_SECS, MODE_ENV, Mode, PlanError, RunOptions, SEED_ENV,
+    CONCURRENCY, COUNT, DURATION_SECS, MAX_PAUSE_SECS, MIN_PAUSE_SECS, MODE_ENV, Mode, PACK_BYTES, PACK_RECORDS,
+    PlanError, RunOptions, SEED_ENV,
 };
 use crate::publish::delivery::RetryPolicy;
 use shared::deadline;
@@ -64,6 +65,8 @@ impl Settings {
             duration_secs: env::parsed(&lookup, DURATION_SECS.env)?,
             min_pause_secs: env::parsed(&lookup, MIN_PAUSE_SECS.env)?,
             max_pause_secs: env::parsed(&lookup, MAX_PAUSE_SECS.env)?,
+            pack_records: env::parsed(&lookup, PACK_RECORDS.env)?,
+            pack_bytes: env::parsed(&lookup, PACK_BYTES.env)?,
             seed: env::parsed(&lookup, SEED_ENV)?,
         };
         defaults.plan()?;
@@ -115,6 +118,8 @@ mod tests {
             ("STREAM_DURATION_SECS", "60"),
             ("STREAM_MIN_PAUSE_SECS", "2"),
             ("STREAM_MAX_PAUSE_SECS", "4"),
+            ("PACK_RECORDS", "20"),
+            ("PACK_BYTES", "20000"),
             ("RECORD_SEED", "42"),
             ("SEND_MAX_ATTEMPTS", "3"),
             ("DEADLINE_MARGIN_MS", "500"),
@@ -129,6 +134,8 @@ mod tests {
                 duration_secs: Some(60),
                 min_pause_secs: Some(2),
                 max_pause_secs: Some(4),
+                pack_records: Some(20),
+                pack_bytes: Some(20000),
                 seed: Some(42),
             }
         );
@@ -145,6 +152,7 @@ mod tests {
             ("BURST_COUNT", "0"),
             ("BURST_CONCURRENCY", "1000"),
             ("STREAM_MIN_PAUSE_SECS", "20"),
+            ("PACK_BYTES", "100"),
             ("RECORD_SEED", "x"),
             ("SEND_MAX_ATTEMPTS", "0"),
             ("DEADLINE_MARGIN_MS", "soon"),

@@ -1,47 +1,54 @@
-//! Packs records into SendMessageBatch requests within SQS's limits.
+//! Groups messages into SendMessageBatch requests within SQS's limits.
 
-use shared::UserSession;
-
+use super::pack::Message;
 use super::queue::OutgoingMessage;
 
 /// SendMessageBatch takes at most ten entries.
 pub const MAX_ENTRIES: usize = 10;
-/// The bodies of one SendMessageBatch request add up to at most 256 KiB.
+/// The bodies of one SendMessageBatch request add up to at most 256 KiB; a larger message goes alone.
 pub const MAX_BYTES: usize = 256 * 1024;
 
-/// Groups records, in order, into batches of at most [`MAX_ENTRIES`] messages and [`MAX_BYTES`] bytes.
+/// Groups messages, in order, into batches of at most [`MAX_ENTRIES`] entries and [`MAX_BYTES`] bytes.
 pub struct Batches<I> {
-    records: I,
-    carried: Option<String>,
+    messages: I,
+    carried: Option<Message>,
 }
 
-impl<I: Iterator<Item = UserSession>> Batches<I> {
-    pub fn new(records: I) -> Self {
-        Self { records, carried: None }
+impl<I> Batches<I> {
+    pub fn new(messages: I) -> Self {
+        Self { messages, carried: None }
     }
 }
 
-impl<I: Iterator<Item = UserSession>> Iterator for Batches<I> {
-    type Item = Result<Vec<OutgoingMessage>, serde_json::Error>;
+impl<I, E> Iterator for Batches<I>
+where
+    I: Iterator<Item = Result<Message, E>>,
+{
+    type Item = Result<Vec<OutgoingMessage>, E>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let mut batch: Vec<OutgoingMessage> = Vec::with_capacity(MAX_ENTRIES);
         let mut bytes = 0;
         while batch.len() < MAX_ENTRIES {
-            let body = match self.carried.take() {
-                Some(body) => body,
-                None => match self.records.next().map(|record| record.to_json()) {
-                    Some(Ok(body)) => body,
+            let message = match self.carried.take() {
+                Some(message) => message,
+                None => match self.messages.next() {
+                    Some(Ok(message)) => message,
                     Some(Err(error)) => return Some(Err(error)),
                     None => break,
                 },
             };
-            if !batch.is_empty() && bytes + body.len() > MAX_BYTES {
-                self.carried = Some(body);
+            if !batch.is_empty() && bytes + message.body.len() > MAX_BYTES {
+                self.carried = Some(message);
                 break;
             }
-            bytes += body.len();
-            batch.push(OutgoingMessage { id: batch.len().to_string(), body });
+            bytes += message.body.len();
+            batch.push(OutgoingMessage {
+                id: batch.len().to_string(),
+                body: message.body,
+                records: message.records,
+                delay_seconds: message.delay_seconds,
+            });
         }
         (!batch.is_empty()).then_some(Ok(batch))
     }
@@ -50,42 +57,37 @@ impl<I: Iterator<Item = UserSession>> Iterator for Batches<I> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::generator::user_session;
-    use chrono::Utc;
-    use rand::SeedableRng;
-    use rand::rngs::StdRng;
 
-    fn records(count: usize, address_len: usize) -> impl Iterator<Item = UserSession> {
-        let mut rng = StdRng::seed_from_u64(11);
-        std::iter::repeat_with(move || {
-            let mut record = user_session(&mut rng, Utc::now());
-            record.address = "x".repeat(address_len);
-            record
+    fn messages(count: usize, len: usize) -> impl Iterator<Item = Result<Message, ()>> {
+        (0..count).map(move |index| {
+            Ok(Message { body: "x".repeat(len), records: 1, delay_seconds: u32::try_from(index).unwrap_or(0) })
         })
-        .take(count)
     }
 
     #[test]
-    fn small_records_fill_batches_of_ten_with_distinct_ids() {
-        let batches: Vec<_> = Batches::new(records(25, 10)).collect::<Result<_, _>>().expect("encodes");
+    fn small_messages_fill_batches_of_ten_with_distinct_ids() {
+        let batches: Vec<_> = Batches::new(messages(25, 10)).collect::<Result<_, _>>().expect("batches");
         let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
         assert_eq!(sizes, [10, 10, 5]);
         let ids: Vec<&str> = batches[0].iter().map(|message| message.id.as_str()).collect();
         assert_eq!(ids, ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
+        assert_eq!(batches[1][3].delay_seconds, 13, "each message keeps its delay");
     }
 
     #[test]
-    fn large_records_split_batches_at_the_byte_limit() {
-        let batches: Vec<_> = Batches::new(records(9, 100 * 1024)).collect::<Result<_, _>>().expect("encodes");
+    fn large_messages_split_batches_at_the_byte_limit() {
+        let batches: Vec<_> = Batches::new(messages(9, 100 * 1024)).collect::<Result<_, _>>().expect("batches");
         let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
         assert_eq!(sizes, [2, 2, 2, 2, 1]);
         for batch in &batches {
             assert!(batch.iter().map(|message| message.body.len()).sum::<usize>() <= MAX_BYTES);
         }
+        let alone: Vec<_> = Batches::new(messages(2, 300 * 1024)).collect::<Result<_, _>>().expect("batches");
+        assert_eq!(alone.iter().map(Vec::len).collect::<Vec<_>>(), [1, 1]);
     }
 
     #[test]
-    fn no_records_make_no_batch() {
-        assert_eq!(Batches::new(records(0, 1)).count(), 0);
+    fn no_messages_make_no_batch() {
+        assert_eq!(Batches::new(messages(0, 1)).count(), 0);
     }
 }

@@ -34,11 +34,15 @@ impl RetryPolicy {
     }
 }
 
-/// What became of one batch.
+/// What became of one batch: records (a message may carry several), messages and calls.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Delivery {
+    /// Records in messages the queue accepted.
     pub sent: u64,
+    /// Records in messages given up on.
     pub failed: u64,
+    /// Messages the queue accepted.
+    pub messages: u64,
     pub calls: u64,
 }
 
@@ -46,8 +50,13 @@ impl std::ops::AddAssign for Delivery {
     fn add_assign(&mut self, other: Delivery) {
         self.sent += other.sent;
         self.failed += other.failed;
+        self.messages += other.messages;
         self.calls += other.calls;
     }
+}
+
+fn records(messages: &[OutgoingMessage], ids: impl Fn(&str) -> bool) -> u64 {
+    messages.iter().filter(|message| ids(&message.id)).map(|message| message.records).sum()
 }
 
 /// Sends `messages` until each is accepted or given up on. Only a call failure that no retry can cure
@@ -64,14 +73,17 @@ pub async fn deliver<Q: MessageQueue>(
         delivery.calls += 1;
         let retry: Vec<String> = match queue.send_batch(&messages).await {
             Ok(refused) => {
-                delivery.sent += (messages.len() - refused.len().min(messages.len())) as u64;
+                let refused_ids: Vec<&str> = refused.iter().map(|failure| failure.id.as_str()).collect();
+                let accepted = |id: &str| !refused_ids.contains(&id);
+                delivery.sent += records(&messages, accepted);
+                delivery.messages += messages.iter().filter(|message| accepted(&message.id)).count() as u64;
                 let mut retry = Vec::with_capacity(refused.len());
                 for failure in refused {
                     if failure.retryable {
                         retry.push(failure.id);
                     } else {
                         warn!(entry = %failure.id, code = %failure.code, "queue refused a message for good");
-                        delivery.failed += 1;
+                        delivery.failed += records(&messages, |id| id == failure.id);
                     }
                 }
                 retry
@@ -89,7 +101,7 @@ pub async fn deliver<Q: MessageQueue>(
         let wait = policy.backoff(attempt);
         if attempt >= policy.max_attempts || Instant::now() + wait >= deadline {
             warn!(attempt, messages = messages.len(), "giving up on messages the queue did not take");
-            delivery.failed += messages.len() as u64;
+            delivery.failed += records(&messages, |_| true);
             return Ok(delivery);
         }
         tokio::time::sleep(wait).await;
@@ -129,7 +141,9 @@ mod tests {
     }
 
     fn messages(count: usize) -> Vec<OutgoingMessage> {
-        (0..count).map(|id| OutgoingMessage { id: id.to_string(), body: "{}".into() }).collect()
+        (0..count)
+            .map(|id| OutgoingMessage { id: id.to_string(), body: "{}".into(), records: 1, delay_seconds: 0 })
+            .collect()
     }
 
     fn refused(id: &str, retryable: bool) -> EntryFailure {
@@ -148,7 +162,7 @@ mod tests {
     async fn refused_entries_alone_are_sent_again() {
         let queue = ScriptedQueue::new(vec![Ok(vec![refused("1", true), refused("3", true)]), Ok(vec![])]);
         let delivery = deliver(&queue, messages(4), &RetryPolicy::default(), far()).await.expect("delivered");
-        assert_eq!(delivery, Delivery { sent: 4, failed: 0, calls: 2 });
+        assert_eq!(delivery, Delivery { sent: 4, failed: 0, messages: 4, calls: 2 });
         assert_eq!(queue.calls(), [vec!["0", "1", "2", "3"], vec!["1", "3"]]);
     }
 
@@ -156,7 +170,7 @@ mod tests {
     async fn sender_faults_are_not_retried() {
         let queue = ScriptedQueue::new(vec![Ok(vec![refused("0", false)])]);
         let delivery = deliver(&queue, messages(2), &RetryPolicy::default(), far()).await.expect("delivered");
-        assert_eq!(delivery, Delivery { sent: 1, failed: 1, calls: 1 });
+        assert_eq!(delivery, Delivery { sent: 1, failed: 1, messages: 1, calls: 1 });
     }
 
     #[tokio::test(start_paused = true)]
@@ -164,14 +178,14 @@ mod tests {
         let queue = ScriptedQueue::new((0..5).map(|_| Err(call_error(true))).collect());
         let policy = RetryPolicy { max_attempts: 3, ..RetryPolicy::default() };
         let delivery = deliver(&queue, messages(3), &policy, far()).await.expect("counted, not an error");
-        assert_eq!(delivery, Delivery { sent: 0, failed: 3, calls: 3 });
+        assert_eq!(delivery, Delivery { sent: 0, failed: 3, messages: 0, calls: 3 });
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_failed_call_then_success_sends_everything() {
         let queue = ScriptedQueue::new(vec![Err(call_error(true)), Ok(vec![])]);
         let delivery = deliver(&queue, messages(3), &RetryPolicy::default(), far()).await.expect("delivered");
-        assert_eq!(delivery, Delivery { sent: 3, failed: 0, calls: 2 });
+        assert_eq!(delivery, Delivery { sent: 3, failed: 0, messages: 3, calls: 2 });
     }
 
     #[tokio::test(start_paused = true)]
@@ -192,7 +206,7 @@ mod tests {
         };
         let deadline = Instant::now();
         let delivery = deliver(&queue, messages(2), &policy, deadline).await.expect("counted");
-        assert_eq!(delivery, Delivery { sent: 0, failed: 2, calls: 1 });
+        assert_eq!(delivery, Delivery { sent: 0, failed: 2, messages: 0, calls: 1 });
     }
 
     #[test]

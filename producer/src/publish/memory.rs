@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use super::queue::{EntryFailure, MessageQueue, OutgoingMessage, SendError};
 
-/// Accepts every message, after an optional delay per call, and keeps the bodies in arrival order.
+/// Accepts every message, after an optional delay per call, and keeps them in arrival order.
 #[derive(Debug, Default)]
 pub struct MemoryQueue {
-    bodies: Mutex<Vec<String>>,
+    messages: Mutex<Vec<OutgoingMessage>>,
     latency: Duration,
 }
 
@@ -18,9 +18,17 @@ impl MemoryQueue {
         Self { latency, ..Self::default() }
     }
 
-    /// The bodies received so far.
-    pub fn bodies(&self) -> Vec<String> {
-        self.bodies.lock().map(|bodies| bodies.clone()).unwrap_or_default()
+    /// The messages received so far.
+    pub fn messages(&self) -> Vec<OutgoingMessage> {
+        self.messages.lock().map(|messages| messages.clone()).unwrap_or_default()
+    }
+
+    /// The records received so far, one a line of the bodies.
+    pub fn records(&self) -> Vec<String> {
+        self.messages()
+            .iter()
+            .flat_map(|message| message.body.split('\n').map(str::to_owned).collect::<Vec<_>>())
+            .collect()
     }
 }
 
@@ -29,12 +37,12 @@ impl MessageQueue for MemoryQueue {
         if !self.latency.is_zero() {
             tokio::time::sleep(self.latency).await;
         }
-        let mut bodies = self.bodies.lock().map_err(|_| SendError {
+        let mut received = self.messages.lock().map_err(|_| SendError {
             message: "memory queue poisoned by a panicked sender".into(),
             retryable: false,
             source: None,
         })?;
-        bodies.extend(messages.iter().map(|message| message.body.clone()));
+        received.extend_from_slice(messages);
         Ok(Vec::new())
     }
 }

@@ -8,6 +8,10 @@ use std::future::Future;
 pub struct OutgoingMessage {
     pub id: String,
     pub body: String,
+    /// How many records the body carries, one a line.
+    pub records: u64,
+    /// Seconds the queue hides the message before its first delivery (SQS DelaySeconds, 0-900).
+    pub delay_seconds: u32,
 }
 
 /// A message of a batch that the queue did not accept.

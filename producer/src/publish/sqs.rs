@@ -32,7 +32,14 @@ impl MessageQueue for SqsQueue {
     async fn send_batch(&self, messages: &[OutgoingMessage]) -> Result<Vec<EntryFailure>, SendError> {
         let entries = messages
             .iter()
-            .map(|message| SendMessageBatchRequestEntry::builder().id(&message.id).message_body(&message.body).build())
+            .map(|message| {
+                let delay = i32::try_from(message.delay_seconds).ok().filter(|delay| *delay > 0);
+                SendMessageBatchRequestEntry::builder()
+                    .id(&message.id)
+                    .message_body(&message.body)
+                    .set_delay_seconds(delay)
+                    .build()
+            })
             .collect::<Result<Vec<_>, _>>()
             .map_err(|error| SendError {
                 message: format!("cannot build a SendMessageBatch entry: {error}"),

@@ -1,40 +1,24 @@
-//! Burst mode: `count` records in batches of ten, `concurrency` batches in flight.
+//! Burst mode: `count` records packed into messages, sent as fast as the queue takes them.
 
 use chrono::{DateTime, Utc};
-use futures::{StreamExt, future, stream};
 use rand::Rng;
-use tokio::time::Instant;
 
-use super::RunError;
 use crate::generator::user_session;
-use crate::publish::batch::Batches;
-use crate::publish::delivery::{Delivery, RetryPolicy, deliver};
-use crate::publish::queue::MessageQueue;
+use crate::plan::Packing;
+use crate::publish::pack::{Message, Packed};
 
-/// Sends `count` generated records; batches not started by `deadline` are left unsent.
-pub async fn burst<Q, R, C>(
-    queue: &Q,
-    rng: &mut R,
+/// The burst's messages: `count` records generated as they are packed, each stamped by `clock`.
+pub fn messages<'r, R, C>(
+    rng: &'r mut R,
     clock: C,
     count: u64,
-    concurrency: usize,
-    policy: &RetryPolicy,
-    deadline: Instant,
-) -> Result<Delivery, RunError>
+    packing: Packing,
+) -> impl Iterator<Item = Result<Message, serde_json::Error>> + 'r
 where
-    Q: MessageQueue,
     R: Rng + ?Sized,
-    C: Fn() -> DateTime<Utc>,
+    C: Fn() -> DateTime<Utc> + 'r,
 {
     let records =
-        std::iter::repeat_with(|| user_session(rng, clock())).take(usize::try_from(count).unwrap_or(usize::MAX));
-    let mut deliveries = stream::iter(Batches::new(records))
-        .take_while(|_| future::ready(Instant::now() < deadline))
-        .map(|batch| async move { Ok::<_, RunError>(deliver(queue, batch?, policy, deadline).await?) })
-        .buffer_unordered(concurrency.max(1));
-    let mut total = Delivery::default();
-    while let Some(delivery) = deliveries.next().await {
-        total += delivery?;
-    }
-    Ok(total)
+        std::iter::repeat_with(move || user_session(rng, clock())).take(usize::try_from(count).unwrap_or(usize::MAX));
+    Packed::new(records, packing)
 }

@@ -1,4 +1,5 @@
-//! Running a [`Plan`]: records from the generator, through the queue port, into a [`Summary`].
+//! Running a [`Plan`]: records from the generator, packed or delayed into messages, through the queue
+//! port into a [`Summary`].
 //!
 //! The run knows nothing of Lambda: the caller passes the queue, the random generator, the clock that
 //! stamps records and the instant by which the run must have stopped.
@@ -7,14 +8,18 @@ mod burst;
 mod stream;
 mod summary;
 
+pub use stream::schedule;
 pub use summary::Summary;
 
 use chrono::{DateTime, Utc};
+use futures::{StreamExt, future, stream as futures_stream};
 use rand::Rng;
 use tokio::time::Instant;
 
 use crate::plan::{Plan, Work};
-use crate::publish::delivery::RetryPolicy;
+use crate::publish::batch::Batches;
+use crate::publish::delivery::{Delivery, RetryPolicy, deliver};
+use crate::publish::pack::Message;
 use crate::publish::queue::{MessageQueue, SendError};
 
 /// A fault that ends the run as a whole.
@@ -42,22 +47,44 @@ where
 {
     let started = Instant::now();
     let (requested, delivery) = match &plan.work {
-        Work::Burst { count, concurrency } => {
-            let delivery = burst::burst(queue, rng, clock, *count, *concurrency, policy, deadline).await?;
-            (Some(*count), delivery)
+        Work::Burst { count, concurrency, packing } => {
+            let messages = burst::messages(rng, clock, *count, *packing);
+            (*count, send(queue, messages, *concurrency, policy, deadline).await?)
         }
-        Work::Stream { duration, pause } => {
-            let end = deadline.min(started + *duration);
-            (None, stream::stream(queue, rng, clock, pause.clone(), policy, end).await?)
+        Work::Stream { duration, pause_secs, concurrency } => {
+            let offsets = schedule(rng, *duration, pause_secs.clone());
+            let count = offsets.len() as u64;
+            let messages = stream::messages(rng, clock(), offsets);
+            (count, send(queue, messages, *concurrency, policy, deadline).await?)
         }
     };
     Ok(Summary::new(plan.work.mode(), requested, delivery, started.elapsed()))
 }
 
+/// Sends `messages` in batches, `concurrency` calls in flight; batches not started by `deadline` are
+/// left unsent.
+async fn send<Q: MessageQueue>(
+    queue: &Q,
+    messages: impl Iterator<Item = Result<Message, serde_json::Error>>,
+    concurrency: usize,
+    policy: &RetryPolicy,
+    deadline: Instant,
+) -> Result<Delivery, RunError> {
+    let mut deliveries = futures_stream::iter(Batches::new(messages))
+        .take_while(|_| future::ready(Instant::now() < deadline))
+        .map(|batch| async move { Ok::<_, RunError>(deliver(queue, batch?, policy, deadline).await?) })
+        .buffer_unordered(concurrency.max(1));
+    let mut total = Delivery::default();
+    while let Some(delivery) = deliveries.next().await {
+        total += delivery?;
+    }
+    Ok(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::RunOptions;
+    use crate::plan::{Packing, RunOptions};
     use crate::publish::memory::MemoryQueue;
     use rand::SeedableRng;
     use rand::rngs::StdRng;
@@ -70,12 +97,16 @@ mod tests {
     }
 
     fn burst(count: u64, concurrency: usize) -> Plan {
-        Plan { work: Work::Burst { count, concurrency }, seed: None }
+        Plan { work: Work::Burst { count, concurrency, packing: Packing::SINGLE }, seed: None }
     }
 
     fn stream(duration_secs: u64, pause_secs: u64) -> Plan {
-        let pause = Duration::from_secs(pause_secs);
-        Plan { work: Work::Stream { duration: Duration::from_secs(duration_secs), pause: pause..=pause }, seed: None }
+        let work = Work::Stream {
+            duration: Duration::from_secs(duration_secs),
+            pause_secs: pause_secs..=pause_secs,
+            concurrency: 8,
+        };
+        Plan { work, seed: None }
     }
 
     async fn run_on(queue: &MemoryQueue, plan: &Plan, deadline: Instant) -> Summary {
@@ -94,11 +125,22 @@ mod tests {
         assert_eq!((summary.sent, summary.failed, summary.unsent, summary.sqs_calls), (1_005, 0, 0, 101));
         assert!(summary.is_complete());
         let ids: HashSet<_> = queue
-            .bodies()
+            .records()
             .iter()
             .map(|body| UserSession::from_json(body.as_bytes()).expect("valid record").unique_id)
             .collect();
         assert_eq!(ids.len(), 1_005);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn burst_packs_records_into_messages() {
+        let queue = MemoryQueue::default();
+        let packing = Packing { records: 100, bytes: 64 * 1024 };
+        let plan = Plan { work: Work::Burst { count: 1_050, concurrency: 2, packing }, seed: None };
+        let summary = run_on(&queue, &plan, far()).await;
+        assert_eq!((summary.sent, summary.messages, summary.sqs_calls), (1_050, 11, 3));
+        assert_eq!(queue.records().len(), 1_050);
+        assert!(queue.messages().iter().all(|message| message.body.len() <= 64 * 1024 && message.delay_seconds == 0));
     }
 
     #[tokio::test(start_paused = true)]
@@ -108,7 +150,7 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(5);
         let expected: Vec<String> =
             (0..30).map(|_| crate::generator::user_session(&mut rng, clock()).to_json().expect("encodes")).collect();
-        assert_eq!(queue.bodies(), expected);
+        assert_eq!(queue.records(), expected);
     }
 
     #[tokio::test(start_paused = true)]
@@ -130,21 +172,20 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn stream_sends_one_record_per_pause_until_the_duration_ends() {
-        let queue = MemoryQueue::default();
-        let summary = run_on(&queue, &stream(60, 5), far()).await;
-        // Records at 0, 5, ..., 55 s; the pause after the last would reach 60 s.
-        assert_eq!((summary.sent, summary.sqs_calls, summary.requested), (12, 12, None));
-        assert_eq!(queue.bodies().len(), 12);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn stream_ends_before_the_deadline() {
-        let queue = MemoryQueue::default();
+    async fn stream_sends_the_whole_window_at_once_each_record_delayed() {
+        let queue = MemoryQueue::with_latency(Duration::from_millis(50));
         let started = Instant::now();
-        let summary = run_on(&queue, &stream(900, 1), Instant::now() + Duration::from_secs(10)).await;
-        assert_eq!(summary.sent, 10);
-        assert!(started.elapsed() < Duration::from_secs(10));
+        let summary = run_on(&queue, &stream(60, 5), far()).await;
+        assert!(started.elapsed() < Duration::from_secs(1), "the run does not wait out the window");
+        assert_eq!((summary.sent, summary.messages, summary.sqs_calls, summary.requested), (12, 12, 2, 12));
+        let delays: Vec<u32> = queue.messages().iter().map(|message| message.delay_seconds).collect();
+        assert_eq!(delays, (0..12).map(|step| step * 5).collect::<Vec<u32>>());
+        let stamps: Vec<_> = queue
+            .records()
+            .iter()
+            .map(|body| UserSession::from_json(body.as_bytes()).expect("a record").accessed_at)
+            .collect();
+        assert_eq!(stamps[3], (clock() + chrono::TimeDelta::seconds(15)).naive_utc());
     }
 
     #[tokio::test(start_paused = true)]
@@ -154,5 +195,6 @@ mod tests {
         let summary = run_on(&queue, &plan, far()).await;
         // Pauses of 1-15 s over 300 s: between 20 and 300 records.
         assert!((20..=300).contains(&summary.sent), "{summary:?}");
+        assert!(queue.messages().iter().all(|message| message.delay_seconds < 300));
     }
 }

@@ -7,31 +7,34 @@ use serde::Serialize;
 use crate::plan::Mode;
 use crate::publish::delivery::Delivery;
 
-/// Counts of one run. `sent + failed + unsent` is the burst's `requested` count.
+/// Counts of one run, in records but for `messages` and `sqs_calls`. `sent + failed + unsent` is `requested`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Summary {
     pub mode: Mode,
-    /// The burst's record count; `None` for a stream.
-    pub requested: Option<u64>,
+    /// The burst's record count, or the records a stream's window holds.
+    pub requested: u64,
     /// Records the queue accepted.
     pub sent: u64,
     /// Records given up on after retries.
     pub failed: u64,
-    /// Records of a burst not attempted because the deadline came first.
+    /// Records not attempted because the deadline came first.
     pub unsent: u64,
+    /// Messages the queue accepted.
+    pub messages: u64,
     pub sqs_calls: u64,
     pub elapsed_ms: u64,
 }
 
 impl Summary {
-    pub fn new(mode: Mode, requested: Option<u64>, delivery: Delivery, elapsed: Duration) -> Self {
+    pub fn new(mode: Mode, requested: u64, delivery: Delivery, elapsed: Duration) -> Self {
         let attempted = delivery.sent + delivery.failed;
         Self {
             mode,
             requested,
             sent: delivery.sent,
             failed: delivery.failed,
-            unsent: requested.map_or(0, |count| count.saturating_sub(attempted)),
+            unsent: requested.saturating_sub(attempted),
+            messages: delivery.messages,
             sqs_calls: delivery.calls,
             elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         }
