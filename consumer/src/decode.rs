@@ -1,9 +1,14 @@
-//! Each SQS message decoded and validated on its own, so one bad message fails alone.
+//! Each SQS message decoded and validated on its own, and each record of a packed message on its own, so
+//! one bad record fails alone.
+//!
+//! A body is one record (what the seed's producer and other clients send, pretty-printed or not) or
+//! several packed one a line (NDJSON, what this project's producer sends).
 
 use aws_lambda_events::event::sqs::SqsMessage;
+use chrono::{DateTime, Utc};
 use shared::{DecodeError, UserSession};
 
-/// A message that holds a valid record.
+/// A valid record and the message that carried it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accepted<'a> {
     pub message_id: &'a str,
@@ -12,11 +17,24 @@ pub struct Accepted<'a> {
     pub delivered_before: bool,
 }
 
-/// A message that does not, and why: the field and the kind of problem, never the body.
+/// A record that is not valid, and why: the field and the kind of problem. `text` is the record as it
+/// came, for the error output only; it is personal data and never logged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejected<'a> {
     pub message_id: &'a str,
+    /// The record's line in a packed body, from 1; `None` for a single-record body.
+    pub line: Option<usize>,
     pub reason: DecodeError,
+    pub text: &'a str,
+    /// When SQS first took the message (its SentTimestamp), the same on every delivery.
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// A batch split into its valid and invalid records, in order.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Decoded<'a> {
+    pub accepted: Vec<Accepted<'a>>,
+    pub rejected: Vec<Rejected<'a>>,
 }
 
 /// The event holds a message without an id, which no partial-batch response can name.
@@ -26,21 +44,41 @@ pub struct MissingMessageId {
     pub index: usize,
 }
 
-/// Splits a batch into accepted and rejected messages, in order.
-pub fn decode(messages: &[SqsMessage]) -> Result<(Vec<Accepted<'_>>, Vec<Rejected<'_>>), MissingMessageId> {
-    let mut accepted = Vec::with_capacity(messages.len());
-    let mut rejected = Vec::new();
+/// Splits a batch into accepted and rejected records, in order.
+pub fn decode(messages: &[SqsMessage]) -> Result<Decoded<'_>, MissingMessageId> {
+    let mut decoded = Decoded { accepted: Vec::with_capacity(messages.len()), rejected: Vec::new() };
     for (index, message) in messages.iter().enumerate() {
         let message_id = message.message_id.as_deref().filter(|id| !id.is_empty()).ok_or(MissingMessageId { index })?;
-        match message.body.as_deref().map(|body| UserSession::from_json(body.as_bytes())) {
-            Some(Ok(record)) => {
-                accepted.push(Accepted { message_id, record, delivered_before: delivered_before(message) })
+        let delivered_before = delivered_before(message);
+        let reject = |line, reason, text| Rejected { message_id, line, reason, text, sent_at: sent_at(message) };
+        let Some(body) = message.body.as_deref() else {
+            decoded.rejected.push(reject(None, DecodeError::no_body(), ""));
+            continue;
+        };
+        for (line, text) in records(body) {
+            match UserSession::from_json(text.as_bytes()) {
+                Ok(record) => decoded.accepted.push(Accepted { message_id, record, delivered_before }),
+                Err(reason) => decoded.rejected.push(reject(line, reason, text)),
             }
-            Some(Err(reason)) => rejected.push(Rejected { message_id, reason }),
-            None => rejected.push(Rejected { message_id, reason: DecodeError::no_body() }),
         }
     }
-    Ok((accepted, rejected))
+    Ok(decoded)
+}
+
+/// The records of a body with their line numbers: the whole body when it is one document (on one line,
+/// or pretty-printed, its first line an opening brace), else each line that is not blank.
+fn records(body: &str) -> Box<dyn Iterator<Item = (Option<usize>, &str)> + '_> {
+    let trimmed = body.trim();
+    let single = !trimmed.contains('\n') || trimmed.lines().next().is_some_and(|first| first.trim_end() == "{");
+    if single {
+        return Box::new(std::iter::once((None, body)));
+    }
+    Box::new(
+        body.split('\n')
+            .enumerate()
+            .map(|(index, line)| (Some(index + 1), line.strip_suffix('\r').unwrap_or(line)))
+            .filter(|(_, line)| !line.trim().is_empty()),
+    )
 }
 
 fn delivered_before(message: &SqsMessage) -> bool {
@@ -49,6 +87,11 @@ fn delivered_before(message: &SqsMessage) -> bool {
         .get("ApproximateReceiveCount")
         .and_then(|count| count.parse::<u32>().ok())
         .is_some_and(|count| count > 1)
+}
+
+fn sent_at(message: &SqsMessage) -> Option<DateTime<Utc>> {
+    let millis = message.attributes.get("SentTimestamp")?.parse::<i64>().ok()?;
+    DateTime::from_timestamp_millis(millis)
 }
 
 #[cfg(test)]
@@ -64,6 +107,13 @@ mod tests {
 
     const GOOD: &str = r#"{"person_name":"Ioana Popescu","user_name":"ioanapopescu","email":"ioanapopescu@gmail.com","personal_number":"2900101120013","birth_date":"1990-01-01","address":"Strada Florilor nr. 7, 400123 Cluj-Napoca, jud. Cluj","phone_number":"0722 123 456","mac_address":"0a:1b:2c:3d:4e:5f","ip_address":"10.0.0.1","iban":"RO49AAAA1B31007593840000","accessed_at":"2026-11-26 06:30:00.123456","session_duration":1,"download_speed":2,"upload_speed":3,"consumed_traffic":4,"unique_id":"7c9e6679-7425-40de-944b-e07fc1f90ae7"}"#;
 
+    fn ids<'a>(decoded: &'a Decoded) -> (Vec<&'a str>, Vec<(&'a str, Option<usize>)>) {
+        (
+            decoded.accepted.iter().map(|a| a.message_id).collect(),
+            decoded.rejected.iter().map(|r| (r.message_id, r.line)).collect(),
+        )
+    }
+
     #[test]
     fn bad_messages_are_rejected_alone_with_a_reason() {
         let messages = [
@@ -73,12 +123,34 @@ mod tests {
             message(Some("d"), None),
             message(Some("e"), Some(GOOD)),
         ];
-        let (accepted, rejected) = decode(&messages).expect("every message has an id");
-        assert_eq!(accepted.iter().map(|a| a.message_id).collect::<Vec<_>>(), ["a", "e"]);
-        assert_eq!(rejected.iter().map(|r| r.message_id).collect::<Vec<_>>(), ["b", "c", "d"]);
-        let reason = &rejected[1].reason;
+        let decoded = decode(&messages).expect("every message has an id");
+        assert_eq!(ids(&decoded), (vec!["a", "e"], vec![("b", None), ("c", None), ("d", None)]));
+        let reason = &decoded.rejected[1].reason;
         assert_eq!((reason.field(), reason.problem()), ("upload_speed", shared::Problem::OutOfRange));
-        assert_eq!(rejected[2].reason.problem(), shared::Problem::NoBody);
+        assert_eq!(decoded.rejected[2].reason.problem(), shared::Problem::NoBody);
+        assert_eq!(decoded.rejected[0].text, "not json");
+    }
+
+    #[test]
+    fn a_packed_body_is_decoded_line_by_line_and_a_bad_line_fails_alone() {
+        let second = GOOD.replace("7c9e6679", "00000000");
+        let body = format!("{GOOD}\n{{\"broken\": \n\r\n{second}\n");
+        let messages = [message(Some("p"), Some(&body))];
+        let decoded = decode(&messages).expect("an id");
+        assert_eq!(ids(&decoded), (vec!["p", "p"], vec![("p", Some(2))]));
+        assert_eq!(decoded.rejected[0].reason.problem(), shared::Problem::NotJson);
+        assert_eq!(decoded.rejected[0].text, "{\"broken\": ");
+    }
+
+    #[test]
+    fn single_documents_stay_whole_on_one_line_or_pretty_printed() {
+        let pretty = serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(GOOD).expect("JSON"))
+            .expect("encodes");
+        for body in [GOOD.to_owned(), format!("{GOOD}\n"), pretty] {
+            let messages = [message(Some("s"), Some(&body))];
+            let decoded = decode(&messages).expect("an id");
+            assert_eq!(ids(&decoded), (vec!["s"], vec![]), "{body}");
+        }
     }
 
     #[test]
@@ -89,12 +161,14 @@ mod tests {
     }
 
     #[test]
-    fn a_receive_count_above_one_marks_a_redelivery() {
+    fn a_receive_count_above_one_marks_a_redelivery_and_the_sent_time_is_kept() {
         let mut messages =
-            [message(Some("a"), Some(GOOD)), message(Some("b"), Some(GOOD)), message(Some("c"), Some(GOOD))];
+            [message(Some("a"), Some(GOOD)), message(Some("b"), Some(GOOD)), message(Some("c"), Some("x"))];
         messages[1].attributes.insert("ApproximateReceiveCount".into(), "1".into());
-        messages[2].attributes.insert("ApproximateReceiveCount".into(), "3".into());
-        let (accepted, _) = decode(&messages).expect("every message has an id");
-        assert_eq!(accepted.iter().map(|a| a.delivered_before).collect::<Vec<_>>(), [false, false, true]);
+        messages[0].attributes.insert("ApproximateReceiveCount".into(), "3".into());
+        messages[2].attributes.insert("SentTimestamp".into(), "1764136800100".into());
+        let decoded = decode(&messages).expect("every message has an id");
+        assert_eq!(decoded.accepted.iter().map(|a| a.delivered_before).collect::<Vec<_>>(), [true, false]);
+        assert_eq!(decoded.rejected[0].sent_at, DateTime::from_timestamp_millis(1_764_136_800_100));
     }
 }

@@ -1,5 +1,5 @@
-//! One invocation: the SQS batch decoded message by message, the accepted records ingested, and every
-//! message that is not durably written reported back so SQS delivers it again.
+//! One invocation: the SQS batch decoded record by record, the records ingested, and every message not
+//! durably written whole reported back so SQS delivers it again.
 
 use std::time::{Duration, SystemTime};
 
@@ -12,7 +12,7 @@ use tracing::{info, warn};
 
 use crate::decode::{MissingMessageId, Rejected, decode};
 use crate::ingest::{Outputs, ingest};
-use crate::metrics::Counts;
+use crate::metrics::{Counts, MetricSet};
 use crate::store::ObjectStore;
 
 /// What an invocation needs, built once per container.
@@ -20,6 +20,7 @@ pub struct Consumer<S> {
     pub store: S,
     pub outputs: Outputs,
     pub metrics_namespace: String,
+    pub metrics: MetricSet,
     pub function_name: String,
     /// How long before the invocation's deadline writes stop, leaving time to answer.
     pub deadline_margin: Duration,
@@ -45,10 +46,11 @@ pub async fn handle<S: ObjectStore>(
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, HandlerError> {
     let messages = &event.payload.records;
-    let (accepted, rejected) = decode(messages)?;
-    for Rejected { message_id, reason } in &rejected {
+    let decoded = decode(messages)?;
+    for Rejected { message_id, line, reason, .. } in &decoded.rejected {
         warn!(
             message_id,
+            line,
             field = reason.field(),
             problem = reason.problem().as_str(),
             detail = reason.detail(),
@@ -58,40 +60,46 @@ pub async fn handle<S: ObjectStore>(
     let stop_at =
         Instant::now() + deadline::until_stop(event.context.deadline, consumer.deadline_margin, SystemTime::now());
     let mut rng: StdRng = rand::make_rng();
-    let ingested = ingest(&consumer.store, &consumer.outputs, &accepted, stop_at, &mut rng).await;
+    let now = chrono::Utc::now();
+    let ingested = ingest(&consumer.store, &consumer.outputs, &decoded, now, stop_at, &mut rng).await;
 
     let counts = Counts {
-        received: messages.len() as u64,
-        rejected: rejected.len() as u64,
+        messages: messages.len() as u64,
+        records: (decoded.accepted.len() + decoded.rejected.len()) as u64,
+        rejected: decoded.rejected.len() as u64,
         appended: ingested.appended.appended,
         duplicates: ingested.appended.duplicates,
         partitioned: ingested.partitioned,
-        failed: ingested.failed.len() as u64,
+        failed_messages: ingested.failed.len() as u64,
         retries: ingested.appended.retries,
     };
     info!(
-        received = counts.received,
+        messages = counts.messages,
+        records = counts.records,
         rejected = counts.rejected,
+        rejected_written = ingested.rejected_written,
         appended = counts.appended,
         duplicates = counts.duplicates,
         partitioned = counts.partitioned,
         partition_objects = ingested.partition_objects,
-        failed = counts.failed,
+        failed_messages = counts.failed_messages,
         retries = counts.retries,
         composed = ingested.appended.composed,
         sealed = ingested.appended.sealed,
         out_of_time = ingested.out_of_time,
         "batch done"
     );
-    let emf = counts.emf(&consumer.metrics_namespace, &consumer.function_name, chrono::Utc::now().timestamp_millis());
+    let emf =
+        counts.emf(consumer.metrics, &consumer.metrics_namespace, &consumer.function_name, now.timestamp_millis());
     // EMF must be a line of its own on standard output, not wrapped in a log record.
     println!("{emf}");
 
     let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = rejected
+    // decode() checked every message's id.
+    response.batch_item_failures = messages
         .iter()
-        .map(|rejection| rejection.message_id)
-        .chain(ingested.failed.iter().copied())
+        .filter_map(|message| message.message_id.as_deref())
+        .filter(|message_id| ingested.failed.contains(message_id))
         .map(|message_id| {
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = message_id.to_owned();

@@ -1,14 +1,17 @@
 //! The consumer's core, which knows nothing of Lambda: accepted records go to every configured output
-//! at once, and a message counts as written only when every output holds it.
+//! at once, invalid ones to the error output, and a message counts as written only when every output
+//! holds each of its records.
 
 use std::collections::HashSet;
 
+use chrono::{DateTime, Utc};
 use rand::Rng;
 use tokio::time::{Instant, sleep_until};
 use tracing::{error, warn};
 
 use crate::append::{AppendError, AppendOptions, Appended, Line, append};
-use crate::decode::Accepted;
+use crate::decode::{Accepted, Decoded};
+use crate::error_output::{ErrorOutputOptions, ErrorsWritten, write_errors};
 use crate::partition::{Entry, PartitionOptions, Partitioned, write_partitions};
 use crate::store::ObjectStore;
 
@@ -17,6 +20,9 @@ use crate::store::ObjectStore;
 pub struct Outputs {
     pub append: Option<AppendOptions>,
     pub partition: Option<PartitionOptions>,
+    /// Where invalid records go; without it their messages are reported failed, and so reach the
+    /// dead-letter queue whole.
+    pub errors: Option<ErrorOutputOptions>,
 }
 
 /// What became of a batch's accepted records.
@@ -25,22 +31,27 @@ pub struct Ingested<'a> {
     pub appended: Appended,
     pub partitioned: u64,
     pub partition_objects: u64,
-    /// Messages not durably in every output, in batch order.
-    pub failed: Vec<&'a str>,
+    /// Invalid records written to the error output.
+    pub rejected_written: u64,
+    /// Messages not durably in every output.
+    pub failed: HashSet<&'a str>,
     /// Writes were cut off at `stop_at`, so their messages are among the failed.
     pub out_of_time: bool,
 }
 
-/// Writes `accepted` to the outputs; `rng` draws the jitter of retries. Writes not done by `stop_at` are abandoned and their messages
-/// reported failed, so the invocation can answer before Lambda times out the whole batch; none starts
-/// after it.
+/// Writes the accepted records to the outputs and the rejected ones to the error output; `now` dates
+/// error objects that lack SQS's sent time, and `rng` draws the jitter of retries. Writes not done by
+/// `stop_at` are abandoned and their messages reported failed, so the invocation can answer before
+/// Lambda times out the whole batch; none starts after it.
 pub async fn ingest<'a, S: ObjectStore, R: Rng + Send + ?Sized>(
     store: &S,
     outputs: &Outputs,
-    accepted: &[Accepted<'a>],
+    decoded: &Decoded<'a>,
+    now: DateTime<Utc>,
     stop_at: Instant,
     rng: &mut R,
 ) -> Ingested<'a> {
+    let accepted = &decoded.accepted;
     let mut encoded: Vec<(&Accepted<'a>, Vec<u8>)> = Vec::with_capacity(accepted.len());
     let mut failed = HashSet::new();
     for message in accepted {
@@ -76,13 +87,28 @@ pub async fn ingest<'a, S: ObjectStore, R: Rng + Send + ?Sized>(
             .collect();
         write_partitions(store, options, &entries).await
     };
+    let rejecting = async {
+        match &outputs.errors {
+            Some(options) => write_errors(store, options, &decoded.rejected, now).await,
+            None => ErrorsWritten {
+                failed: decoded.rejected.iter().map(|rejected| rejected.message_id).collect(),
+                ..ErrorsWritten::default()
+            },
+        }
+    };
     // The append stops itself at `stop_at`, so it can release what it holds (an open multipart upload).
-    let (appended, partitioned) = tokio::join!(appending, before(stop_at, partitioning));
+    let (appended, partitioned, errors) =
+        tokio::join!(appending, before(stop_at, partitioning), before(stop_at, rejecting));
     let appended = match appended {
         Err(AppendError::OutOfTime { .. }) => None,
         appended => Some(appended),
     };
-    let out_of_time = appended.is_none() || partitioned.is_none();
+    let out_of_time = appended.is_none() || partitioned.is_none() || errors.is_none();
+    let errors = errors.unwrap_or_else(|| ErrorsWritten {
+        failed: decoded.rejected.iter().map(|rejected| rejected.message_id).collect(),
+        ..ErrorsWritten::default()
+    });
+    failed.extend(errors.failed.iter().copied());
     if out_of_time {
         warn!(messages = encoded.len(), "writes cut off before the deadline; their messages are reported failed");
     }
@@ -107,8 +133,14 @@ pub async fn ingest<'a, S: ObjectStore, R: Rng + Send + ?Sized>(
     failed.extend(
         partitioned.failed.iter().filter_map(|position| encoded.get(*position)).map(|(message, _)| message.message_id),
     );
-    let failed = accepted.iter().map(|message| message.message_id).filter(|id| failed.contains(id)).collect();
-    Ingested { appended, partitioned: partitioned.records, partition_objects: partitioned.objects, failed, out_of_time }
+    Ingested {
+        appended,
+        partitioned: partitioned.records,
+        partition_objects: partitioned.objects,
+        rejected_written: errors.records,
+        failed,
+        out_of_time,
+    }
 }
 
 /// `work`'s output, or `None` when `stop_at` comes first; a `stop_at` already passed starts nothing.

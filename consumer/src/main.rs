@@ -14,6 +14,7 @@ async fn main() -> anyhow::Result<()> {
         store: S3Store::new(S3Store::client(&config), settings.bucket),
         outputs: settings.outputs,
         metrics_namespace: settings.metrics_namespace,
+        metrics: settings.metrics,
         function_name: std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "consumer".into()),
         deadline_margin: settings.deadline_margin,
     };

@@ -6,7 +6,9 @@ use shared::deadline;
 use shared::env::{self, EnvError, Lookup};
 
 use crate::append::AppendOptions;
+use crate::error_output::ErrorOutputOptions;
 use crate::ingest::Outputs;
+use crate::metrics::MetricSet;
 use crate::partition::PartitionOptions;
 
 /// The bucket both outputs go to; required.
@@ -15,6 +17,11 @@ pub const BUCKET_NAME_ENV: &str = "BUCKET_NAME";
 pub const DATA_KEY_ENV: &str = "DATA_KEY";
 /// The key prefix of the date-partitioned NDJSON objects; unset or empty turns that path off.
 pub const PARTITION_PREFIX_ENV: &str = "PARTITION_PREFIX";
+/// The key prefix invalid records are written under with their reason; unset or empty reports their
+/// messages failed instead, so they reach the dead-letter queue whole.
+pub const ERROR_PREFIX_ENV: &str = "ERROR_PREFIX";
+/// `true` publishes every count as a metric, `false` (default) only `Records` and `Rejected`.
+pub const DETAILED_METRICS_ENV: &str = "DETAILED_METRICS";
 /// `none` (default) or `gzip` for the partitioned objects.
 pub const PARTITION_COMPRESSION_ENV: &str = "PARTITION_COMPRESSION";
 /// How many bytes at the end of the array are searched for records already appended (default 1 MiB,
@@ -43,6 +50,7 @@ pub struct Settings {
     pub bucket: String,
     pub outputs: Outputs,
     pub metrics_namespace: String,
+    pub metrics: MetricSet,
     /// [`deadline::MARGIN_MS_ENV`]: how long before the deadline writes stop (default 2 s).
     pub deadline_margin: Duration,
 }
@@ -89,11 +97,31 @@ impl Settings {
                 Some(PartitionOptions { prefix, gzip })
             }
         };
+        let errors = match lookup(ERROR_PREFIX_ENV).filter(|prefix| !prefix.is_empty()) {
+            None => None,
+            Some(mut prefix) => {
+                if !prefix.ends_with('/') {
+                    prefix.push('/');
+                }
+                let inside_the_table = partition.as_ref().is_some_and(|partition| {
+                    prefix.starts_with(&partition.prefix) || partition.prefix.starts_with(&prefix)
+                });
+                if inside_the_table || append.as_ref().is_some_and(|append| append.key.starts_with(&prefix)) {
+                    let reason = "the error output needs a prefix of its own, apart from PARTITION_PREFIX (which Athena reads whole) and DATA_KEY";
+                    return Err(EnvError::invalid(ERROR_PREFIX_ENV, prefix, reason));
+                }
+                Some(ErrorOutputOptions { prefix })
+            }
+        };
+        let metrics = match env::parsed::<bool>(&lookup, DETAILED_METRICS_ENV)? {
+            Some(true) => MetricSet::Detailed,
+            Some(false) | None => MetricSet::Basic,
+        };
         let metrics_namespace = lookup(METRICS_NAMESPACE_ENV)
             .filter(|namespace| !namespace.trim().is_empty())
             .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.into());
         let deadline_margin = deadline::margin(&lookup)?;
-        Ok(Self { bucket, outputs: Outputs { append, partition }, metrics_namespace, deadline_margin })
+        Ok(Self { bucket, outputs: Outputs { append, partition, errors }, metrics_namespace, metrics, deadline_margin })
     }
 }
 
@@ -137,8 +165,10 @@ mod tests {
                         rollover_bytes: Some(256 << 20),
                     }),
                     partition: None,
+                    errors: None,
                 },
                 metrics_namespace: "StreamingIngestion".into(),
+                metrics: MetricSet::Basic,
                 deadline_margin: Duration::from_secs(2),
             }
         );
@@ -151,10 +181,14 @@ mod tests {
             ("DATA_KEY", ""),
             ("PARTITION_PREFIX", "user_sessions"),
             ("PARTITION_COMPRESSION", "gzip"),
+            ("ERROR_PREFIX", "errors"),
+            ("DETAILED_METRICS", "true"),
         ])
         .expect("valid");
         assert_eq!(settings.outputs.append, None);
         assert_eq!(settings.outputs.partition, Some(PartitionOptions { prefix: "user_sessions/".into(), gzip: true }));
+        assert_eq!(settings.outputs.errors, Some(ErrorOutputOptions { prefix: "errors/".into() }));
+        assert_eq!(settings.metrics, MetricSet::Detailed);
     }
 
     #[test]
@@ -174,6 +208,15 @@ mod tests {
                 "DATA_ROLLOVER_BYTES = \"6442450944\"",
             ),
             (&[("BUCKET_NAME", "lake"), ("DEADLINE_MARGIN_MS", "61000")][..], "DEADLINE_MARGIN_MS = \"61000\""),
+            (
+                &[
+                    ("BUCKET_NAME", "lake"),
+                    ("PARTITION_PREFIX", "user_sessions/"),
+                    ("ERROR_PREFIX", "user_sessions/errors/"),
+                ][..],
+                "ERROR_PREFIX = \"user_sessions/errors/\"",
+            ),
+            (&[("BUCKET_NAME", "lake"), ("DETAILED_METRICS", "yes")][..], "DETAILED_METRICS = \"yes\""),
             (
                 &[("BUCKET_NAME", "lake"), ("PARTITION_PREFIX", "p/"), ("PARTITION_COMPRESSION", "zstd")][..],
                 "PARTITION_COMPRESSION = \"zstd\"",

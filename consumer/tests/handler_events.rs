@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use consumer::append::AppendOptions;
+use consumer::error_output::ErrorOutputOptions;
 use consumer::handler::{Consumer, handle};
 use consumer::ingest::Outputs;
+use consumer::metrics::MetricSet;
 use consumer::partition::PartitionOptions;
 use consumer::store::memory::MemoryStore;
 
@@ -26,11 +28,63 @@ fn consumer() -> Consumer<MemoryStore> {
                 rollover_bytes: None,
             }),
             partition: Some(PartitionOptions { prefix: "user_sessions/".into(), gzip: false }),
+            errors: None,
         },
         metrics_namespace: "StreamingIngestion".into(),
+        metrics: MetricSet::Basic,
         function_name: "consumer".into(),
         deadline_margin: Duration::from_secs(2),
     }
+}
+
+/// A consumer that writes invalid records to `errors/`, as the template configures it.
+fn consumer_with_error_output() -> Consumer<MemoryStore> {
+    let mut consumer = consumer();
+    consumer.outputs.errors = Some(ErrorOutputOptions { prefix: "errors/".into() });
+    consumer
+}
+
+/// The unique ids in the partition objects, sorted.
+fn partition_ids(consumer: &Consumer<MemoryStore>) -> Vec<String> {
+    let mut ids: Vec<String> = consumer
+        .store
+        .keys()
+        .iter()
+        .filter(|key| key.starts_with("user_sessions/dt="))
+        .flat_map(|key| {
+            let object = consumer.store.object(key).expect("listed");
+            String::from_utf8(object).expect("UTF-8").lines().map(str::to_owned).collect::<Vec<_>>()
+        })
+        .map(|line| serde_json::from_str::<serde_json::Value>(&line).expect("JSON")["unique_id"].to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// The lines of the error output, in key order.
+fn error_lines(consumer: &Consumer<MemoryStore>) -> Vec<serde_json::Value> {
+    consumer
+        .store
+        .keys()
+        .iter()
+        .filter(|key| key.starts_with("errors/"))
+        .flat_map(|key| {
+            let object = consumer.store.object(key).expect("listed");
+            String::from_utf8(object).expect("UTF-8").lines().map(str::to_owned).collect::<Vec<_>>()
+        })
+        .map(|line| serde_json::from_str(&line).expect("a JSON line"))
+        .collect()
+}
+
+/// One message carrying the valid batch's five records, one a line, with `bad` as its third line.
+fn packed_event(bad: &str) -> SqsEvent {
+    let mut event = event("sqs-valid-batch.json");
+    let mut lines: Vec<String> = event.records.iter().filter_map(|message| message.body.clone()).collect();
+    lines.insert(2, bad.to_owned());
+    event.records.truncate(1);
+    event.records[0].message_id = Some("packed-1".into());
+    event.records[0].body = Some(lines.join("\n"));
+    event
 }
 
 async fn invoke(consumer: &Consumer<MemoryStore>, event: SqsEvent) -> SqsBatchResponse {
@@ -189,4 +243,54 @@ async fn each_message_of_the_malformed_corpus_is_reported_alone_and_the_rest_lan
         .collect();
     expected.sort();
     assert_eq!(stored, expected);
+}
+
+#[tokio::test]
+async fn with_an_error_output_bad_records_go_there_with_their_reason_and_no_message_fails() {
+    let consumer = consumer_with_error_output();
+    let response = invoke(&consumer, event("sqs-mixed-batch.json")).await;
+    assert!(response.batch_item_failures.is_empty(), "{:?}", failed_ids(&response));
+    assert_eq!(stored_ids(&consumer).len(), 3);
+    let errors = error_lines(&consumer);
+    assert_eq!(errors.len(), 10);
+    assert!(errors.iter().all(|line| line["message_id"].as_str().is_some_and(|id| id.starts_with("bad"))));
+    assert!(errors.iter().all(|line| line["problem"].is_string() && line["record"].is_string()));
+}
+
+#[tokio::test]
+async fn a_bad_record_does_not_hold_back_the_good_records_of_its_message() {
+    let consumer = consumer_with_error_output();
+    let event = packed_event(r#"{"person_name": "only a name"}"#);
+    for _ in 0..2 {
+        let response = invoke(&consumer, event.clone()).await;
+        assert!(response.batch_item_failures.is_empty());
+    }
+    assert_eq!(stored_ids(&consumer).len(), 5, "the good records land once, the redelivery adding none");
+    assert_eq!(partition_ids(&consumer).len(), 5);
+    let errors = error_lines(&consumer);
+    assert_eq!(errors.len(), 1, "the redelivery overwrote the message's error object");
+    assert_eq!((errors[0]["message_id"].as_str(), errors[0]["line"].as_u64()), (Some("packed-1"), Some(3)));
+    assert_eq!(errors[0]["problem"], "missing_field");
+}
+
+#[tokio::test]
+async fn without_an_error_output_a_message_with_a_bad_record_fails_and_its_good_records_land_once() {
+    let consumer = consumer();
+    let event = packed_event("not a record");
+    for _ in 0..3 {
+        let response = invoke(&consumer, event.clone()).await;
+        assert_eq!(failed_ids(&response), ["packed-1"], "the message goes on to the dead-letter queue");
+    }
+    assert_eq!(stored_ids(&consumer).len(), 5);
+}
+
+#[tokio::test]
+async fn a_failed_error_output_write_fails_its_message_alone() {
+    let consumer = consumer_with_error_output();
+    consumer.store.fail_writes_to("errors/");
+    let mut event = event("sqs-valid-batch.json");
+    event.records.extend(packed_event("[]").records);
+    let response = invoke(&consumer, event).await;
+    assert_eq!(failed_ids(&response), ["packed-1"]);
+    assert_eq!(stored_ids(&consumer).len(), 5, "the packed records repeat the valid batch's");
 }

@@ -129,8 +129,10 @@ async fn batches_land_in_the_array_and_in_readable_partitions() {
         outputs: Outputs {
             append: Some(options()),
             partition: Some(PartitionOptions { prefix: "user_sessions/".into(), gzip: false }),
+            errors: None,
         },
         metrics_namespace: "StreamingIngestion".into(),
+        metrics: consumer::metrics::MetricSet::Basic,
         function_name: "consumer".into(),
         deadline_margin: Duration::from_secs(2),
     };

@@ -3,6 +3,7 @@
 
 mod object;
 
+pub(crate) use object::NAMESPACE;
 pub use object::{encode, object_key};
 
 use std::collections::BTreeMap;

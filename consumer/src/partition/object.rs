@@ -8,7 +8,7 @@ use flate2::write::GzEncoder;
 use uuid::Uuid;
 
 /// Names the objects of this project (UUID v5 namespace).
-const NAMESPACE: Uuid = Uuid::from_u128(0x5e1f_7a0c_8d3b_4c2e_9f61_0a4b_7c8d_2e3f);
+pub(crate) const NAMESPACE: Uuid = Uuid::from_u128(0x5e1f_7a0c_8d3b_4c2e_9f61_0a4b_7c8d_2e3f);
 
 /// `PREFIX` + `dt=YYYY-MM-DD/` + a name derived from the messages' ids, whatever their order, so the
 /// same messages always give the same key.
