@@ -4,8 +4,8 @@
 use chrono::NaiveDate;
 use consumer::partition::object_key;
 use consumer::settings::{
-    BUCKET_NAME_ENV, DATA_KEY_ENV, DATA_ROLLOVER_BYTES_ENV, DEDUP_WINDOW_BYTES_ENV, METRICS_NAMESPACE_ENV,
-    PARTITION_COMPRESSION_ENV, PARTITION_PREFIX_ENV,
+    BUCKET_NAME_ENV, DATA_KEY_ENV, DATA_ROLLOVER_BYTES_ENV, DEDUP_WINDOW_BYTES_ENV, DETAILED_METRICS_ENV,
+    ERROR_PREFIX_ENV, METRICS_NAMESPACE_ENV, PARTITION_COMPRESSION_ENV, PARTITION_PREFIX_ENV,
 };
 use shared::record::FIELD_NAMES;
 use shared::testing::{Value, environment, template, text};
@@ -34,12 +34,14 @@ fn consumer_environment_names_only_variables_the_consumer_reads() {
         PARTITION_COMPRESSION_ENV,
         DEDUP_WINDOW_BYTES_ENV,
         DATA_ROLLOVER_BYTES_ENV,
+        ERROR_PREFIX_ENV,
         METRICS_NAMESPACE_ENV,
+        DETAILED_METRICS_ENV,
     ];
     for name in &names {
         assert!(known.contains(name), "the template sets {name}, which the consumer does not read");
     }
-    for required in [BUCKET_NAME_ENV, DATA_KEY_ENV, PARTITION_PREFIX_ENV] {
+    for required in [BUCKET_NAME_ENV, DATA_KEY_ENV, PARTITION_PREFIX_ENV, ERROR_PREFIX_ENV] {
         assert!(names.contains(&required), "the template does not set {required}");
     }
     let data_key = variables.iter().find(|(name, _)| name == DATA_KEY_ENV).map(|(_, value)| text(value));
@@ -116,4 +118,28 @@ fn the_queue_outlasts_six_consumer_timeouts_and_the_batching_window() {
     assert!(batch <= 10 || window >= 1, "a batch above 10 needs a batching window");
     let mapping = resource(&template, "ConsumerFunction")["Properties"]["Events"]["Queue"]["Properties"].clone();
     assert_eq!(text(&mapping["FunctionResponseTypes"][0]), "ReportBatchItemFailures");
+}
+
+/// Lambda's limit on a synchronous invocation's payload, which the event source mapping's batch is.
+const INVOCATION_PAYLOAD_BYTES: u64 = 6_000_000;
+/// What the SQS event adds to each message besides its body: id, receipt handle, attributes, digest and
+/// the queue's ARN (about 900 bytes seen), with room to spare.
+const EVENT_BYTES_PER_MESSAGE: u64 = 1_536;
+
+#[test]
+fn a_full_batch_of_the_largest_messages_fits_one_invocation() {
+    let template = template();
+    let queue = resource(&template, "Queue")["Properties"].clone();
+    let largest_body = number(&queue["MaximumMessageSize"]);
+    let batch_parameter = &template["Parameters"]["ConsumerBatchSize"];
+    for batch in [number(&batch_parameter["Default"]), number(&batch_parameter["MaxValue"])] {
+        let payload = batch * (largest_body + EVENT_BYTES_PER_MESSAGE);
+        assert!(
+            payload <= INVOCATION_PAYLOAD_BYTES,
+            "{batch} messages of {largest_body} bytes make an event of {payload} bytes, above Lambda's 6 MB"
+        );
+    }
+    let producer = environment(&template, "ProducerFunction");
+    let pack_bytes = producer.iter().find(|(name, _)| name == "PACK_BYTES").map(|(_, value)| number(value));
+    assert!(pack_bytes.is_some_and(|bytes| bytes <= largest_body), "the producer packs within the queue's limit");
 }

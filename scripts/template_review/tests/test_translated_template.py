@@ -283,12 +283,14 @@ class TranslatedTemplateTest(unittest.TestCase):
         data_object = f"${{{bucket}.Arn}}/{DATA_KEY}"
         segments = f"${{{bucket}.Arn}}/{DATA_KEY.removesuffix('.json')}/*"
         partitions = f"${{{bucket}.Arn}}/${{PartitionPrefix}}*"
+        errors = f"${{{bucket}.Arn}}/${{ErrorPrefix}}*"
         may = {
             "s3:getobject": {data_object, segments},
-            "s3:putobject": {data_object, segments, partitions},
+            "s3:putobject": {data_object, segments, partitions, errors},
             "s3:abortmultipartupload": {data_object, segments, partitions},
         }
         must = {("s3:getobject", data_object), ("s3:putobject", data_object), ("s3:putobject", partitions)}
+        must |= {("s3:putobject", errors)}
         must |= {("s3:getobject", segments), ("s3:putobject", segments)}
         must |= {(action.lower(), queue) for action in CONSUMER_SQS_ACTIONS}
         problems = [
