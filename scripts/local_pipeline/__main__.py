@@ -1,5 +1,5 @@
 """python -m local_pipeline: runs the pipeline end to end against the local endpoint in AWS_ENDPOINT_URL
-(scripts/pipeline starts moto and builds the bootstraps first) and shows what it did."""
+(scripts/pipeline starts moto and builds the bootstraps first), shows what it did and what it cost."""
 
 import argparse
 import os
@@ -7,7 +7,9 @@ import random
 import sys
 from pathlib import Path
 
-from . import lake, pipeline, report
+import boto3
+
+from . import cost, lake, pipeline, reliability, report
 from .runtime import FunctionError
 from .template import ROOT, Template, TemplateError
 
@@ -47,12 +49,37 @@ def arguments(argv):
     parser.add_argument("--output", type=Path, default=ROOT / "target/local-pipeline",
                         help="logs and the copied lake (default target/local-pipeline)")
     parser.add_argument("--drain-timeout", type=float, default=300, help="seconds to wait for an empty queue")
+    parser.add_argument("--rate", action="append", default=[], type=rate, metavar="RECORDS_PER_SECOND[@PER_MESSAGE]",
+                        help="also price a month at this steady rate, the records arriving PER_MESSAGE to a "
+                             "message (default: as the run's producer packed them); repeatable")
+    parser.add_argument("--serial", action="store_true",
+                        help="one consumer invocation at a time, so no append races another: the requests an "
+                             "invocation makes when records trickle in, which the monthly figures use")
+    parser.add_argument("--environment", action="append", default=[], metavar="NAME=VALUE",
+                        help="a variable set for both functions over the template's, e.g. DATA_KEY= to turn "
+                             "streaming_data.json off")
+    parser.add_argument("--initial-array-mib", type=float, default=0,
+                        help="start with an array of this size (filler records), e.g. 21 to measure appends "
+                             "in the steady state above 5 MiB, where each composes with UploadPartCopy")
     options = parser.parse_args(argv)
     if options.count < 1:
         parser.error("--count must be at least 1")
     if not 0 <= options.malformed <= 1:
         parser.error("--malformed is a share between 0 and 1")
     return options
+
+
+def rate(text):
+    """(label, records a second, records a message or None) from RATE or RATE@PER_MESSAGE."""
+    value, _, per_message = text.partition("@")
+    try:
+        parsed = (float(value), int(per_message) if per_message else None)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not RECORDS_PER_SECOND[@PER_MESSAGE]") from None
+    if parsed[0] < 0 or (parsed[1] is not None and parsed[1] < 1):
+        raise argparse.ArgumentTypeError(f"{text!r}: a rate is at least 0, a message carries at least 1 record")
+    label = f"{parsed[0]:g} records/s" + (f", {parsed[1]} a message" if parsed[1] else "")
+    return label, *parsed
 
 
 def overrides(options):
@@ -85,12 +112,29 @@ def main(argv=None):
         if not binary.is_file():
             sys.exit(f"error: {binary} does not exist; scripts/pipeline builds it")
 
+    filler = b""
+    for assignment in options.environment:
+        if "=" not in assignment:
+            sys.exit(f"error: --environment {assignment!r} is not NAME=VALUE")
+    if options.initial_array_mib:
+        filler, _ = reliability.filler_array(int(options.initial_array_mib * 2**20))
+    data_key = template.properties("ConsumerFunction", "Environment", "Variables", "DATA_KEY")
+
+    def before_start(created):
+        if filler:
+            boto3.client("s3").put_object(Bucket=created.bucket, Key=data_key, Body=filler,
+                                          ContentType="application/json")
+
     run_options = pipeline.Options(
         producer=options.producer, consumer=options.consumer, output=options.output, count=options.count,
         seed=options.seed if options.seed is not None else random.randrange(2**32),
-        malformed_share=options.malformed, drain_timeout_seconds=options.drain_timeout,
+        malformed_share=options.malformed, drain_timeout_seconds=options.drain_timeout, before_start=before_start,
+        function_environment=dict(assignment.partition("=")[::2] for assignment in options.environment),
+        serial=options.serial,
     )
     outcome = pipeline.run(template, run_options)
+    if filler:
+        outcome.array = [record for record in outcome.array if "filler" not in record]
     print("\nSummary")
     for line in report.summary_lines(outcome):
         print(f"  {line}")
@@ -104,6 +148,18 @@ def main(argv=None):
     unique = lake.count_unique(connection)
     sent = outcome.producer_summary["sent"]
     results.append((f"SQL over the partitions counts the {sent} records produced", unique == sent))
+
+    # The month is priced under the template as deployed: its defaults and what the command line set.
+    deployed = Template({name: value for name, value in chosen.items() if name not in LOCAL_PARAMETERS
+                         or any(assignment.startswith(f"{name}=") for assignment in options.parameter)},
+                        region=template.pseudo["AWS::Region"])
+    measured = cost.measure(outcome, template, deployed)
+    document, prices, assumptions = cost.load_prices()
+    landed = outcome.producer_summary["sent"] / outcome.landed_seconds if outcome.landed_seconds else 0
+    rates = [(f"this run's rate, {landed:,.0f} records/s", landed, None), *options.rate]
+    print()
+    for line in cost.report(measured, prices, assumptions, document, rates):
+        print(line)
 
     print("\nChecks")
     for description, holds in results:

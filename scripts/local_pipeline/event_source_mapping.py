@@ -4,6 +4,7 @@ messages are left to become visible again, so the queue's redrive policy moves p
 
 import base64
 import json
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ class MappingCounts:
     invalid_responses: int = 0
     in_flight: int = 0
     slowest_invocation_seconds: float = 0.0
+    # Lambda bills each invocation's duration rounded up to the millisecond.
+    billed_ms: int = 0
     last_delete_at: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -51,6 +54,7 @@ class MappingCounts:
     def settled(self, seconds, deleted, failed):
         with self.lock:
             self.slowest_invocation_seconds = max(self.slowest_invocation_seconds, seconds)
+            self.billed_ms += math.ceil(seconds * 1000)
             self.deleted += deleted
             self.failed += failed
             if deleted:

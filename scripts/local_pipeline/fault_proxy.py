@@ -14,6 +14,8 @@ import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from .usage import Tally
+
 # What a request can meet, in the order the dice are read.
 KINDS = ("error", "throttle", "reset", "reset_after", "delay")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "te", "trailer", "upgrade"}
@@ -98,6 +100,7 @@ class FaultProxy:
         self.upstream = (parsed.hostname, parsed.port)
         self.rules = dict(rules or {})
         self.injected = Injected()
+        self.tally = Tally()
         self.after_forward = None
         self._dice = random.Random(seed)
         self._dice_lock = threading.Lock()
@@ -149,6 +152,7 @@ def _handler(proxy):
             if kind == "delay":
                 time.sleep(proxy.rule(name).delay_seconds)
             status, headers, payload = self._forward(body)
+            proxy.tally.add(name, body, payload, status)
             if proxy.after_forward is not None:
                 proxy.after_forward(name, url.path, status)
             if kind == "reset_after":

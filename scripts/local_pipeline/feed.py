@@ -3,23 +3,27 @@ the repository's corpus, to show them reaching the dead-letter queue."""
 
 import itertools
 import json
+import math
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
 
 def produce(producer, count, seed):
-    """Invokes the producer once in burst mode, at its default concurrency, and returns its summary (the
-    response body)."""
+    """Invokes the producer once in burst mode, at its default concurrency and packing; returns its summary
+    (the response body) and the invocation's billed milliseconds."""
     event = {"mode": "burst", "count": count, "seed": seed}
+    started = time.monotonic()
     result = producer.invoke(json.dumps(event).encode())
+    billed_ms = math.ceil((time.monotonic() - started) * 1000)
     if not result.ok:
         raise RuntimeError(f"the producer failed: {result.payload.decode(errors='replace')}")
     response = result.json()
-    return json.loads(response["body"])
+    return json.loads(response["body"]), billed_ms
 
 
 # The characters an SQS message body may hold; the corpus has a few bodies that SQS itself refuses.

@@ -1,11 +1,13 @@
 """One local run: resources from the template, the producer's burst (and malformed messages) into the queue,
 the consumer behind the event source mapping until the queue is drained, then the bucket copied to a local
-folder and what landed in it.
+folder and what landed in it. The functions and the mapping reach AWS through a proxy that counts every
+request, so the run also says what it cost.
 
 The array's history is its sealed segments, streaming_data/00000001.json, 00000002.json, ... (the consumer
 seals the live array there once it reaches DATA_ROLLOVER_BYTES), then the live array streaming_data.json;
 each is a JSON array of records, and a run's outcome reads them all in that order."""
 
+import dataclasses
 import gzip
 import json
 import shutil
@@ -21,6 +23,7 @@ import boto3
 from . import feed, lake, resources
 from .endpoint import local_endpoint
 from .event_source_mapping import EventSourceMapping, MappingSettings
+from .fault_proxy import FaultProxy
 from .runtime import LocalFunction
 
 
@@ -45,6 +48,9 @@ class Options:
     # Called with the running consumer function and mapping once both run, for scenarios that act
     # during a run; it must not block.
     on_start: Callable | None = None
+    # One invocation at a time whatever ConsumerMaxConcurrency says (which is at least 2), so no append
+    # races another: what a trickle of records costs per invocation.
+    serial: bool = False
 
 
 @dataclass
@@ -64,11 +70,20 @@ class Outcome:
     segments: int
     partition_keys: list
     partition_records: list
+    # The error output's prefix (None when there is none), its objects (one per message with invalid
+    # records) and their lines.
+    error_prefix: str | None
+    error_keys: list
+    error_records: list
     mapping: dict
     mapping_errors: list
     elapsed_seconds: float
     landed_seconds: float
     drained: bool
+    # What the functions and the mapping asked of AWS: operation name -> usage.Operation.
+    usage: dict
+    producer_billed_ms: int
+    logs: Path
 
 
 def run(template, options, say=print):
@@ -77,6 +92,8 @@ def run(template, options, say=print):
     sqs, s3 = boto3.client("sqs"), boto3.client("s3")
     created = resources.create(template, sqs, s3)
     settings = mapping_settings(template, created)
+    if options.serial:
+        settings = dataclasses.replace(settings, max_concurrency=1)
     malformed = round(options.count * options.malformed_share)
     redrive = json.loads(created.queue.attributes["RedrivePolicy"])
     say(f"queue {created.queue.url} (visibility {created.queue.attributes['VisibilityTimeout']} s, "
@@ -89,13 +106,15 @@ def run(template, options, say=print):
     say(f"consumer: {settings.max_concurrency} at once, batches of up to {settings.batch_size} messages, "
         f"batching window {settings.batching_window_seconds:g} s")
 
-    extra = options.function_environment
+    upstream = options.function_environment.get("AWS_ENDPOINT_URL") or local_endpoint()
+    meter = FaultProxy(upstream)
+    extra = {**options.function_environment, "AWS_ENDPOINT_URL": meter.url}
     producer = _function(template, "ProducerFunction", options.producer, options.output / "producer.log", extra)
     consumer = _function(template, "ConsumerFunction", options.consumer, options.output / "consumer.log", extra,
                          instances=settings.max_concurrency)
-    mapping = EventSourceMapping(settings, lambda: boto3.client("sqs"), consumer.invoke)
+    mapping = EventSourceMapping(settings, lambda: boto3.client("sqs", endpoint_url=meter.url), consumer.invoke)
     started = time.monotonic()
-    with producer, consumer, ThreadPoolExecutor(max_workers=2) as feeders:
+    with meter, producer, consumer, ThreadPoolExecutor(max_workers=2) as feeders:
         mapping.start()
         if options.on_start is not None:
             options.on_start(consumer, mapping)
@@ -105,16 +124,19 @@ def run(template, options, say=print):
             drained = _drain(sqs, created, mapping, [produced, mixed_in], started, options, say)
         finally:
             mapping.stop()
-        summary, malformed_sent = produced.result(), mixed_in.result()
+        (summary, producer_billed_ms), malformed_sent = produced.result(), mixed_in.result()
     elapsed = time.monotonic() - started
 
     folder = options.output / "lake"
     shutil.rmtree(folder, ignore_errors=True)
     keys = lake.download(s3, created.bucket, "", folder)
-    variables = template.properties("ConsumerFunction", "Environment", "Variables")
+    variables = {**template.properties("ConsumerFunction", "Environment", "Variables"),
+                 **options.function_environment}
     data_key, prefix = variables["DATA_KEY"], variables["PARTITION_PREFIX"]
-    array, segments = history(folder, data_key, set(keys))
+    array, segments = history(folder, data_key, set(keys)) if data_key else ([], 0)
     partition_keys = [key for key in keys if key.startswith(prefix)]
+    error_prefix = variables.get("ERROR_PREFIX") or None
+    error_keys = [key for key in keys if error_prefix and key.startswith(error_prefix)]
     counts = mapping.counts
     return Outcome(
         resources=created,
@@ -129,11 +151,17 @@ def run(template, options, say=print):
         segments=segments,
         partition_keys=partition_keys,
         partition_records=_partition_records(folder, partition_keys),
+        error_prefix=error_prefix,
+        error_keys=error_keys,
+        error_records=_partition_records(folder, error_keys),
         mapping=counts.snapshot(),
         mapping_errors=[str(error) for error in mapping.errors],
         elapsed_seconds=elapsed,
         landed_seconds=counts.last_delete_at - started if counts.last_delete_at else elapsed,
         drained=drained,
+        usage=meter.tally.snapshot(),
+        producer_billed_ms=producer_billed_ms,
+        logs=options.output,
     )
 
 

@@ -1,8 +1,10 @@
 """Reliability scenarios: the pipeline end to end with faults injected between the functions and the local
 endpoint (fault_proxy), a consumer killed after its write, many consumers on one object (above 5 MiB too,
 where the consumer composes with UploadPartCopy), rollovers of the array into sealed segments, an S3
-outage, and malformed input. Each gives a row of the report: records sent, landed, duplicated, lost,
-dead-lettered, counted over the array's whole history (its sealed segments, then the live array).
+outage, and malformed input. The producer packs five records to a message, so every scenario carries packed
+messages. Each gives a row of the report: records sent, landed, duplicated, lost, malformed messages set
+aside (in the error output, or the dead-letter queue without one), counted over the array's whole history
+(its sealed segments, then the live array).
 
 python -m local_pipeline.reliability [--write docs/reliability.md] runs them all (scripts/reliability)."""
 
@@ -39,6 +41,8 @@ SEED = 11
 # The consumer searches only the array's last 16 KiB (about 28 records) for a first delivery, so any
 # record that comes back must be found by the search a redelivery gets.
 CONSUMER_ENVIRONMENT = {"DEDUP_WINDOW_BYTES": "16384"}
+# Five records a message: packed messages in every scenario, and still many messages to contend over.
+PRODUCER_ENVIRONMENT = {"PACK_RECORDS": "5"}
 # Above the 5 MiB an UploadPartCopy part needs, so every append composes.
 ABOVE_ONE_PART = 6 * 1024 * 1024
 # Small enough that a run of a thousand records seals several segments.
@@ -201,7 +205,7 @@ def scenarios():
                  rules={"sqs:SendMessageBatch": Rule(throttle=0.30, error=0.05)}),
         Scenario("consumer killed after its write, 3 times", during=kill_after_writes(3)),
         Scenario("8 consumers on one object, 400 batches", count=2000,
-                 parameters={"ConsumerMaxConcurrency": 8, "ConsumerBatchSize": 5}, during=watch_the_array()),
+                 parameters={"ConsumerMaxConcurrency": 8, "ConsumerBatchSize": 1}, during=watch_the_array()),
         Scenario("5 consumers on an array above 5 MiB, S3 50 ms slower", count=600, rules=s3_slower(0.05),
                  parameters={"ConsumerMaxConcurrency": 5}, initial_array_bytes=ABOVE_ONE_PART,
                  no_append_fails=True, during=watch_the_array()),
@@ -212,9 +216,12 @@ def scenarios():
                  parameters={"ConsumerMaxConcurrency": 8}, environment={"DATA_ROLLOVER_BYTES": str(ROLLOVER_BYTES)},
                  during=watch_the_array()),
         Scenario("S3 down for 10 s, then back", during=s3_outage(1, 10)),
-        # Malformed messages reach the dead-letter queue after MaxReceiveCount receives, so both are small.
-        Scenario("5% malformed messages, S3 10% faults", rules=s3_faults(0.10), malformed_share=0.05,
-                 parameters={"QueueVisibilityTimeoutSeconds": 6, "MaxReceiveCount": 4}),
+        Scenario("5% malformed messages, S3 10% faults", rules=s3_faults(0.10), malformed_share=0.05),
+        # Without an error output malformed messages reach the dead-letter queue after MaxReceiveCount
+        # receives, so both are small.
+        Scenario("5% malformed messages, no error output", malformed_share=0.05,
+                 parameters={"QueueVisibilityTimeoutSeconds": 6, "MaxReceiveCount": 3},
+                 environment={"ERROR_PREFIX": ""}),
     ]
 
 
@@ -225,7 +232,8 @@ class Row:
     landed: int
     duplicates: int
     lost: int
-    dead_lettered: int
+    # Malformed messages in the error output or the dead-letter queue.
+    set_aside: int
     malformed: int
     redeliveries: int
     faults: int
@@ -238,10 +246,10 @@ class Row:
 
     @property
     def holds(self):
-        """Nothing lost or doubled, the producer's count true, exactly the malformed dead-lettered, and an
+        """Nothing lost or doubled, the producer's count true, exactly the malformed set aside, and an
         initial array's records all still there once, first."""
         return (self.lost == 0 and self.duplicates == 0 and self.landed == self.sent
-                and self.dead_lettered == self.malformed and self.filler_damaged == 0)
+                and self.set_aside == self.malformed and self.filler_damaged == 0)
 
 
 def run_scenario(scenario, producer, consumer, output, say=lambda _line: None):
@@ -249,7 +257,7 @@ def run_scenario(scenario, producer, consumer, output, say=lambda _line: None):
     bucket = template.properties("DataBucket", "BucketName")
     data_key = template.properties("ConsumerFunction", "Environment", "Variables", "DATA_KEY")
     filler, filler_ids = filler_array(scenario.initial_array_bytes) if scenario.initial_array_bytes else (b"", [])
-    environment = {**CONSUMER_ENVIRONMENT, **scenario.environment}
+    environment = {**CONSUMER_ENVIRONMENT, **PRODUCER_ENVIRONMENT, **scenario.environment}
     with FaultProxy(local_endpoint(), scenario.rules, seed=SEED) as proxy:
         notes = []
 
@@ -295,8 +303,10 @@ def run_scenario(scenario, producer, consumer, output, say=lambda _line: None):
         notes.append(f"{outcome.segments} segments sealed")
     return Row(
         scenario=scenario.name, sent=sent, landed=len(copies), duplicates=sum(copies.values()) - len(copies),
-        lost=max(0, sent - len(copies)), dead_lettered=outcome.dead_letter_depth, malformed=outcome.malformed_sent,
-        redeliveries=outcome.mapping["received"] - sent - outcome.malformed_sent, faults=faults,
+        lost=max(0, sent - len(copies)), set_aside=len(outcome.error_keys) + outcome.dead_letter_depth,
+        malformed=outcome.malformed_sent,
+        redeliveries=outcome.mapping["received"] - outcome.producer_summary["messages"] - outcome.malformed_sent,
+        faults=faults,
         seconds=outcome.elapsed_seconds, notes=", ".join(notes), segments=outcome.segments,
         filler_damaged=damaged,
     )
@@ -310,7 +320,7 @@ def appends_failed(log):
                for line in log.read_text(errors="replace").splitlines())
 
 
-COLUMNS = ("scenario", "records sent", "landed", "duplicates", "lost", "malformed sent", "dead-lettered",
+COLUMNS = ("scenario", "records sent", "landed", "duplicates", "lost", "malformed sent", "set aside",
            "deliveries again", "faults injected", "seconds", "notes")
 
 
@@ -318,7 +328,7 @@ def table(rows):
     """The report as a Markdown table."""
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for row in rows:
-        cells = (row.scenario, row.sent, row.landed, row.duplicates, row.lost, row.malformed, row.dead_lettered,
+        cells = (row.scenario, row.sent, row.landed, row.duplicates, row.lost, row.malformed, row.set_aside,
                  row.redeliveries, row.faults, f"{row.seconds:.0f}", row.notes)
         lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
     return "\n".join(lines) + "\n"
@@ -329,16 +339,18 @@ REPORT_HEAD = """# Reliability report
 Written by `scripts/reliability`; `scripts/test` runs the same scenarios and fails if any row loses or
 doubles a record. Each scenario runs the real bootstraps end to end on moto, with faults injected between
 the functions and moto by `scripts/local_pipeline/fault_proxy.py`. The event source mapping and the
-checks talk to moto directly. The consumer searches only the array's last 16 KiB for a record delivered
+checks talk to moto directly. The producer packs five records to a message. The consumer searches only the array's last 16 KiB for a record delivered
 the first time, so a record that comes back is found only by the wider search a redelivery gets. `landed`
 counts distinct records in the array's whole history: its sealed segments (`streaming_data/00000001.json`,
 `00000002.json`, ..., once the consumer rolls the array over at `DATA_ROLLOVER_BYTES`) in order, then the live
 `streaming_data.json`; `duplicates` counts extra copies there; `lost` counts records the producer reported
-sent that did not land; `deliveries again` counts messages the consumer was given more than once (after a
+sent that did not land; `set aside` counts malformed messages in the error output (`errors/`, one
+object a message, each record with its reason) or, in the scenario without one, in the dead-letter queue;
+`deliveries again` counts messages the consumer was given more than once (after a
 failure it reported, a function error, or SQS's own at-least-once delivery). A scenario on an array above 5 MiB starts with
 filler records already in it (so every append composes with UploadPartCopy); they are not counted above,
 but each must still be there exactly once, before every record of the run. Every row must show 0 lost and
-0 duplicates, and exactly the malformed messages dead-lettered.
+0 duplicates, and exactly the malformed messages set aside.
 
 """
 
@@ -354,7 +366,7 @@ def main(argv=None):
         with tempfile.TemporaryDirectory(prefix="reliability-") as output:
             row = run_scenario(scenario, options.producer, options.consumer, Path(output))
         print(f"{'ok  ' if row.holds else 'FAIL'} {row.scenario}: sent {row.sent}, landed {row.landed}, "
-              f"duplicates {row.duplicates}, lost {row.lost}, dead-lettered {row.dead_lettered}, "
+              f"duplicates {row.duplicates}, lost {row.lost}, set aside {row.set_aside}, "
               f"{row.faults} faults, {row.seconds:.0f} s", flush=True)
         rows.append(row)
     report = REPORT_HEAD + table(rows)

@@ -1,6 +1,7 @@
 """The end of a run: a summary of what landed, and the checks that say whether the pipeline kept its promise
 (every valid record produced in streaming_data.json, or a segment it sealed, exactly once and in the partitions,
-poison messages in the dead-letter queue, nothing left in the queue)."""
+malformed messages in the error output, or in the dead-letter queue when there is none, nothing left in the
+queue)."""
 
 from collections import Counter
 
@@ -12,15 +13,17 @@ def summary_lines(outcome):
     mapping = outcome.mapping
     rate = produced["sent"] / outcome.landed_seconds if outcome.landed_seconds else 0
     return [
-        f"producer      sent {produced['sent']} records in {produced['sqs_calls']} SendMessageBatch calls "
+        f"producer      sent {produced['sent']} records in {produced['messages']} messages, "
+        f"{produced['sqs_calls']} SendMessageBatch calls "
         f"({produced['elapsed_ms'] / 1000:.1f} s), failed {produced['failed']}, unsent {produced['unsent']}",
         f"malformed     {outcome.malformed_sent} messages mixed in",
         f"queue         {outcome.queue_depth} messages left; dead-letter queue {outcome.dead_letter_depth}",
+        f"error output  {len(outcome.error_records)} records in {len(outcome.error_keys)} objects",
         f"consumer      {mapping['invocations']} invocations, {mapping['received']} messages received, "
         f"{mapping['deleted']} consumed, {mapping['failed']} reported failed, "
         f"{mapping['function_errors']} function errors; slowest invocation "
         f"{mapping['slowest_invocation_seconds']:.1f} s",
-        f"{outcome.data_key:<13} {len(array_ids)} records, {len(set(array_ids))} distinct"
+        f"{outcome.data_key or 'array (off)':<13} {len(array_ids)} records, {len(set(array_ids))} distinct"
         + (f" (with its {outcome.segments} sealed segments)" if outcome.segments else ""),
         f"partitions    {len(partitions)} ({', '.join(partitions)}), {len(outcome.partition_keys)} objects, "
         f"{len(outcome.partition_records)} records",
@@ -34,12 +37,29 @@ def checks(outcome):
     sent = outcome.producer_summary["sent"]
     array_ids = Counter(record["unique_id"] for record in outcome.array)
     partition_ids = {record["unique_id"] for record in outcome.partition_records}
+    if outcome.data_key:
+        landed = [
+            (f"streaming_data.json holds the {sent} records produced", len(array_ids) == sent),
+            ("no record is in streaming_data.json twice", all(copies == 1 for copies in array_ids.values())),
+            ("every record in streaming_data.json is in the partitions", set(array_ids) <= partition_ids),
+        ]
+    else:
+        landed = [(f"the partitions hold the {sent} records produced (streaming_data.json is off)",
+                   len(partition_ids) == sent)]
     return [
         ("the queue was drained", outcome.drained and outcome.queue_depth == 0),
-        (f"streaming_data.json holds the {sent} records produced", len(array_ids) == sent),
-        ("no record is in streaming_data.json twice", all(copies == 1 for copies in array_ids.values())),
-        ("every record in streaming_data.json is in the partitions", set(array_ids) <= partition_ids),
-        (f"the {outcome.malformed_sent} malformed messages are in the dead-letter queue",
-         outcome.dead_letter_depth == outcome.malformed_sent),
+        *landed,
+        set_aside(outcome),
         ("the event source mapping's calls all succeeded", not outcome.mapping_errors),
     ]
+
+
+def set_aside(outcome):
+    """(check, holds) for the malformed messages: each in the error output with its reasons and none
+    dead-lettered, or, without an error output, each in the dead-letter queue."""
+    if outcome.error_prefix:
+        reasons = all(record.get("problem") and "record" in record for record in outcome.error_records)
+        return (f"the {outcome.malformed_sent} malformed messages are in the error output with their reasons",
+                len(outcome.error_keys) == outcome.malformed_sent and reasons and outcome.dead_letter_depth == 0)
+    return (f"the {outcome.malformed_sent} malformed messages are in the dead-letter queue",
+            outcome.dead_letter_depth == outcome.malformed_sent)

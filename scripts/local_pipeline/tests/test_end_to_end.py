@@ -37,7 +37,7 @@ class EndToEndTest(unittest.TestCase):
             "MaxReceiveCount": 2,
         })
 
-    def test_every_valid_record_lands_once_and_malformed_messages_reach_the_dead_letter_queue(self):
+    def test_every_valid_record_lands_once_and_malformed_messages_reach_the_error_output(self):
         options = pipeline.Options(producer=self.producer, consumer=self.consumer, output=self.output, count=COUNT,
                                    seed=SEED, malformed_share=MALFORMED_SHARE, drain_timeout_seconds=120,
                                    progress_seconds=1)
@@ -51,7 +51,8 @@ class EndToEndTest(unittest.TestCase):
         self.assertTrue(set(expected) <= {record["unique_id"] for record in outcome.partition_records})
         self.assertEqual(outcome.producer_summary["sent"], COUNT)
         self.assertEqual(outcome.malformed_sent, round(COUNT * MALFORMED_SHARE))
-        self.assertEqual(outcome.dead_letter_depth, outcome.malformed_sent)
+        self.assertEqual(len(outcome.error_keys), outcome.malformed_sent)
+        self.assertEqual(outcome.dead_letter_depth, 0)
         self.assertEqual(outcome.queue_depth, 0)
 
         connection = lake.connect(outcome.lake, self.template)
@@ -117,7 +118,7 @@ class EndToEndTest(unittest.TestCase):
         environment = {"QUEUE_URL": queue_url, "AWS_LAMBDA_LOG_LEVEL": "TRACE", "AWS_LAMBDA_LOG_FORMAT": "JSON"}
         log_path = self.output / "producer-trace.log"
         with LocalFunction("producer", self.producer, environment, log_path) as producer:
-            summary = feed.produce(producer, count, seed)
+            summary, _ = feed.produce(producer, count, seed)
 
         self.assertEqual(summary["sent"], count)
         log = log_path.read_text()

@@ -1,0 +1,342 @@
+"""The pipeline's bill, from what a run measured: every request the functions and the event source mapping
+made (counted at the proxy), the functions' invocations and billed milliseconds, their log bytes and the
+consumer's metrics, priced from prices.json. It gives the cost per million records at the run's batching,
+and per month at a steady rate, for which a small model turns the run's per-invocation figures into the
+invocations, polls and messages that rate makes under the template's batching."""
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+PRICES = Path(__file__).with_name("prices.json")
+HOURS_PER_MONTH = 730
+SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
+SQS_CHUNK = 64 * 1024
+SQS_BATCH_BYTES = 256 * 1024
+S3_PUT_CLASS = {"s3:PutObject", "s3:CreateMultipartUpload", "s3:UploadPart", "s3:UploadPartCopy",
+                "s3:CompleteMultipartUpload", "s3:CopyObject", "s3:ListObjectsV2", "s3:ListParts"}
+S3_GET_CLASS = {"s3:GetObject", "s3:HeadObject"}
+# The default stream: pauses of 1-15 s, 8 s on average, one record a message.
+DEFAULT_STREAM_RATE = 1 / 8
+
+
+def load_prices(path=PRICES):
+    document = json.loads(Path(path).read_text())
+    prices = {name: item["usd"] for name, item in document["prices"].items()}
+    assumptions = {name: item["value"] for name, item in document["assumptions"].items()}
+    return document, prices, assumptions
+
+
+@dataclass
+class Measured:
+    """One run's counts, and the template settings the model needs."""
+    records: int
+    messages: int
+    sqs_send_units: int
+    sqs_receive_units: int
+    sqs_delete_units: int
+    s3_put: int
+    s3_get: int
+    consumer_invocations: int
+    consumer_billed_ms: int
+    producer_invocations: int
+    producer_billed_ms: int
+    log_bytes: int
+    metrics: int
+    record_bytes: float
+    consumer_memory_mb: int
+    producer_memory_mb: int
+    architecture: str
+    batch_size: int
+    batching_window_seconds: int
+    producer_runs_per_month: float
+    alarms: int
+    dashboards: int
+
+    @property
+    def records_per_message(self):
+        return self.records / self.messages if self.messages else 1.0
+
+    @property
+    def full_batch_invocations(self):
+        """The invocations the run's messages would take in full batches of the template's size."""
+        return math.ceil(self.messages / self.batch_size)
+
+    def per_1000_records(self, invocations=None):
+        """Billed requests per thousand records, the consumer invoked `invocations` times (as often as in
+        the run when not given). In full batches it is the count a test bounds: the run's own count
+        depends on how the local mapping happened to split the batches."""
+        scale = (invocations or self.consumer_invocations) / max(1, self.consumer_invocations)
+        requests = (self.sqs_send_units + self.sqs_receive_units + self.sqs_delete_units
+                    + (self.s3_put + self.s3_get) * scale)
+        return requests * 1000 / self.records
+
+
+def measure(outcome, template, deployed=None):
+    """The counts of `outcome` (pipeline.run's under `template`), with the batching, schedule and monitoring
+    of `deployed` (the template as it would be deployed; `template` when not given), which a month is
+    priced under."""
+    deployed = deployed or template
+    usage = outcome.usage
+
+    def units(*names):
+        return sum(usage[name].units for name in names if name in usage)
+
+    receive = usage.get("sqs:ReceiveMessage")
+    sent_bytes = _sent_body_bytes(outcome)
+    consumer_log, producer_log = outcome.logs / "consumer.log", outcome.logs / "producer.log"
+    invocations = outcome.mapping["invocations"]
+    resources = deployed.document["Resources"]
+    return Measured(
+        records=outcome.producer_summary["sent"],
+        messages=outcome.producer_summary["messages"],
+        sqs_send_units=units("sqs:SendMessageBatch", "sqs:SendMessage"),
+        # Empty receives stand for Lambda's idle long polls, which the model prices apart.
+        sqs_receive_units=(receive.units - receive.empty) if receive else 0,
+        sqs_delete_units=units("sqs:DeleteMessageBatch", "sqs:DeleteMessage"),
+        s3_put=sum(usage[name].requests for name in usage if name in S3_PUT_CLASS),
+        s3_get=sum(usage[name].requests for name in usage if name in S3_GET_CLASS),
+        consumer_invocations=invocations,
+        consumer_billed_ms=outcome.mapping["billed_ms"],
+        producer_invocations=1,
+        producer_billed_ms=outcome.producer_billed_ms,
+        log_bytes=_function_log_bytes(consumer_log) + _function_log_bytes(producer_log),
+        metrics=len(_metric_names(consumer_log)),
+        record_bytes=sent_bytes / max(1, outcome.producer_summary["sent"]),
+        consumer_memory_mb=int(resources["ConsumerFunction"]["Properties"]["MemorySize"]),
+        producer_memory_mb=int(resources["ProducerFunction"]["Properties"]["MemorySize"]),
+        architecture=str(deployed.parameters["Architecture"]),
+        batch_size=int(deployed.parameters["ConsumerBatchSize"]),
+        batching_window_seconds=int(deployed.parameters["ConsumerBatchingWindowSeconds"]),
+        producer_runs_per_month=runs_per_month(str(deployed.parameters["ScheduleExpression"])),
+        alarms=sum(resource["Type"] == "AWS::CloudWatch::Alarm" for resource in resources.values()),
+        dashboards=sum(resource["Type"] == "AWS::CloudWatch::Dashboard" for resource in resources.values()),
+    )
+
+
+def runs_per_month(expression):
+    """How often a schedule expression runs in a month; rate(...) exactly, cron(...) not modelled (0)."""
+    match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression.strip())
+    if not match:
+        return 0.0
+    seconds = int(match.group(1)) * {"minute": 60, "hour": 3600, "day": 86400}[match.group(2).rstrip("s")]
+    return SECONDS_PER_MONTH / seconds
+
+
+def _sent_body_bytes(outcome):
+    """The bytes of the records that landed, one record's JSON as the consumer writes it."""
+    records = {record["unique_id"]: record for record in outcome.partition_records}
+    return sum(len(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode())
+               for record in records.values())
+
+
+def _function_log_bytes(path):
+    """What CloudWatch Logs would ingest from the function's own output (its JSON lines; the local Runtime
+    API emulator's lines are not the function's)."""
+    if not path.exists():
+        return 0
+    return sum(len(line) for line in path.read_bytes().splitlines(keepends=True) if line.startswith(b"{"))
+
+
+def _metric_names(path):
+    names = set()
+    if not path.exists():
+        return names
+    for line in path.read_text(errors="replace").splitlines():
+        if '"_aws"' not in line:
+            continue
+        try:
+            document = json.loads(line)
+        except ValueError:
+            continue
+        for directive in document["_aws"]["CloudWatchMetrics"]:
+            names |= {(directive["Namespace"], metric["Name"]) for metric in directive["Metrics"]}
+    return names
+
+
+def lambda_gb_second(prices, architecture):
+    return prices["lambda_gb_second_x86_64" if architecture == "x86_64" else "lambda_gb_second_arm64"]
+
+
+def run_cost(measured, prices, assumptions, invocations=None):
+    """{service: dollars} of the run, the consumer invoked `invocations` times (as in the run when not
+    given): what each invocation costs (S3 requests, time, log lines) scales with their number, what each
+    message costs (SQS) does not."""
+    invocations = invocations or measured.consumer_invocations
+    scale = invocations / max(1, measured.consumer_invocations)
+    gb_second = lambda_gb_second(prices, measured.architecture)
+    platform_logs = assumptions["platform_log_bytes_per_invocation"] * (invocations + measured.producer_invocations)
+    return {
+        "SQS": (measured.sqs_send_units + measured.sqs_receive_units + measured.sqs_delete_units)
+        * prices["sqs_request"],
+        "S3 requests": scale * (measured.s3_put * prices["s3_put_class"] + measured.s3_get * prices["s3_get_class"]),
+        "Lambda": (invocations + measured.producer_invocations) * prices["lambda_request"]
+        + (scale * measured.consumer_billed_ms * measured.consumer_memory_mb
+           + measured.producer_billed_ms * measured.producer_memory_mb) / 1000 / 1024 * gb_second,
+        "CloudWatch Logs": (scale * measured.log_bytes + platform_logs) / 2**30 * prices["logs_ingestion_gb"],
+    }
+
+
+def per_million(measured, prices, assumptions, invocations=None):
+    """{service: dollars per million records}, the consumer invoked `invocations` times for the run's
+    records (as in the run when not given; `measured.full_batch_invocations` for the marginal cost)."""
+    costs = run_cost(measured, prices, assumptions, invocations)
+    return {name: cost * 1e6 / measured.records for name, cost in costs.items()}
+
+
+@dataclass
+class Month:
+    rate: float
+    records_per_message: float
+    records: float
+    invocations: float
+    usage: dict
+    fixed: dict
+    monitoring: dict
+    firehose: dict
+    # How long a batch gathers, and an invocation's average run.
+    fill_seconds: float
+    invocation_seconds: float
+
+    @property
+    def usage_total(self):
+        return sum(self.usage.values())
+
+    @property
+    def total(self):
+        return self.usage_total + sum(self.fixed.values())
+
+    @property
+    def per_million(self):
+        return self.usage_total * 1e6 / self.records if self.records else 0.0
+
+    @property
+    def freshness_seconds(self):
+        """From enqueue to the partitions for the first record of a batch, the longest wait: the batch's
+        gathering time (the window, or the time a full batch takes to arrive) and an invocation."""
+        return self.fill_seconds + self.invocation_seconds
+
+
+def month(measured, prices, assumptions, rate, records_per_message=None):
+    """The bill of a month at `rate` records a second arriving `records_per_message` to a message (the
+    run's packing when not given), under the template's batching."""
+    k = records_per_message or measured.records_per_message
+    messages_per_second = rate / k
+    records = rate * SECONDS_PER_MONTH
+    messages = records / k
+    batch, window = measured.batch_size, max(1, measured.batching_window_seconds)
+    if messages_per_second <= 0:
+        invocations_per_second = 0.0
+    elif batch / messages_per_second <= window:
+        invocations_per_second = messages_per_second / batch
+    else:
+        invocations_per_second = min(messages_per_second, 1 / window)
+    invocations = invocations_per_second * SECONDS_PER_MONTH
+    messages_per_invocation = messages / invocations if invocations else 0.0
+
+    message_bytes = k * measured.record_bytes
+    per_send = max(1, min(10, SQS_BATCH_BYTES // max(1, int(message_bytes))))
+    per_receive = min(10.0, max(1.0, messages_per_second))
+    sqs_units = messages * (max(1 / per_send, message_bytes / SQS_CHUNK)
+                            + max(1 / per_receive, message_bytes / SQS_CHUNK)
+                            + 1 / max(1.0, min(10.0, messages_per_invocation)))
+
+    per_invocation = lambda total: total / max(1, measured.consumer_invocations)  # noqa: E731
+    gb_second = lambda_gb_second(prices, measured.architecture)
+    consumer_seconds = invocations * per_invocation(measured.consumer_billed_ms) / 1000
+    # An idle stack is one that produces nothing: its schedule is off.
+    runs = measured.producer_runs_per_month if rate > 0 else 0.0
+    records_per_run = records / runs if runs else 0.0
+    producer_ms_per_record = measured.producer_billed_ms / max(1, measured.records)
+    producer_seconds = runs * (assumptions["producer_overhead_ms_per_run"]
+                               + producer_ms_per_record * records_per_run) / 1000
+    log_bytes = invocations * (per_invocation(measured.log_bytes)
+                               + assumptions["platform_log_bytes_per_invocation"])
+    usage = {
+        "SQS": sqs_units * prices["sqs_request"],
+        "S3 requests": invocations * (per_invocation(measured.s3_put) * prices["s3_put_class"]
+                                      + per_invocation(measured.s3_get) * prices["s3_get_class"]),
+        "Lambda": (invocations + runs) * prices["lambda_request"]
+        + (consumer_seconds * measured.consumer_memory_mb + producer_seconds * measured.producer_memory_mb)
+        / 1024 * gb_second,
+        "CloudWatch Logs": log_bytes / 2**30 * prices["logs_ingestion_gb"],
+    }
+    idle_polls = assumptions["idle_pollers"] * SECONDS_PER_MONTH / assumptions["long_poll_seconds"]
+    fixed = {
+        "SQS idle polling": idle_polls * prices["sqs_request"],
+        # A metric is billed for the hours it is published in; with records flowing that is every hour.
+        "custom metrics": measured.metrics * prices["custom_metric_month"] if invocations else 0.0,
+    }
+    monitoring = {
+        f"{measured.alarms} alarms": measured.alarms * prices["alarm_month"],
+        f"{measured.dashboards} dashboard": measured.dashboards * prices["dashboard_month"],
+    }
+    gigabytes = records * measured.record_bytes / 2**30
+    billed_gigabytes = records * max(5 * 1024, measured.record_bytes) / 2**30
+    # Firehose's default buffer delivers an object every 300 s (or 5 MiB), each a PUT into the bucket.
+    objects = max(SECONDS_PER_MONTH / 300, gigabytes * 1024 / 5) if records else 0
+    firehose = {
+        "JSON": billed_gigabytes * prices["firehose_ingested_gb"] + objects * prices["s3_put_class"],
+        "JSON, date partitions": billed_gigabytes * prices["firehose_ingested_gb"]
+        + gigabytes * prices["firehose_partitioning_gb"]
+        + objects * (prices["firehose_partitioning_objects"] + prices["s3_put_class"]),
+    }
+    fill_seconds = min(window, batch / messages_per_second) if messages_per_second else 0.0
+    invocation_seconds = per_invocation(measured.consumer_billed_ms) / 1000
+    return Month(rate, k, records, invocations, usage, fixed, monitoring, firehose, fill_seconds, invocation_seconds)
+
+
+def money(value):
+    if value == 0:
+        return "$0"
+    if value < 0.01:
+        return f"${value:.4f}"
+    return f"${value:.2f}"
+
+
+def report(measured, prices, assumptions, document, rates):
+    """The bill as text: the run's counts, its cost per million records, and a month at each rate."""
+    lines = [
+        f"Cost at {document['region']} list prices of {document['date']} (scripts/local_pipeline/prices.json, "
+        "no free tier)",
+        f"  the run: {measured.records} records in {measured.messages} messages "
+        f"({measured.records_per_message:.0f} a message); SQS {measured.sqs_send_units} send, "
+        f"{measured.sqs_receive_units} receive, {measured.sqs_delete_units} delete units; "
+        f"S3 {measured.s3_put} PUT-class and {measured.s3_get} GET-class requests; "
+        f"{measured.consumer_invocations} consumer invocations ({measured.consumer_billed_ms} ms billed at "
+        f"{measured.consumer_memory_mb} MB), the producer {measured.producer_billed_ms} ms at "
+        f"{measured.producer_memory_mb} MB; {measured.log_bytes} log bytes; {measured.metrics} custom metrics",
+    ]
+    full = measured.full_batch_invocations
+    for label, invocations in (("the run's batching", None), (f"full batches of {measured.batch_size}", full)):
+        costs = per_million(measured, prices, assumptions, invocations)
+        lines.append(
+            f"  at {label}: {measured.per_1000_records(invocations):.1f} billed requests per 1,000 records; "
+            "per million records " + ", ".join(f"{name} {money(cost)}" for name, cost in costs.items())
+            + f"; total {money(sum(costs.values()))}")
+    lines.append("")
+    lines.extend(markdown(measured, prices, assumptions, rates))
+    return lines
+
+
+def markdown(measured, prices, assumptions, rates):
+    """A month at each (label, rate, records a message) as a Markdown table."""
+    head = ("| traffic | records a month | consumer invocations | usage | per million records | fixed "
+            "(idle polling, metrics) | total a month | freshness (p99) | Firehose, JSON with date partitions |")
+    lines = [head, "|---" * 9 + "|"]
+    for label, rate, per_message in rates:
+        bill = month(measured, prices, assumptions, rate, per_message)
+        lines.append(
+            f"| {label} | {bill.records:,.0f} | {bill.invocations:,.0f} | {money(bill.usage_total)} | "
+            f"{money(bill.per_million)} | {money(sum(bill.fixed.values()))} | {money(bill.total)} | "
+            f"{math.ceil(bill.freshness_seconds)} s | {money(bill.firehose['JSON, date partitions'])} |")
+    idle = month(measured, prices, assumptions, 0.0, 1)
+    monitoring = ", ".join(f"{name} {money(cost)}" for name, cost in idle.monitoring.items())
+    lines.append(f"| idle (no records) | 0 | 0 | $0 | - | {money(sum(idle.fixed.values()))} | "
+                 f"{money(idle.total)} | - | $0 |")
+    lines.append("")
+    lines.append(f"Beside these, monitoring costs the same at any volume: {monitoring} "
+                 "(within the account's always-free CloudWatch allowance of 10 alarms and 3 dashboards, free).")
+    return lines

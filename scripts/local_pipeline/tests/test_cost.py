@@ -1,0 +1,109 @@
+"""The pipeline's bill: the request tally, the month model, and the accounting of a real run at the template's
+defaults, whose billed requests per 1,000 records may not rise above a committed bound."""
+
+import json
+import tempfile
+import unittest
+import uuid
+from pathlib import Path
+
+import boto3
+
+from local_pipeline import cost, pipeline, reliability
+from local_pipeline.template import Template
+from local_pipeline.usage import Tally
+
+from .support import bootstrap, require_loopback_endpoint
+
+# Billed requests (SQS 64 KiB units and S3 requests) per 1,000 records of the run below, in full batches at
+# the template's defaults: 2,000 records in 20 packed messages, each invocation composing an array above
+# 5 MiB. Measured 22.6 on 2026-11-29 (docs/cost.md). A change that makes the pipeline chattier fails here.
+REQUESTS_PER_1000_RECORDS = 25
+
+
+def measured(**overrides):
+    values = dict(
+        records=10_000, messages=100, sqs_send_units=100, sqs_receive_units=100, sqs_delete_units=10, s3_put=16,
+        s3_get=2, consumer_invocations=2, consumer_billed_ms=400, producer_invocations=1, producer_billed_ms=500,
+        log_bytes=2_000, metrics=2, record_bytes=560.0, consumer_memory_mb=256, producer_memory_mb=128,
+        architecture="arm64", batch_size=50, batching_window_seconds=300, producer_runs_per_month=2920.0,
+        alarms=5, dashboards=1,
+    )
+    values.update(overrides)
+    return cost.Measured(**values)
+
+
+class TallyTest(unittest.TestCase):
+    def test_sqs_requests_are_billed_per_64_kib_of_bodies_and_empty_receives_are_counted(self):
+        tally = Tally()
+        entries = [{"Id": str(n), "MessageBody": "x" * 40_000} for n in range(4)]
+        tally.add("sqs:SendMessageBatch", json.dumps({"Entries": entries}).encode(), b"{}", 200)
+        tally.add("sqs:ReceiveMessage", b"{}", json.dumps({"Messages": [{"Body": "y"}]}).encode(), 200)
+        tally.add("sqs:ReceiveMessage", b"{}", b"{}", 200)
+        tally.add("s3:PutObject", b"z" * 10**6, b"", 200)
+        usage = tally.snapshot()
+        self.assertEqual((usage["sqs:SendMessageBatch"].units, usage["sqs:SendMessageBatch"].messages), (3, 4))
+        self.assertEqual((usage["sqs:ReceiveMessage"].units, usage["sqs:ReceiveMessage"].empty), (2, 1))
+        self.assertEqual(usage["s3:PutObject"].units, 1)
+
+
+class MonthTest(unittest.TestCase):
+    def setUp(self):
+        _, self.prices, self.assumptions = cost.load_prices()
+
+    def test_the_price_table_names_its_region_date_and_a_source_for_each_price(self):
+        document, _, _ = cost.load_prices()
+        self.assertEqual(document["region"], "eu-central-1")
+        self.assertTrue(all(item["source"] for item in document["prices"].values()))
+
+    def test_schedules_run_so_often_a_month(self):
+        self.assertEqual(cost.runs_per_month("rate(15 minutes)"), 2920)
+        self.assertEqual(cost.runs_per_month("rate(1 hour)"), 730)
+        self.assertEqual(cost.runs_per_month("cron(0 * * * ? *)"), 0)
+
+    def test_an_idle_stack_pays_for_polling_alone(self):
+        bill = cost.month(measured(), self.prices, self.assumptions, 0.0, 1)
+        self.assertEqual((bill.invocations, bill.usage_total, bill.fixed["custom metrics"]), (0, 0, 0))
+        self.assertLess(bill.total, 0.50)
+
+    def test_a_trickle_is_invoked_once_a_window_and_a_flood_once_a_full_batch(self):
+        trickle = cost.month(measured(), self.prices, self.assumptions, 1 / 8, 1)
+        self.assertAlmostEqual(trickle.invocations, cost.SECONDS_PER_MONTH / 300)
+        self.assertEqual(trickle.fill_seconds, 300)
+        flood = cost.month(measured(), self.prices, self.assumptions, 1000.0, 100)
+        self.assertAlmostEqual(flood.invocations, 1000 / 100 / 50 * cost.SECONDS_PER_MONTH)
+        self.assertLess(flood.per_million, 0.10)
+
+
+class RunAccountingTest(unittest.TestCase):
+    """A small run at the template's defaults (but for the local batching window), counted at the proxy."""
+
+    def setUp(self):
+        require_loopback_endpoint(self)
+        self.producer = bootstrap("PRODUCER_BOOTSTRAP", "target/release/producer")
+        self.consumer = bootstrap("CONSUMER_BOOTSTRAP", "target/release/consumer")
+
+    def test_requests_per_thousand_records_stay_within_the_bound(self):
+        template = Template({"Company": "cost" + uuid.uuid4().hex[:12], "ConsumerBatchingWindowSeconds": 1})
+        deployed = Template({"Company": template.parameters["Company"]})
+        data_key = template.properties("ConsumerFunction", "Environment", "Variables", "DATA_KEY")
+        filler, _ = reliability.filler_array(reliability.ABOVE_ONE_PART)
+
+        def before_start(created):
+            boto3.client("s3").put_object(Bucket=created.bucket, Key=data_key, Body=filler)
+
+        with tempfile.TemporaryDirectory(prefix="cost-") as output:
+            options = pipeline.Options(producer=self.producer, consumer=self.consumer, output=Path(output),
+                                       count=2000, seed=3, drain_timeout_seconds=120, progress_seconds=1,
+                                       before_start=before_start, serial=True)
+            outcome = pipeline.run(template, options, say=lambda _line: None)
+            counted = cost.measure(outcome, template, deployed)
+
+        self.assertEqual((counted.records, counted.messages), (2000, 20), "a hundred records a message")
+        self.assertEqual(counted.consumer_invocations, 1, "one batch of 20 messages, within the 1 s window")
+        self.assertGreater(counted.s3_put, 0, "the proxy saw the consumer's writes")
+        full = counted.full_batch_invocations
+        self.assertLessEqual(counted.per_1000_records(full), REQUESTS_PER_1000_RECORDS, counted)
+        self.assertEqual(counted.metrics, 2, "two custom metrics by default")
+        _, prices, assumptions = cost.load_prices()
+        self.assertLess(sum(cost.per_million(counted, prices, assumptions, full).values()), 0.10)
