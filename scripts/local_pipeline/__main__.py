@@ -15,8 +15,8 @@ from .template import ROOT, Template, TemplateError
 
 # Template parameters a local run sets differently, and why.
 LOCAL_PARAMETERS = {
-    "ConsumerBatchingWindowSeconds": (1, "a run of seconds need not wait 30 s for a last partial batch"),
-    "QueueVisibilityTimeoutSeconds": (10, "failed messages come back in seconds, not 6.5 minutes"),
+    "ConsumerBatchingWindowSeconds": (1, "a run of seconds need not wait 300 s for a last partial batch"),
+    "QueueVisibilityTimeoutSeconds": (10, "failed messages come back in seconds, not 11 minutes"),
     "MaxReceiveCount": (3, "poison messages reach the dead-letter queue within a minute"),
 }
 # Options that set a template parameter.
@@ -78,7 +78,7 @@ def rate(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not RECORDS_PER_SECOND[@PER_MESSAGE]") from None
     if parsed[0] < 0 or (parsed[1] is not None and parsed[1] < 1):
         raise argparse.ArgumentTypeError(f"{text!r}: a rate is at least 0, a message carries at least 1 record")
-    label = f"{parsed[0]:g} records/s" + (f", {parsed[1]} a message" if parsed[1] else "")
+    label = f"{parsed[0]:g} records a second" + (f", {parsed[1]} a message" if parsed[1] else "")
     return label, *parsed
 
 
@@ -156,7 +156,7 @@ def main(argv=None):
     measured = cost.measure(outcome, template, deployed)
     document, prices, assumptions = cost.load_prices()
     landed = outcome.producer_summary["sent"] / outcome.landed_seconds if outcome.landed_seconds else 0
-    rates = [(f"this run's rate, {landed:,.0f} records/s", landed, None), *options.rate]
+    rates = [(f"this run's rate, {landed:,.0f} records a second", landed, None), *options.rate]
     print()
     for line in cost.report(measured, prices, assumptions, document, rates):
         print(line)
