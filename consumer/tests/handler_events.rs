@@ -44,36 +44,27 @@ fn consumer_with_error_output() -> Consumer<MemoryStore> {
     consumer
 }
 
-/// The unique ids in the partition objects, sorted.
-fn partition_ids(consumer: &Consumer<MemoryStore>) -> Vec<String> {
-    let mut ids: Vec<String> = consumer
-        .store
-        .keys()
-        .iter()
-        .filter(|key| key.starts_with("user_sessions/dt="))
-        .flat_map(|key| {
-            let object = consumer.store.object(key).expect("listed");
-            String::from_utf8(object).expect("UTF-8").lines().map(str::to_owned).collect::<Vec<_>>()
-        })
-        .map(|line| serde_json::from_str::<serde_json::Value>(&line).expect("JSON")["unique_id"].to_string())
-        .collect();
-    ids.sort();
-    ids
-}
-
-/// The lines of the error output, in key order.
-fn error_lines(consumer: &Consumer<MemoryStore>) -> Vec<serde_json::Value> {
+/// The JSON lines of the objects under `prefix`, in key order.
+fn lines_under(consumer: &Consumer<MemoryStore>, prefix: &str) -> Vec<serde_json::Value> {
     consumer
         .store
         .keys()
         .iter()
-        .filter(|key| key.starts_with("errors/"))
+        .filter(|key| key.starts_with(prefix))
         .flat_map(|key| {
             let object = consumer.store.object(key).expect("listed");
             String::from_utf8(object).expect("UTF-8").lines().map(str::to_owned).collect::<Vec<_>>()
         })
         .map(|line| serde_json::from_str(&line).expect("a JSON line"))
         .collect()
+}
+
+/// The unique ids in the partition objects, sorted.
+fn partition_ids(consumer: &Consumer<MemoryStore>) -> Vec<String> {
+    let mut ids: Vec<String> =
+        lines_under(consumer, "user_sessions/dt=").iter().map(|record| record["unique_id"].to_string()).collect();
+    ids.sort();
+    ids
 }
 
 /// One message carrying the valid batch's five records, one a line, with `bad` as its third line.
@@ -251,7 +242,7 @@ async fn with_an_error_output_bad_records_go_there_with_their_reason_and_no_mess
     let response = invoke(&consumer, event("sqs-mixed-batch.json")).await;
     assert!(response.batch_item_failures.is_empty(), "{:?}", failed_ids(&response));
     assert_eq!(stored_ids(&consumer).len(), 3);
-    let errors = error_lines(&consumer);
+    let errors = lines_under(&consumer, "errors/");
     assert_eq!(errors.len(), 10);
     assert!(errors.iter().all(|line| line["message_id"].as_str().is_some_and(|id| id.starts_with("bad"))));
     assert!(errors.iter().all(|line| line["problem"].is_string() && line["record"].is_string()));
@@ -267,7 +258,7 @@ async fn a_bad_record_does_not_hold_back_the_good_records_of_its_message() {
     }
     assert_eq!(stored_ids(&consumer).len(), 5, "the good records land once, the redelivery adding none");
     assert_eq!(partition_ids(&consumer).len(), 5);
-    let errors = error_lines(&consumer);
+    let errors = lines_under(&consumer, "errors/");
     assert_eq!(errors.len(), 1, "the redelivery overwrote the message's error object");
     assert_eq!((errors[0]["message_id"].as_str(), errors[0]["line"].as_u64()), (Some("packed-1"), Some(3)));
     assert_eq!(errors[0]["problem"], "missing_field");
