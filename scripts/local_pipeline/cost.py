@@ -7,7 +7,7 @@ invocations, polls and messages that rate makes under the template's batching.""
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PRICES = Path(__file__).with_name("prices.json")
@@ -54,6 +54,8 @@ class Measured:
     producer_runs_per_month: float
     alarms: int
     dashboards: int
+    # S3 requests by operation, e.g. {"UploadPartCopy": 16}.
+    s3_by_kind: dict = field(default_factory=dict)
 
     @property
     def records_per_message(self):
@@ -85,6 +87,7 @@ def measure(outcome, template, deployed=None):
         return sum(usage[name].units for name in names if name in usage)
 
     receive = usage.get("sqs:ReceiveMessage")
+    s3_by_kind = {name.split(":", 1)[1]: usage[name].requests for name in usage if name.startswith("s3:")}
     sent_bytes = _sent_body_bytes(outcome)
     consumer_log, producer_log = outcome.logs / "consumer.log", outcome.logs / "producer.log"
     invocations = outcome.mapping["invocations"]
@@ -113,6 +116,7 @@ def measure(outcome, template, deployed=None):
         producer_runs_per_month=runs_per_month(str(deployed.parameters["ScheduleExpression"])),
         alarms=sum(resource["Type"] == "AWS::CloudWatch::Alarm" for resource in resources.values()),
         dashboards=sum(resource["Type"] == "AWS::CloudWatch::Dashboard" for resource in resources.values()),
+        s3_by_kind=s3_by_kind,
     )
 
 
@@ -308,6 +312,7 @@ def report(measured, prices, assumptions, document, rates):
         f"{measured.consumer_invocations} consumer invocations ({measured.consumer_billed_ms} ms billed at "
         f"{measured.consumer_memory_mb} MB), the producer {measured.producer_billed_ms} ms at "
         f"{measured.producer_memory_mb} MB; {measured.log_bytes} log bytes; {measured.metrics} custom metrics",
+        "  S3 by kind: " + ", ".join(f"{name} {count}" for name, count in sorted(measured.s3_by_kind.items())),
     ]
     full = measured.full_batch_invocations
     for label, invocations in (("the run's batching", None), (f"full batches of {measured.batch_size}", full)):
