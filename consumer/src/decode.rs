@@ -66,10 +66,11 @@ pub fn decode(messages: &[SqsMessage]) -> Result<Decoded<'_>, MissingMessageId> 
 }
 
 /// The records of a body with their line numbers: the whole body when it is one document (on one line,
-/// or pretty-printed, its first line an opening brace), else each line that is not blank.
+/// or spread over several, so its first line does not close an object), else each line that is not blank.
 fn records(body: &str) -> Box<dyn Iterator<Item = (Option<usize>, &str)> + '_> {
     let trimmed = body.trim();
-    let single = !trimmed.contains('\n') || trimmed.lines().next().is_some_and(|first| first.trim_end() == "{");
+    let single =
+        !trimmed.contains('\n') || trimmed.lines().next().is_some_and(|first| !first.trim_end().ends_with('}'));
     if single {
         return Box::new(std::iter::once((None, body)));
     }
@@ -146,7 +147,8 @@ mod tests {
     fn single_documents_stay_whole_on_one_line_or_pretty_printed() {
         let pretty = serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(GOOD).expect("JSON"))
             .expect("encodes");
-        for body in [GOOD.to_owned(), format!("{GOOD}\n"), pretty] {
+        let wrapped = GOOD.replacen(",", ",\n  ", 3);
+        for body in [GOOD.to_owned(), format!("{GOOD}\n"), pretty, wrapped] {
             let messages = [message(Some("s"), Some(&body))];
             let decoded = decode(&messages).expect("an id");
             assert_eq!(ids(&decoded), (vec!["s"], vec![]), "{body}");

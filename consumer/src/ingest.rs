@@ -51,9 +51,15 @@ pub async fn ingest<'a, S: ObjectStore, R: Rng + Send + ?Sized>(
     stop_at: Instant,
     rng: &mut R,
 ) -> Ingested<'a> {
-    let accepted = &decoded.accepted;
-    let mut encoded: Vec<(&Accepted<'a>, Vec<u8>)> = Vec::with_capacity(accepted.len());
-    let mut failed = HashSet::new();
+    // Without an error output a message with an invalid record goes back to the queue, and on to the
+    // dead-letter queue, whole: none of its records is written, so none is written twice on redelivery.
+    let held_back: HashSet<&'a str> = match outputs.errors {
+        Some(_) => HashSet::new(),
+        None => decoded.rejected.iter().map(|rejected| rejected.message_id).collect(),
+    };
+    let accepted = decoded.accepted.iter().filter(|record| !held_back.contains(record.message_id));
+    let mut encoded: Vec<(&Accepted<'a>, Vec<u8>)> = Vec::with_capacity(decoded.accepted.len());
+    let mut failed = held_back.clone();
     for message in accepted {
         match message.record.to_json() {
             Ok(json) => encoded.push((message, json.into_bytes())),
@@ -90,10 +96,7 @@ pub async fn ingest<'a, S: ObjectStore, R: Rng + Send + ?Sized>(
     let rejecting = async {
         match &outputs.errors {
             Some(options) => write_errors(store, options, &decoded.rejected, now).await,
-            None => ErrorsWritten {
-                failed: decoded.rejected.iter().map(|rejected| rejected.message_id).collect(),
-                ..ErrorsWritten::default()
-            },
+            None => ErrorsWritten::default(),
         }
     };
     // The append stops itself at `stop_at`, so it can release what it holds (an open multipart upload).

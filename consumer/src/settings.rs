@@ -24,8 +24,8 @@ pub const ERROR_PREFIX_ENV: &str = "ERROR_PREFIX";
 pub const DETAILED_METRICS_ENV: &str = "DETAILED_METRICS";
 /// `none` (default) or `gzip` for the partitioned objects.
 pub const PARTITION_COMPRESSION_ENV: &str = "PARTITION_COMPRESSION";
-/// How many bytes at the end of the array are searched for records already appended (default 1 MiB,
-/// about 1,800 records).
+/// How many bytes at the end of the array are searched for records already appended (default 8 MiB,
+/// about 15,000 records: three full batches of packed messages).
 pub const DEDUP_WINDOW_BYTES_ENV: &str = "DEDUP_WINDOW_BYTES";
 /// How many bytes at the end of the array are searched when a message was delivered before (default
 /// 64 MiB); at least DEDUP_WINDOW_BYTES.
@@ -37,7 +37,7 @@ pub const DATA_ROLLOVER_BYTES_ENV: &str = "DATA_ROLLOVER_BYTES";
 pub const METRICS_NAMESPACE_ENV: &str = "METRICS_NAMESPACE";
 
 const DEFAULT_DATA_KEY: &str = "streaming_data.json";
-const DEFAULT_DEDUP_WINDOW_BYTES: u64 = 1 << 20;
+const DEFAULT_DEDUP_WINDOW_BYTES: u64 = 8 << 20;
 const DEFAULT_REDELIVERY_WINDOW_BYTES: u64 = 64 << 20;
 /// An append to an array of 256 MiB copies four 64 MiB parts side by side: about 0.7 s at 100 MB/s
 /// a copy, and still well inside the function's timeout were S3 ten times slower.
@@ -160,7 +160,7 @@ mod tests {
                 outputs: Outputs {
                     append: Some(AppendOptions {
                         key: "streaming_data.json".into(),
-                        dedup_window_bytes: 1 << 20,
+                        dedup_window_bytes: 8 << 20,
                         redelivery_window_bytes: 64 << 20,
                         rollover_bytes: Some(256 << 20),
                     }),

@@ -265,14 +265,17 @@ async fn a_bad_record_does_not_hold_back_the_good_records_of_its_message() {
 }
 
 #[tokio::test]
-async fn without_an_error_output_a_message_with_a_bad_record_fails_and_its_good_records_land_once() {
+async fn without_an_error_output_a_message_with_a_bad_record_goes_back_whole_and_writes_nothing() {
     let consumer = consumer();
-    let event = packed_event("not a record");
+    let mut event = event("sqs-valid-batch.json");
+    event.records.truncate(1);
+    event.records.extend(packed_event("not a record").records);
     for _ in 0..3 {
         let response = invoke(&consumer, event.clone()).await;
         assert_eq!(failed_ids(&response), ["packed-1"], "the message goes on to the dead-letter queue");
     }
-    assert_eq!(stored_ids(&consumer).len(), 5);
+    assert_eq!(stored_ids(&consumer).len(), 1, "only the other message's record");
+    assert_eq!(partition_ids(&consumer).len(), 1);
 }
 
 #[tokio::test]

@@ -63,8 +63,9 @@ class Measured:
 
     @property
     def full_batch_invocations(self):
-        """The invocations the run's messages would take in full batches of the template's size."""
-        return math.ceil(self.messages / self.batch_size)
+        """The invocations the run's messages take in full batches of the template's size, a fraction when
+        they fill less than one: the marginal cost, whatever the run's size."""
+        return self.messages / self.batch_size
 
     def per_1000_records(self, invocations=None):
         """Billed requests per thousand records, the consumer invoked `invocations` times (as often as in
@@ -329,7 +330,7 @@ def report(measured, prices, assumptions, document, rates):
 def markdown(measured, prices, assumptions, rates):
     """A month at each (label, rate, records a message) as a Markdown table."""
     head = ("| traffic | records a month | consumer invocations | usage | per million records | fixed "
-            "(idle polling, metrics) | total a month | freshness (p99) | Firehose, JSON with date partitions |")
+            "(idle polling, metrics) | total a month | freshness (p99 at most) | Firehose, JSON with date partitions |")
     lines = [head, "|---" * 9 + "|"]
     for label, rate, per_message in rates:
         bill = month(measured, prices, assumptions, rate, per_message)
@@ -338,10 +339,14 @@ def markdown(measured, prices, assumptions, rates):
             f"{money(bill.per_million)} | {money(sum(bill.fixed.values()))} | {money(bill.total)} | "
             f"{math.ceil(bill.freshness_seconds)} s | {money(bill.firehose['JSON, date partitions'])} |")
     idle = month(measured, prices, assumptions, 0.0, 1)
-    monitoring = ", ".join(f"{name} {money(cost)}" for name, cost in idle.monitoring.items())
+    monitoring = sum(idle.monitoring.values())
     lines.append(f"| idle (no records) | 0 | 0 | $0 | - | {money(sum(idle.fixed.values()))} | "
                  f"{money(idle.total)} | - | $0 |")
     lines.append("")
-    lines.append(f"Beside these, monitoring costs the same at any volume: {monitoring} "
-                 "(within the account's always-free CloudWatch allowance of 10 alarms and 3 dashboards, free).")
+    lines.append(
+        "Beside these, monitoring costs the same at any volume: "
+        + ", ".join(f"{name} {money(cost)}" for name, cost in idle.monitoring.items())
+        + f", {money(monitoring)} a month at list price, so an idle stack costs {money(idle.total + monitoring)}. "
+        "Within the account's always-free CloudWatch allowance (10 alarms and 3 dashboards) they cost nothing. "
+        f"With AlarmEmail the alarm topic's KMS key adds {money(prices['kms_key_month'])}.")
     return lines

@@ -1,5 +1,6 @@
 """What goes into the queue: a burst from the producer's bootstrap, and optionally malformed messages from
-the repository's corpus, to show them reaching the dead-letter queue."""
+the repository's corpus, alone or as a bad line among good records in a packed message, to show where
+they end."""
 
 import itertools
 import json
@@ -54,3 +55,30 @@ def send_malformed(sqs, queue_url, count):
         response = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
         sent += len(response.get("Successful", []))
     return sent
+
+
+# The good records around each bad line of a packed message.
+GOOD_LINES_PER_PACKED_MESSAGE = 4
+
+
+def send_packed_with_bad_lines(sqs, queue_url, producer, count, seed):
+    """Sends `count` packed messages, each four valid records (the command line's, from `seed`) with a
+    corpus body of one line as its third line; returns the valid records' unique ids."""
+    env = {name: value for name, value in os.environ.items() if name != "AWS_LAMBDA_RUNTIME_API"}
+    output = subprocess.run(
+        [str(producer), "generate", "--count", str(count * GOOD_LINES_PER_PACKED_MESSAGE), "--seed", str(seed)],
+        capture_output=True, text=True, check=True, env=env).stdout
+    good = output.splitlines()
+    bad = itertools.cycle(body for body in malformed_bodies() if body.strip() and "\n" not in body
+                          and "\r" not in body)
+    ids, bodies = [], []
+    for index in range(count):
+        lines = good[index * GOOD_LINES_PER_PACKED_MESSAGE:(index + 1) * GOOD_LINES_PER_PACKED_MESSAGE]
+        ids += [json.loads(line)["unique_id"] for line in lines]
+        bodies.append("\n".join(lines[:2] + [next(bad)] + lines[2:]))
+    for start in range(0, len(bodies), 10):
+        entries = [{"Id": str(index), "MessageBody": body} for index, body in enumerate(bodies[start:start + 10])]
+        failed = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries).get("Failed", [])
+        if failed:
+            raise RuntimeError(f"{len(failed)} packed messages were refused: {failed[0].get('Message')}")
+    return ids

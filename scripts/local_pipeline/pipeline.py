@@ -39,6 +39,8 @@ class Options:
     count: int = 3000
     seed: int = 1
     malformed_share: float = 0.0
+    # Packed messages of four valid records (not the producer's) and one bad line, sent beside the burst.
+    packed_with_bad_lines: int = 0
     drain_timeout_seconds: float = 300
     progress_seconds: float = 2.0
     # Set for the functions on top of the template's environment, e.g. AWS_ENDPOINT_URL of a fault proxy.
@@ -62,6 +64,9 @@ class Outcome:
     objects: int
     producer_summary: dict
     malformed_sent: int
+    # The valid records of the packed messages with a bad line, and how many such messages went.
+    mixed_ids: list
+    mixed_messages: int
     queue_depth: int
     dead_letter_depth: int
     data_key: str
@@ -120,11 +125,11 @@ def run(template, options, say=print):
             options.on_start(consumer, mapping)
         try:
             produced = feeders.submit(feed.produce, producer, options.count, options.seed)
-            mixed_in = feeders.submit(feed.send_malformed, boto3.client("sqs"), created.queue.url, malformed)
+            mixed_in = feeders.submit(_mix_in, created.queue.url, malformed, options)
             drained = _drain(sqs, created, mapping, [produced, mixed_in], started, options, say)
         finally:
             mapping.stop()
-        (summary, producer_billed_ms), malformed_sent = produced.result(), mixed_in.result()
+        (summary, producer_billed_ms), (malformed_sent, mixed_ids) = produced.result(), mixed_in.result()
     elapsed = time.monotonic() - started
 
     folder = options.output / "lake"
@@ -144,6 +149,8 @@ def run(template, options, say=print):
         objects=len(keys),
         producer_summary=summary,
         malformed_sent=malformed_sent,
+        mixed_ids=mixed_ids,
+        mixed_messages=options.packed_with_bad_lines,
         queue_depth=_depth(sqs, created.queue.url),
         dead_letter_depth=_depth(sqs, created.dead_letter_queue.url),
         data_key=data_key,
@@ -163,6 +170,18 @@ def run(template, options, say=print):
         producer_billed_ms=producer_billed_ms,
         logs=options.output,
     )
+
+
+def _mix_in(queue_url, malformed, options):
+    """Sends what goes beside the burst: (malformed messages sent, the valid ids of the packed messages
+    with a bad line)."""
+    sqs = boto3.client("sqs")
+    sent = feed.send_malformed(sqs, queue_url, malformed)
+    mixed = []
+    if options.packed_with_bad_lines:
+        mixed = feed.send_packed_with_bad_lines(sqs, queue_url, options.producer, options.packed_with_bad_lines,
+                                                options.seed + 1)
+    return sent, mixed
 
 
 def segment_key(data_key, number):

@@ -23,7 +23,7 @@ from typing import Callable
 
 import boto3
 
-from . import feed, pipeline
+from . import feed, pipeline, report
 from .endpoint import local_endpoint
 from .fault_proxy import FaultProxy, Rule
 from .template import ROOT, Template
@@ -67,6 +67,8 @@ class Scenario:
     parameters: dict = field(default_factory=dict)
     count: int = 600
     malformed_share: float = 0.0
+    # Packed messages of four valid records around a bad line, sent beside the burst.
+    packed_with_bad_lines: int = 0
     # For the consumer (and producer), over CONSUMER_ENVIRONMENT, e.g. DATA_ROLLOVER_BYTES.
     environment: dict = field(default_factory=dict)
     # When set, the array already holds about this many bytes of filler records before the run.
@@ -217,6 +219,8 @@ def scenarios():
                  during=watch_the_array()),
         Scenario("S3 down for 10 s, then back", during=s3_outage(1, 10)),
         Scenario("5% malformed messages, S3 10% faults", rules=s3_faults(0.10), malformed_share=0.05),
+        Scenario("30 packed messages with a bad line among 4 records, S3 10% faults", rules=s3_faults(0.10),
+                 packed_with_bad_lines=30),
         # Without an error output malformed messages reach the dead-letter queue after MaxReceiveCount
         # receives, so both are small.
         Scenario("5% malformed messages, no error output", malformed_share=0.05,
@@ -272,7 +276,8 @@ def run_scenario(scenario, producer, consumer, output, say=lambda _line: None):
 
         options = pipeline.Options(
             producer=producer, consumer=consumer, output=output, count=scenario.count, seed=SEED,
-            malformed_share=scenario.malformed_share, drain_timeout_seconds=600, progress_seconds=1,
+            malformed_share=scenario.malformed_share, packed_with_bad_lines=scenario.packed_with_bad_lines,
+            drain_timeout_seconds=600, progress_seconds=1,
             function_environment={**environment, "AWS_ENDPOINT_URL": proxy.url},
             before_start=before_start, on_start=on_start,
         )
@@ -281,12 +286,12 @@ def run_scenario(scenario, producer, consumer, output, say=lambda _line: None):
     history_ids = [record["unique_id"] for record in outcome.array]
     fillers = set(filler_ids)
     copies = Counter(unique_id for unique_id in history_ids if unique_id not in fillers)
-    strangers = set(copies) - set(feed.generated_ids(producer, scenario.count, SEED))
+    strangers = set(copies) - set(feed.generated_ids(producer, scenario.count, SEED)) - set(outcome.mixed_ids)
     if strangers:
         raise AssertionError(f"{scenario.name}: {len(strangers)} records in the array were never produced")
     if not outcome.drained:
         raise AssertionError(f"{scenario.name}: the queue still holds {outcome.queue_depth} messages")
-    sent = outcome.producer_summary["sent"]
+    sent = report.valid_sent(outcome)
     damaged = filler_damage(history_ids, filler_ids)
     notes = [note() for note in notes]
     if filler_ids:
@@ -304,8 +309,9 @@ def run_scenario(scenario, producer, consumer, output, say=lambda _line: None):
     return Row(
         scenario=scenario.name, sent=sent, landed=len(copies), duplicates=sum(copies.values()) - len(copies),
         lost=max(0, sent - len(copies)), set_aside=len(outcome.error_keys) + outcome.dead_letter_depth,
-        malformed=outcome.malformed_sent,
-        redeliveries=outcome.mapping["received"] - outcome.producer_summary["messages"] - outcome.malformed_sent,
+        malformed=outcome.malformed_sent + outcome.mixed_messages,
+        redeliveries=(outcome.mapping["received"] - outcome.producer_summary["messages"] - outcome.malformed_sent
+                      - outcome.mixed_messages),
         faults=faults,
         seconds=outcome.elapsed_seconds, notes=", ".join(notes), segments=outcome.segments,
         filler_damaged=damaged,
@@ -338,19 +344,21 @@ REPORT_HEAD = """# Reliability report
 
 Written by `scripts/reliability`; `scripts/test` runs the same scenarios and fails if any row loses or
 doubles a record. Each scenario runs the real bootstraps end to end on moto, with faults injected between
-the functions and moto by `scripts/local_pipeline/fault_proxy.py`. The event source mapping and the
-checks talk to moto directly. The producer packs five records to a message. The consumer searches only the array's last 16 KiB for a record delivered
+the functions and moto by `scripts/local_pipeline/fault_proxy.py`. The event source mapping reaches moto
+through the counting proxy only, and the checks talk to moto directly. The producer packs five records to a message. The consumer searches only the array's last 16 KiB for a record delivered
 the first time, so a record that comes back is found only by the wider search a redelivery gets. `landed`
 counts distinct records in the array's whole history: its sealed segments (`streaming_data/00000001.json`,
 `00000002.json`, ..., once the consumer rolls the array over at `DATA_ROLLOVER_BYTES`) in order, then the live
 `streaming_data.json`; `duplicates` counts extra copies there; `lost` counts records the producer reported
-sent that did not land; `set aside` counts malformed messages in the error output (`errors/`, one
-object a message, each record with its reason) or, in the scenario without one, in the dead-letter queue;
+sent that did not land; `malformed sent` counts malformed messages and packed messages with a bad line (whose valid records
+count as sent); `set aside` counts those in the error output (`errors/`, one object a message, each bad
+record with its reason) or, in the scenario without one, in the dead-letter queue;
 `deliveries again` counts messages the consumer was given more than once (after a
 failure it reported, a function error, or SQS's own at-least-once delivery). A scenario on an array above 5 MiB starts with
 filler records already in it (so every append composes with UploadPartCopy); they are not counted above,
 but each must still be there exactly once, before every record of the run. Every row must show 0 lost and
-0 duplicates, and exactly the malformed messages set aside.
+0 duplicates, and exactly the malformed messages set aside. The partitions are at least once: a record
+whose message came back in another batch can be in two partition objects, which `unique_id` deduplicates.
 
 """
 

@@ -16,7 +16,9 @@ def summary_lines(outcome):
         f"producer      sent {produced['sent']} records in {produced['messages']} messages, "
         f"{produced['sqs_calls']} SendMessageBatch calls "
         f"({produced['elapsed_ms'] / 1000:.1f} s), failed {produced['failed']}, unsent {produced['unsent']}",
-        f"malformed     {outcome.malformed_sent} messages mixed in",
+        f"malformed     {outcome.malformed_sent} messages mixed in"
+        + (f", and {outcome.mixed_messages} packed messages with a bad line among {len(outcome.mixed_ids)} "
+           "valid records" if outcome.mixed_messages else ""),
         f"queue         {outcome.queue_depth} messages left; dead-letter queue {outcome.dead_letter_depth}",
         f"error output  {len(outcome.error_records)} records in {len(outcome.error_keys)} objects",
         f"consumer      {mapping['invocations']} invocations, {mapping['received']} messages received, "
@@ -32,19 +34,24 @@ def summary_lines(outcome):
     ]
 
 
+def valid_sent(outcome):
+    """The valid records sent: the producer's, and those packed beside a bad line."""
+    return outcome.producer_summary["sent"] + len(outcome.mixed_ids)
+
+
 def checks(outcome):
     """(what is checked, whether it holds), in the order a reader would ask."""
-    sent = outcome.producer_summary["sent"]
+    sent = valid_sent(outcome)
     array_ids = Counter(record["unique_id"] for record in outcome.array)
     partition_ids = {record["unique_id"] for record in outcome.partition_records}
     if outcome.data_key:
         landed = [
-            (f"streaming_data.json holds the {sent} records produced", len(array_ids) == sent),
+            (f"streaming_data.json holds the {sent} valid records sent", len(array_ids) == sent),
             ("no record is in streaming_data.json twice", all(copies == 1 for copies in array_ids.values())),
             ("every record in streaming_data.json is in the partitions", set(array_ids) <= partition_ids),
         ]
     else:
-        landed = [(f"the partitions hold the {sent} records produced (streaming_data.json is off)",
+        landed = [(f"the partitions hold the {sent} valid records sent (streaming_data.json is off)",
                    len(partition_ids) == sent)]
     return [
         ("the queue was drained", outcome.drained and outcome.queue_depth == 0),
@@ -55,11 +62,14 @@ def checks(outcome):
 
 
 def set_aside(outcome):
-    """(check, holds) for the malformed messages: each in the error output with its reasons and none
-    dead-lettered, or, without an error output, each in the dead-letter queue."""
+    """(check, holds) for the malformed messages and the packed ones with a bad line: each in the error
+    output with its reasons and none dead-lettered, or, without an error output, each in the dead-letter
+    queue whole."""
+    expected = outcome.malformed_sent + outcome.mixed_messages
+    what = f"the {outcome.malformed_sent} malformed messages" + (
+        f" and the {outcome.mixed_messages} packed messages with a bad line" if outcome.mixed_messages else "")
     if outcome.error_prefix:
         reasons = all(record.get("problem") and "record" in record for record in outcome.error_records)
-        return (f"the {outcome.malformed_sent} malformed messages are in the error output with their reasons",
-                len(outcome.error_keys) == outcome.malformed_sent and reasons and outcome.dead_letter_depth == 0)
-    return (f"the {outcome.malformed_sent} malformed messages are in the dead-letter queue",
-            outcome.dead_letter_depth == outcome.malformed_sent)
+        return (f"{what} are in the error output with their reasons",
+                len(outcome.error_keys) == expected and reasons and outcome.dead_letter_depth == 0)
+    return (f"{what} are in the dead-letter queue", outcome.dead_letter_depth == expected)
