@@ -80,7 +80,8 @@ def rate(text):
         raise argparse.ArgumentTypeError(f"{text!r} is not RECORDS_PER_SECOND[@PER_MESSAGE]") from None
     if parsed[0] < 0 or (parsed[1] is not None and parsed[1] < 1):
         raise argparse.ArgumentTypeError(f"{text!r}: a rate is at least 0, a message carries at least 1 record")
-    label = f"{parsed[0]:g} records a second" + (f", {parsed[1]} a message" if parsed[1] else "")
+    unit = "record" if parsed[0] == 1 else "records"
+    label = f"{parsed[0]:g} {unit} a second" + (f", {parsed[1]} a message" if parsed[1] else "")
     return label, *parsed
 
 
