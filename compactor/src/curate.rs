@@ -1,0 +1,208 @@
+//! A landed record as a row of the curated table: identifiers as keyed tokens, the name and street address
+//! dropped, and what an analyst asks of a person derived instead (birth year, sex, county). With personal
+//! data kept raw, the identifiers, name and address stay as they came.
+
+use chrono::{Datelike, NaiveDateTime};
+use serde::Serialize;
+use shared::UserSession;
+use uuid::Uuid;
+
+use crate::pseudonym::PseudonymKey;
+
+/// What the curated table holds of a person.
+#[derive(Debug, Clone)]
+pub enum PersonalData {
+    /// Identifiers as tokens under this key; name and street address dropped.
+    Pseudonymised(PseudonymKey),
+    /// Everything as it came (`LAKE_PERSONAL_DATA=raw`).
+    Raw,
+}
+
+/// Sex as a CNP's first digit records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Sex {
+    #[serde(rename = "F")]
+    Female,
+    #[serde(rename = "M")]
+    Male,
+}
+
+/// One row of the curated table, columns in table order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CuratedRecord {
+    pub unique_id: Uuid,
+    pub accessed_at: NaiveDateTime,
+    pub session_duration: u32,
+    pub download_speed: u32,
+    pub upload_speed: u32,
+    pub consumed_traffic: u32,
+    pub birth_year: i32,
+    pub sex: Option<Sex>,
+    pub county: Option<String>,
+    /// The CNP's token (or the CNP, raw).
+    pub personal_number: String,
+    pub user_name: String,
+    pub email: String,
+    pub phone_number: String,
+    pub mac_address: String,
+    pub ip_address: String,
+    pub iban: String,
+    /// Raw only.
+    pub person_name: Option<String>,
+    /// Raw only.
+    pub address: Option<String>,
+}
+
+/// The curated row of `record`.
+pub fn curate(record: &UserSession, personal: &PersonalData) -> CuratedRecord {
+    let identifiers = Identifiers::of(record);
+    let (identifiers, person_name, address) = match personal {
+        PersonalData::Raw => (identifiers, Some(record.person_name.clone()), Some(record.address.clone())),
+        PersonalData::Pseudonymised(key) => (identifiers.tokens(key), None, None),
+    };
+    CuratedRecord {
+        unique_id: record.unique_id,
+        accessed_at: record.accessed_at,
+        session_duration: record.session_duration,
+        download_speed: record.download_speed,
+        upload_speed: record.upload_speed,
+        consumed_traffic: record.consumed_traffic,
+        birth_year: record.birth_date.year(),
+        sex: sex(&record.personal_number),
+        county: county(&record.address),
+        personal_number: identifiers.personal_number,
+        user_name: identifiers.user_name,
+        email: identifiers.email,
+        phone_number: identifiers.phone_number,
+        mac_address: identifiers.mac_address,
+        ip_address: identifiers.ip_address,
+        iban: identifiers.iban,
+        person_name,
+        address,
+    }
+}
+
+/// The identifying columns, normalised so that one identifier written two ways gives one token.
+struct Identifiers {
+    personal_number: String,
+    user_name: String,
+    email: String,
+    phone_number: String,
+    mac_address: String,
+    ip_address: String,
+    iban: String,
+}
+
+impl Identifiers {
+    fn of(record: &UserSession) -> Self {
+        Self {
+            personal_number: record.personal_number.trim().to_owned(),
+            user_name: record.user_name.trim().to_lowercase(),
+            email: record.email.trim().to_lowercase(),
+            phone_number: phone(&record.phone_number),
+            mac_address: record.mac_address.to_string(),
+            ip_address: record.ip_address.to_string(),
+            iban: record.iban.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase(),
+        }
+    }
+
+    fn tokens(self, key: &PseudonymKey) -> Self {
+        Self {
+            personal_number: key.token("personal_number", &self.personal_number),
+            user_name: key.token("user_name", &self.user_name),
+            email: key.token("email", &self.email),
+            phone_number: key.token("phone_number", &self.phone_number),
+            mac_address: key.token("mac_address", &self.mac_address),
+            ip_address: key.token("ip_address", &self.ip_address),
+            iban: key.token("iban", &self.iban),
+        }
+    }
+}
+
+/// A Romanian phone number's digits in national form: `+40 722 123 456` and `0722 123 456` are one number.
+fn phone(text: &str) -> String {
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    match digits.strip_prefix("40") {
+        Some(national) if digits.len() == 11 => format!("0{national}"),
+        _ => digits,
+    }
+}
+
+/// Sex from a CNP's first digit (1, 3, 5, 7 male; 2, 4, 6, 8 female); none for foreign residents (9) or a
+/// value that is not a CNP.
+fn sex(cnp: &str) -> Option<Sex> {
+    match cnp.trim().bytes().next() {
+        Some(b'1' | b'3' | b'5' | b'7') => Some(Sex::Male),
+        Some(b'2' | b'4' | b'6' | b'8') => Some(Sex::Female),
+        _ => None,
+    }
+}
+
+/// The county of a one-line Romanian address: the name after its last `jud. `, or București for a
+/// Bucharest sector; none when the address says neither.
+fn county(address: &str) -> Option<String> {
+    if let Some((_, name)) = address.rsplit_once("jud. ") {
+        let name = name.split(',').next().unwrap_or(name).trim();
+        return (!name.is_empty()).then(|| name.to_owned());
+    }
+    address.contains("București").then(|| "București".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RECORD: &str = r#"{"person_name":"Ioana Popescu","user_name":"ioanapopescu","email":"IoanaPopescu@gmail.com","personal_number":"2900101120013","birth_date":"1990-01-01","address":"Strada Florilor nr. 7, 400123 Cluj-Napoca, jud. Cluj","phone_number":"+40 722 123 456","mac_address":"0a:1b:2c:3d:4e:5f","ip_address":"10.0.0.1","iban":"RO49AAAA1B31007593840000","accessed_at":"2026-11-26 06:30:00.123456","session_duration":1,"download_speed":2,"upload_speed":3,"consumed_traffic":4,"unique_id":"7c9e6679-7425-40de-944b-e07fc1f90ae7"}"#;
+
+    fn record() -> UserSession {
+        UserSession::from_json(RECORD.as_bytes()).expect("a valid record")
+    }
+
+    fn key() -> PseudonymKey {
+        PseudonymKey::new(1, &[9; 32]).expect("a valid key")
+    }
+
+    #[test]
+    fn pseudonymised_rows_hold_tokens_and_derived_columns_only() {
+        let row = curate(&record(), &PersonalData::Pseudonymised(key()));
+        assert_eq!((row.birth_year, row.sex, row.county.as_deref()), (1990, Some(Sex::Female), Some("Cluj")));
+        assert_eq!((row.person_name, row.address), (None, None));
+        for token in [&row.personal_number, &row.email, &row.phone_number, &row.iban, &row.mac_address] {
+            assert!(token.starts_with("k1."), "{token}");
+        }
+        let text = serde_json::to_string(&curate(&record(), &PersonalData::Pseudonymised(key()))).expect("JSON");
+        for personal in ["2900101120013", "ioanapopescu", "Popescu", "722", "RO49", "0a:1b", "10.0.0.1", "Florilor"] {
+            assert!(!text.to_lowercase().contains(&personal.to_lowercase()), "{personal} in {text}");
+        }
+    }
+
+    #[test]
+    fn one_identifier_written_two_ways_gives_one_token() {
+        let mut other = record();
+        other.email = " ioanapopescu@GMAIL.com".into();
+        other.phone_number = "0722-123-456".into();
+        other.iban = "RO49 AAAA 1B31 0075 9384 0000".into();
+        let key = PersonalData::Pseudonymised(key());
+        let (first, second) = (curate(&record(), &key), curate(&other, &key));
+        assert_eq!((first.email, first.phone_number, first.iban), (second.email, second.phone_number, second.iban));
+    }
+
+    #[test]
+    fn raw_rows_keep_what_came() {
+        let row = curate(&record(), &PersonalData::Raw);
+        assert_eq!(row.personal_number, "2900101120013");
+        assert_eq!(row.person_name.as_deref(), Some("Ioana Popescu"));
+        assert_eq!(row.county.as_deref(), Some("Cluj"));
+    }
+
+    #[test]
+    fn sex_and_county_are_read_only_where_they_are_written() {
+        assert_eq!(
+            (sex("1850101"), sex("6050101"), sex("9000101"), sex("")),
+            (Some(Sex::Male), Some(Sex::Female), None, None)
+        );
+        assert_eq!(county("Strada X nr. 1, 030167 București, Sector 3").as_deref(), Some("București"));
+        assert_eq!(county("Main Street 1, Springfield"), None);
+        assert_eq!(county("Str. A, jud. Ilfov, România").as_deref(), Some("Ilfov"));
+    }
+}
