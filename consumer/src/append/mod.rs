@@ -245,6 +245,12 @@ async fn read_live<S: ObjectStore>(
         options.dedup_window_bytes
     };
     let Some((scanned, upto)) = &search.scanned else {
+        // A creation whose answer was lost may have made an array longer than the window: read from where
+        // it starts, so every record it may hold is seen.
+        if let Some(written) = &search.written {
+            let from = ReadRange::From { offset: written.offset, or_last: window };
+            return Ok(store.read(key, from).await?);
+        }
         return read_window(store, key, window, search).await;
     };
     // From the last byte kept, so the read shows where the array ends even when nothing followed.

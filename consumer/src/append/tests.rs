@@ -155,6 +155,17 @@ async fn a_write_that_landed_though_its_answer_was_lost_is_not_made_again() {
 }
 
 #[tokio::test]
+async fn a_creation_larger_than_the_window_whose_answer_was_lost_is_not_made_again() {
+    let store = MemoryStore::default();
+    // A packed batch is larger than the window: the retry must read back to where the array it made starts.
+    let options = AppendOptions { dedup_window_bytes: 1024, redelivery_window_bytes: 1024, ..options() };
+    store.lose_next_answer_to(KEY);
+    let appended = run(&store, &options, &lines(&records(10))).await.expect("appends");
+    assert_eq!(ids_in(&store).len(), 10, "each record once");
+    assert_eq!((appended.appended, appended.duplicates, appended.retries), (10, 0, 1));
+}
+
+#[tokio::test]
 async fn an_array_that_reads_as_missing_is_created_only_if_absent() {
     let store = MemoryStore::default();
     store.deny_reads_of(KEY);
