@@ -268,6 +268,12 @@ async fn read_live<S: ObjectStore>(
             search.seen.extend(dedup::unique_ids(&sealed.bytes));
         }
     }
+    // The new array may be our own rollover whose answer was lost, longer than the window: read it from
+    // where that write put its records.
+    if let Some(written) = search.written.as_ref().filter(|written| written.label == label) {
+        let from = ReadRange::From { offset: written.offset, or_last: options.dedup_window_bytes };
+        return Ok(store.read(key, from).await?);
+    }
     read_window(store, key, options.dedup_window_bytes, search).await
 }
 

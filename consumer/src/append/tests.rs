@@ -355,6 +355,19 @@ async fn a_new_array_whose_answer_was_lost_is_not_made_again() {
 }
 
 #[tokio::test]
+async fn a_rollover_larger_than_the_window_whose_answer_was_lost_is_not_made_again() {
+    let store = MemoryStore::default();
+    let options = AppendOptions { dedup_window_bytes: 1024, redelivery_window_bytes: 1024, ..rolling(8 * 1024) };
+    let first = records(20);
+    run(&store, &options, &lines(&first)).await.expect("appends");
+    store.lose_next_answer_to(KEY);
+    let second = records(10);
+    let appended = run(&store, &options, &lines(&second)).await.expect("seals and appends");
+    assert_eq!((appended.appended, appended.retries), (10, 1));
+    assert_eq!(history(&store), expected(&[first, second]));
+}
+
+#[tokio::test]
 async fn a_redelivered_record_in_the_newest_segment_is_found() {
     let store = MemoryStore::default();
     let options = AppendOptions { dedup_window_bytes: 1024, redelivery_window_bytes: 1 << 20, ..rolling(16 * 1024) };
