@@ -1,8 +1,8 @@
-//! A landed record as a row of the curated table: identifiers as keyed tokens, the name and street address
-//! dropped, and what an analyst asks of a person derived instead (birth year, sex, county). With personal
-//! data kept raw, the identifiers, name and address stay as they came.
+//! A landed record as a row of the curated table: identifiers as keyed tokens; the name, user name, street
+//! address and birth date dropped; and what an analyst asks of a person derived instead (birth year, sex,
+//! county). With personal data kept raw, everything stays as it came.
 
-use chrono::{Datelike, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use serde::Serialize;
 use shared::UserSession;
 use uuid::Uuid;
@@ -12,7 +12,7 @@ use crate::pseudonym::PseudonymKey;
 /// What the curated table holds of a person.
 #[derive(Debug, Clone)]
 pub enum PersonalData {
-    /// Identifiers as tokens under this key; name and street address dropped.
+    /// Identifiers as tokens under this key; name, user name, street address and birth date dropped.
     Pseudonymised(PseudonymKey),
     /// Everything as it came (`LAKE_PERSONAL_DATA=raw`).
     Raw,
@@ -41,7 +41,6 @@ pub struct CuratedRecord {
     pub county: Option<String>,
     /// The CNP's token (or the CNP, raw).
     pub personal_number: String,
-    pub user_name: String,
     pub email: String,
     pub phone_number: String,
     pub mac_address: String,
@@ -49,16 +48,21 @@ pub struct CuratedRecord {
     pub iban: String,
     /// Raw only.
     pub person_name: Option<String>,
+    /// Raw only: a handle made from a name, so as identifying as the name.
+    pub user_name: Option<String>,
     /// Raw only.
     pub address: Option<String>,
+    /// Raw only.
+    pub birth_date: Option<NaiveDate>,
 }
 
 /// The curated row of `record`.
 pub fn curate(record: &UserSession, personal: &PersonalData) -> CuratedRecord {
     let identifiers = Identifiers::of(record);
-    let (identifiers, person_name, address) = match personal {
-        PersonalData::Raw => (identifiers, Some(record.person_name.clone()), Some(record.address.clone())),
-        PersonalData::Pseudonymised(key) => (identifiers.tokens(key), None, None),
+    let raw = matches!(personal, PersonalData::Raw);
+    let identifiers = match personal {
+        PersonalData::Raw => identifiers,
+        PersonalData::Pseudonymised(key) => identifiers.tokens(key),
     };
     CuratedRecord {
         unique_id: record.unique_id,
@@ -71,21 +75,21 @@ pub fn curate(record: &UserSession, personal: &PersonalData) -> CuratedRecord {
         sex: sex(&record.personal_number),
         county: county(&record.address),
         personal_number: identifiers.personal_number,
-        user_name: identifiers.user_name,
         email: identifiers.email,
         phone_number: identifiers.phone_number,
         mac_address: identifiers.mac_address,
         ip_address: identifiers.ip_address,
         iban: identifiers.iban,
-        person_name,
-        address,
+        person_name: raw.then(|| record.person_name.clone()),
+        user_name: raw.then(|| record.user_name.clone()),
+        address: raw.then(|| record.address.clone()),
+        birth_date: raw.then_some(record.birth_date),
     }
 }
 
 /// The identifying columns, normalised so that one identifier written two ways gives one token.
 struct Identifiers {
     personal_number: String,
-    user_name: String,
     email: String,
     phone_number: String,
     mac_address: String,
@@ -97,7 +101,6 @@ impl Identifiers {
     fn of(record: &UserSession) -> Self {
         Self {
             personal_number: record.personal_number.trim().to_owned(),
-            user_name: record.user_name.trim().to_lowercase(),
             email: record.email.trim().to_lowercase(),
             phone_number: phone(&record.phone_number),
             mac_address: record.mac_address.to_string(),
@@ -109,7 +112,6 @@ impl Identifiers {
     fn tokens(self, key: &PseudonymKey) -> Self {
         Self {
             personal_number: key.token("personal_number", &self.personal_number),
-            user_name: key.token("user_name", &self.user_name),
             email: key.token("email", &self.email),
             phone_number: key.token("phone_number", &self.phone_number),
             mac_address: key.token("mac_address", &self.mac_address),
@@ -166,7 +168,7 @@ mod tests {
     fn pseudonymised_rows_hold_tokens_and_derived_columns_only() {
         let row = curate(&record(), &PersonalData::Pseudonymised(key()));
         assert_eq!((row.birth_year, row.sex, row.county.as_deref()), (1990, Some(Sex::Female), Some("Cluj")));
-        assert_eq!((row.person_name, row.address), (None, None));
+        assert_eq!((row.person_name, row.user_name, row.address, row.birth_date), (None, None, None, None));
         for token in [&row.personal_number, &row.email, &row.phone_number, &row.iban, &row.mac_address] {
             assert!(token.starts_with("k1."), "{token}");
         }

@@ -1,8 +1,16 @@
-//! The compactor: records that landed as NDJSON become the curated lake's rows, pseudonymised unless the
-//! stack keeps personal data raw.
+//! The compactor: records that landed as NDJSON become the curated lake's Parquet rows, pseudonymised
+//! unless the stack keeps personal data raw, each `unique_id` once.
 //!
-//! `pseudonym` turns an identifier into a keyed token; `curate` turns a record into a curated row. Both are
-//! pure: the key is read elsewhere and passed in.
+//! `curate` and `pseudonym` are pure; `table` writes and reads the Parquet files; `lake` names the objects
+//! and holds a partition's state; `compaction` is the run; `store` is the port to S3 and its adapters;
+//! `key` reads the pseudonym key; `settings` and `handler` serve the Lambda entry point.
 
+pub mod compaction;
 pub mod curate;
+pub mod handler;
+pub mod key;
+pub mod lake;
 pub mod pseudonym;
+pub mod settings;
+pub mod store;
+pub mod table;

@@ -51,10 +51,11 @@ fn consumer_environment_names_only_variables_the_consumer_reads() {
 #[test]
 fn glue_columns_are_the_record_fields_with_matching_types() {
     let template = template();
-    let columns = resource(&template, "UserSessionsTable")["Properties"]["TableInput"]["StorageDescriptor"]["Columns"]
-        .as_sequence()
-        .expect("columns")
-        .clone();
+    let columns =
+        resource(&template, "LandingSessionsTable")["Properties"]["TableInput"]["StorageDescriptor"]["Columns"]
+            .as_sequence()
+            .expect("columns")
+            .clone();
     let names: Vec<String> = columns.iter().map(|column| text(&column["Name"])).collect();
     assert_eq!(names, FIELD_NAMES);
 
@@ -84,7 +85,7 @@ fn glue_columns_are_the_record_fields_with_matching_types() {
 #[test]
 fn the_projection_reads_where_the_consumer_writes() {
     let template = template();
-    let table = resource(&template, "UserSessionsTable")["Properties"]["TableInput"].clone();
+    let table = resource(&template, "LandingSessionsTable")["Properties"]["TableInput"].clone();
     let prefix = text(&default(&template, "PartitionPrefix"));
     let substitute = |template_text: String| {
         template_text

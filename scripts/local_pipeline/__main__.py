@@ -1,5 +1,6 @@
 """python -m local_pipeline: runs the pipeline end to end against the local endpoint in AWS_ENDPOINT_URL
-(scripts/pipeline starts moto and builds the bootstraps first), shows what it did and what it cost."""
+(scripts/pipeline starts moto and builds the bootstraps first), shows what it did, what the lake keeps and
+its queries read, and what it cost."""
 
 import argparse
 import os
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import boto3
 
-from . import cost, lake, pipeline, reliability, report
+from . import cost, lake, pipeline, reliability, report, scan
 from .runtime import FunctionError
 from .template import ROOT, Template, TemplateError
 
@@ -48,6 +49,8 @@ def arguments(argv):
                         help="any other template parameter, as with sam deploy --parameter-overrides")
     parser.add_argument("--producer", type=Path, default=ROOT / "target/release/producer", help="producer bootstrap")
     parser.add_argument("--consumer", type=Path, default=ROOT / "target/release/consumer", help="consumer bootstrap")
+    parser.add_argument("--compactor", type=Path, default=ROOT / "target/release/compactor",
+                        help="compactor bootstrap, run once after the queue drains")
     parser.add_argument("--output", type=Path, default=ROOT / "target/local-pipeline",
                         help="logs and the copied lake (default target/local-pipeline)")
     parser.add_argument("--drain-timeout", type=float, default=300, help="seconds to wait for an empty queue")
@@ -58,7 +61,7 @@ def arguments(argv):
                         help="one consumer invocation at a time, so no append races another: the requests an "
                              "invocation makes when records trickle in, which the monthly figures use")
     parser.add_argument("--environment", action="append", default=[], metavar="NAME=VALUE",
-                        help="a variable set for both functions over the template's, e.g. DATA_KEY= to turn "
+                        help="a variable set for the functions over the template's, e.g. DATA_KEY= to turn "
                              "streaming_data.json off")
     parser.add_argument("--initial-array-mib", type=float, default=0,
                         help="start with an array of this size (filler records), e.g. 21 to measure appends "
@@ -111,7 +114,7 @@ def main(argv=None):
         if str(template.parameters[name]) != str(default):
             reason = LOCAL_PARAMETERS.get(name, (None, "set on the command line"))[1]
             print(f"parameter {name} = {template.parameters[name]} (template: {default}): {reason}")
-    for binary in (options.producer, options.consumer):
+    for binary in (options.producer, options.consumer, options.compactor):
         if not binary.is_file():
             sys.exit(f"error: {binary} does not exist; scripts/pipeline builds it")
 
@@ -129,8 +132,8 @@ def main(argv=None):
                                           ContentType="application/json")
 
     run_options = pipeline.Options(
-        producer=options.producer, consumer=options.consumer, output=options.output, count=options.count,
-        seed=options.seed if options.seed is not None else random.randrange(2**32),
+        producer=options.producer, consumer=options.consumer, compactor=options.compactor, output=options.output,
+        count=options.count, seed=options.seed if options.seed is not None else random.randrange(2**32),
         malformed_share=options.malformed, packed_with_bad_lines=options.packed_with_bad_lines,
         drain_timeout_seconds=options.drain_timeout, before_start=before_start,
         function_environment=dict(assignment.partition("=")[::2] for assignment in options.environment),
@@ -139,19 +142,19 @@ def main(argv=None):
     outcome = pipeline.run(template, run_options)
     if filler:
         outcome.array = [record for record in outcome.array if "filler" not in record]
+    connection = lake.connect(outcome.lake, template)
     print("\nSummary")
-    for line in report.summary_lines(outcome):
+    for line in report.summary_lines(outcome) + scan.lines(connection, template, outcome.lake):
         print(f"  {line}")
 
     print(f"\nThe lake, copied to {outcome.lake} ({outcome.objects} objects), and the template's Athena named "
           "queries over it in DuckDB")
-    connection = lake.connect(outcome.lake, template)
     for name, description, table, _ in lake.named_queries(connection, template):
         print(f"\n-- {name}: {description}\n{table}")
     results = report.checks(outcome)
-    unique = lake.count_unique(connection)
+    rows, unique = lake.records(connection, template, lake.CURATED_TABLE)
     sent = report.valid_sent(outcome)
-    results.append((f"SQL over the partitions counts the {sent} valid records sent", unique == sent))
+    results.append((f"the curated table holds the {sent} valid records sent, each once", rows == unique == sent))
 
     # The month is priced under the template as deployed: its defaults and what the command line set.
     deployed = Template({name: value for name, value in chosen.items() if name not in LOCAL_PARAMETERS
@@ -177,5 +180,5 @@ if __name__ == "__main__":
     except KeyboardInterrupt:
         print("interrupted; the functions and the emulator are stopped", file=sys.stderr)
         sys.exit(130)
-    except (FunctionError, RuntimeError) as error:
+    except (FunctionError, RuntimeError, lake.LakeError) as error:
         sys.exit(f"error: {error}")

@@ -2,7 +2,8 @@
 made (counted at the proxy), the functions' invocations and billed milliseconds, their log bytes and the
 consumer's metrics, priced from prices.json. It gives the cost per million records at the run's batching,
 and per month at a steady rate, for which a small model turns the run's per-invocation figures into the
-invocations, polls and messages that rate makes under the template's batching."""
+invocations, polls and messages that rate makes under the template's batching, and its one compactor run
+into the runs its schedule makes."""
 
 import json
 import math
@@ -13,6 +14,7 @@ from pathlib import Path
 PRICES = Path(__file__).with_name("prices.json")
 HOURS_PER_MONTH = 730
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
+DAYS_PER_MONTH = SECONDS_PER_MONTH / 86400
 SQS_CHUNK = 64 * 1024
 SQS_BATCH_BYTES = 256 * 1024
 S3_PUT_CLASS = {"s3:PutObject", "s3:CreateMultipartUpload", "s3:UploadPart", "s3:UploadPartCopy",
@@ -27,6 +29,26 @@ def load_prices(path=PRICES):
     prices = {name: item["usd"] for name, item in document["prices"].items()}
     assumptions = {name: item["value"] for name, item in document["assumptions"].items()}
     return document, prices, assumptions
+
+
+@dataclass
+class Compactor:
+    """The compactor's one run after the drain, counted apart from the landing path."""
+    billed_ms: int
+    memory_mb: int
+    s3_put: int
+    s3_get: int
+    secret_reads: int
+    log_bytes: int
+    # From its response: the records it read, the landed objects and partitions they were in, and the
+    # Parquet bytes a record took.
+    records: int
+    landed_objects: int
+    partitions: int
+    curated_bytes_per_record: float
+    # CURATED_FILE_MIB in bytes: files below half of it are merged with the next run's rows.
+    target_file_bytes: int
+    runs_per_month: float
 
 
 @dataclass
@@ -56,6 +78,10 @@ class Measured:
     dashboards: int
     # S3 requests by operation, e.g. {"UploadPartCopy": 16}.
     s3_by_kind: dict = field(default_factory=dict)
+    # None when the run had no compactor.
+    compactor: Compactor | None = None
+    # Secrets Manager secrets the template makes (the pseudonym key).
+    secrets: int = 0
 
     @property
     def records_per_message(self):
@@ -68,9 +94,10 @@ class Measured:
         return self.messages / self.batch_size
 
     def per_1000_records(self, invocations=None):
-        """Billed requests per thousand records, the consumer invoked `invocations` times (as often as in
-        the run when not given). In full batches it is the count a test bounds: the run's own count
-        depends on how the local mapping happened to split the batches."""
+        """Billed requests of the landing path (producer, queue, consumer; not the compactor) per thousand
+        records, the consumer invoked `invocations` times (as often as in the run when not given). In full
+        batches it is the count a test bounds: the run's own count depends on how the local mapping
+        happened to split the batches."""
         scale = (invocations or self.consumer_invocations) / max(1, self.consumer_invocations)
         requests = (self.sqs_send_units + self.sqs_receive_units + self.sqs_delete_units
                     + (self.s3_put + self.s3_get) * scale)
@@ -78,9 +105,9 @@ class Measured:
 
 
 def measure(outcome, template, deployed=None):
-    """The counts of `outcome` (pipeline.run's under `template`), with the batching, schedule and monitoring
+    """The counts of `outcome` (pipeline.run's under `template`), with the batching, schedules and monitoring
     of `deployed` (the template as it would be deployed; `template` when not given), which a month is
-    priced under."""
+    priced under. `outcome.usage` is the landing path's; the compactor's requests are its own."""
     deployed = deployed or template
     usage = outcome.usage
 
@@ -118,6 +145,31 @@ def measure(outcome, template, deployed=None):
         alarms=sum(resource["Type"] == "AWS::CloudWatch::Alarm" for resource in resources.values()),
         dashboards=sum(resource["Type"] == "AWS::CloudWatch::Dashboard" for resource in resources.values()),
         s3_by_kind=s3_by_kind,
+        compactor=_compactor(outcome, deployed),
+        secrets=sum(resource["Type"] == "AWS::SecretsManager::Secret" for resource in resources.values()),
+    )
+
+
+def _compactor(outcome, deployed):
+    compaction = outcome.compaction
+    if compaction is None:
+        return None
+    usage, account = compaction.usage, compaction.response
+    written = account.get("records_written", 0)
+    return Compactor(
+        billed_ms=compaction.billed_ms,
+        memory_mb=int(deployed.properties("CompactorFunction", "MemorySize")),
+        s3_put=sum(usage[name].requests for name in usage if name in S3_PUT_CLASS),
+        s3_get=sum(usage[name].requests for name in usage if name in S3_GET_CLASS),
+        secret_reads=sum(usage[name].requests for name in usage if name == "secretsmanager:GetSecretValue"),
+        log_bytes=_function_log_bytes(outcome.logs / "compactor.log"),
+        records=account.get("records_read", 0),
+        landed_objects=account.get("landed_objects", 0),
+        partitions=account.get("partitions", 0),
+        curated_bytes_per_record=account.get("bytes_written", 0) / written if written else 0.0,
+        target_file_bytes=int(deployed.properties("CompactorFunction", "Environment", "Variables",
+                                                  "CURATED_FILE_MIB")) * 2**20,
+        runs_per_month=runs_per_month(str(deployed.parameters["CompactScheduleExpression"])),
     )
 
 
@@ -168,12 +220,12 @@ def lambda_gb_second(prices, architecture):
 def run_cost(measured, prices, assumptions, invocations=None):
     """{service: dollars} of the run, the consumer invoked `invocations` times (as in the run when not
     given): what each invocation costs (S3 requests, time, log lines) scales with their number, what each
-    message costs (SQS) does not."""
+    message costs (SQS) does not, nor does the compactor's one run (its secret read, $0.000005, is left out)."""
     invocations = invocations or measured.consumer_invocations
     scale = invocations / max(1, measured.consumer_invocations)
     gb_second = lambda_gb_second(prices, measured.architecture)
     platform_logs = assumptions["platform_log_bytes_per_invocation"] * (invocations + measured.producer_invocations)
-    return {
+    costs = {
         "SQS": (measured.sqs_send_units + measured.sqs_receive_units + measured.sqs_delete_units)
         * prices["sqs_request"],
         "S3 requests": scale * (measured.s3_put * prices["s3_put_class"] + measured.s3_get * prices["s3_get_class"]),
@@ -181,6 +233,24 @@ def run_cost(measured, prices, assumptions, invocations=None):
         + (scale * measured.consumer_billed_ms * measured.consumer_memory_mb
            + measured.producer_billed_ms * measured.producer_memory_mb) / 1000 / 1024 * gb_second,
         "CloudWatch Logs": (scale * measured.log_bytes + platform_logs) / 2**30 * prices["logs_ingestion_gb"],
+    }
+    compactor = measured.compactor
+    if compactor is not None:
+        ran = compactor_runs(compactor, prices, assumptions, measured.architecture, 1, compactor.billed_ms,
+                             compactor.s3_put, compactor.s3_get)
+        costs = {service: cost + ran.get(service, 0.0) for service, cost in costs.items()}
+    return costs
+
+
+def compactor_runs(compactor, prices, assumptions, architecture, runs, billed_ms, s3_put, s3_get):
+    """{service: dollars} of `runs` compactor runs of `billed_ms` each at its memory, making `s3_put` and
+    `s3_get` requests and writing the measured run's log lines."""
+    log_bytes = compactor.log_bytes + assumptions["platform_log_bytes_per_invocation"]
+    return {
+        "S3 requests": runs * (s3_put * prices["s3_put_class"] + s3_get * prices["s3_get_class"]),
+        "Lambda": runs * (prices["lambda_request"]
+                          + billed_ms / 1000 * compactor.memory_mb / 1024 * lambda_gb_second(prices, architecture)),
+        "CloudWatch Logs": runs * log_bytes / 2**30 * prices["logs_ingestion_gb"],
     }
 
 
@@ -268,11 +338,18 @@ def month(measured, prices, assumptions, rate, records_per_message=None):
         / 1024 * gb_second,
         "CloudWatch Logs": log_bytes / 2**30 * prices["logs_ingestion_gb"],
     }
+    compacting = compactor_month(measured, prices, assumptions, records, invocations)
+    if compacting:
+        usage["Compactor"] = sum(compacting.values())
+    compactor_runs_a_month = measured.compactor.runs_per_month if compacting else 0.0
     idle_polls = assumptions["idle_pollers"] * SECONDS_PER_MONTH / assumptions["long_poll_seconds"]
     fixed = {
         "SQS idle polling": idle_polls * prices["sqs_request"],
         # A metric is billed for the hours it is published in; with records flowing that is every hour.
         "custom metrics": measured.metrics * prices["custom_metric_month"] if invocations else 0.0,
+        # Each run reads the key once: an hour apart, no container is left to keep it.
+        "pseudonym secret": measured.secrets * prices["secret_month"]
+        + compactor_runs_a_month * prices["secretsmanager_request"],
     }
     monitoring = {
         f"{measured.alarms} alarms": measured.alarms * prices["alarm_month"],
@@ -291,6 +368,39 @@ def month(measured, prices, assumptions, rate, records_per_message=None):
     fill_seconds = min(window, batch / messages_per_second) if messages_per_second else 0.0
     invocation_seconds = per_invocation(measured.consumer_billed_ms) / 1000
     return Month(rate, k, records, invocations, usage, fixed, monitoring, firehose, fill_seconds, invocation_seconds)
+
+
+def compactor_month(measured, prices, assumptions, records, consumer_invocations):
+    """{service: dollars} of the compactor's scheduled runs in a month that lands `records` in
+    `consumer_invocations` consumer invocations, from its one measured run (nothing without one). A run:
+    - lists the landing zone and reads each object landed since the last one, as many a consumer
+      invocation as in the measured run;
+    - makes the state, data file and manifest requests the measured run made per partition, for one
+      partition (the day's first run also finishes the day before; the few reads of a partition's earlier
+      files are not counted);
+    - takes compactor_overhead_ms_per_run (an assumption), and per record the measured run's time above
+      that over its records, for the records it takes in and for those it rewrites: files below half
+      CURATED_FILE_MIB are merged with each run's new rows, so a run rewrites what the day's earlier runs
+      wrote (half a day's records on average), at most half a file.
+    Like the producer's, its schedule is off in an idle month (ScheduleState drives both)."""
+    compactor = measured.compactor
+    if compactor is None or not compactor.runs_per_month or not records:
+        return {}
+    runs = compactor.runs_per_month
+    partitions = max(1, compactor.partitions)
+    records_per_run = records / runs
+    landed_per_run = consumer_invocations * compactor.landed_objects / max(1, measured.consumer_invocations) / runs
+    overhead_ms = assumptions["compactor_overhead_ms_per_run"]
+    ms_per_record = max(0.0, compactor.billed_ms - overhead_ms) / max(1, compactor.records)
+    half_file = (compactor.target_file_bytes / 2 / compactor.curated_bytes_per_record
+                 if compactor.curated_bytes_per_record else 0.0)
+    rewritten = min(records_per_run * max(0.0, runs / DAYS_PER_MONTH - 1) / 2, half_file)
+    # The listing of the landing zone once a run, the rest of the PUT class (writes, the data prefix's
+    # listing) and of the GET class beside the landed objects once a partition.
+    s3_put = 1 + (compactor.s3_put - 1) / partitions
+    s3_get = landed_per_run + (compactor.s3_get - compactor.landed_objects) / partitions
+    return compactor_runs(compactor, prices, assumptions, measured.architecture, runs,
+                          overhead_ms + ms_per_record * (records_per_run + rewritten), s3_put, s3_get)
 
 
 def money(value):
@@ -315,6 +425,14 @@ def report(measured, prices, assumptions, document, rates):
         f"{measured.producer_memory_mb} MB; {measured.log_bytes} log bytes; {measured.metrics} custom metrics",
         "  S3 by kind: " + ", ".join(f"{name} {count}" for name, count in sorted(measured.s3_by_kind.items())),
     ]
+    compactor = measured.compactor
+    if compactor is not None:
+        lines.append(
+            f"  the compactor, apart from the counts above: one run over {compactor.records} records in "
+            f"{compactor.landed_objects} landed objects and {compactor.partitions} partitions, "
+            f"{compactor.billed_ms} ms billed at {compactor.memory_mb} MB; S3 {compactor.s3_put} PUT-class and "
+            f"{compactor.s3_get} GET-class requests; {compactor.secret_reads} secret reads; "
+            f"{compactor.log_bytes} log bytes (in the costs below, not in the requests per 1,000 records)")
     full = measured.full_batch_invocations
     for label, invocations in (("the run's batching", None), (f"full batches of {measured.batch_size}", full)):
         costs = per_million(measured, prices, assumptions, invocations)
@@ -330,7 +448,8 @@ def report(measured, prices, assumptions, document, rates):
 def markdown(measured, prices, assumptions, rates):
     """A month at each (label, rate, records a message) as a Markdown table."""
     head = ("| traffic | records a month | consumer invocations | usage | per million records | fixed "
-            "(idle polling, metrics) | total a month | freshness (p99 at most) | Firehose, JSON with date partitions |")
+            "(idle polling, metrics, secret) | total a month | freshness (p99 at most) | "
+            "Firehose, JSON with date partitions |")
     lines = [head, "|---" * 9 + "|"]
     for label, rate, per_message in rates:
         bill = month(measured, prices, assumptions, rate, per_message)
@@ -343,6 +462,15 @@ def markdown(measured, prices, assumptions, rates):
     lines.append(f"| idle (no records) | 0 | 0 | $0 | - | {money(sum(idle.fixed.values()))} | "
                  f"{money(idle.total)} | - | $0 |")
     lines.append("")
+    if measured.compactor is not None and measured.compactor.runs_per_month:
+        runs = measured.compactor.runs_per_month
+        stream = month(measured, prices, assumptions, DEFAULT_STREAM_RATE, 1)
+        lines.append(
+            f"The compactor runs {runs:,.0f} times a month (CompactScheduleExpression). At the default stream, a "
+            f"record every 8 s ({stream.records / runs:,.0f} records a run), its runs cost "
+            f"{money(stream.usage['Compactor'])} a month, in each row's usage; the pseudonym secret costs "
+            f"{money(stream.fixed['pseudonym secret'])} a month, in fixed.")
+        lines.append("")
     lines.append(
         "Beside these, monitoring costs the same at any volume: "
         + ", ".join(f"{name} {money(cost)}" for name, cost in idle.monitoring.items())

@@ -63,6 +63,8 @@ def operation(method, path, query, headers):
     target = headers.get("X-Amz-Target", "")
     if target.startswith("AmazonSQS."):
         return "sqs:" + target.split(".", 1)[1]
+    if target.startswith("secretsmanager."):
+        return "secretsmanager:" + target.split(".", 1)[1]
     parameters = urllib.parse.parse_qs(query, keep_blank_values=True)
     if "Action" in parameters:
         return "sqs:" + parameters["Action"][0]

@@ -1,7 +1,7 @@
 """One local run: resources from the template, the producer's burst (and malformed messages) into the queue,
-the consumer behind the event source mapping until the queue is drained, then the bucket copied to a local
-folder and what landed in it. The functions and the mapping reach AWS through a proxy that counts every
-request, so the run also says what it cost.
+the consumer behind the event source mapping until the queue is drained, the compactor once over what
+landed, then the bucket copied to a local folder and what landed in it. The functions and the mapping reach
+AWS through a proxy that counts every request, so the run also says what it cost.
 
 The array's history is its sealed segments, streaming_data/00000001.json, 00000002.json, ... (the consumer
 seals the live array there once it reaches DATA_ROLLOVER_BYTES), then the live array streaming_data.json;
@@ -20,7 +20,7 @@ from typing import Callable
 
 import boto3
 
-from . import feed, lake, resources
+from . import compaction, feed, lake, resources
 from .endpoint import local_endpoint
 from .event_source_mapping import EventSourceMapping, MappingSettings
 from .fault_proxy import FaultProxy
@@ -36,12 +36,17 @@ class Options:
     producer: Path
     consumer: Path
     output: Path
+    # Run once after the drain; None leaves the landing zone as the consumer wrote it (the reliability
+    # scenarios, which are about landing).
+    compactor: Path | None = None
     count: int = 3000
     seed: int = 1
     malformed_share: float = 0.0
     # Packed messages of four valid records (not the producer's) and one bad line, sent beside the burst.
     packed_with_bad_lines: int = 0
     drain_timeout_seconds: float = 300
+    # How long to wait for the compactor's answer; None waits as long as its Timeout (15 minutes).
+    compact_timeout_seconds: float | None = None
     progress_seconds: float = 2.0
     # Set for the functions on top of the template's environment, e.g. AWS_ENDPOINT_URL of a fault proxy.
     function_environment: dict = field(default_factory=dict)
@@ -85,17 +90,19 @@ class Outcome:
     elapsed_seconds: float
     landed_seconds: float
     drained: bool
-    # What the functions and the mapping asked of AWS: operation name -> usage.Operation.
+    # What the producer, the consumer and the mapping asked of AWS: operation name -> usage.Operation.
     usage: dict
     producer_billed_ms: int
     logs: Path
+    # The compactor's run (its requests apart from `usage`), None without a compactor.
+    compaction: compaction.Compaction | None
 
 
 def run(template, options, say=print):
     local_endpoint()
     options.output.mkdir(parents=True, exist_ok=True)
     sqs, s3 = boto3.client("sqs"), boto3.client("s3")
-    created = resources.create(template, sqs, s3)
+    created = resources.create(template, sqs, s3, boto3.client("secretsmanager"))
     settings = mapping_settings(template, created)
     if options.serial:
         settings = dataclasses.replace(settings, max_concurrency=1)
@@ -130,7 +137,16 @@ def run(template, options, say=print):
         finally:
             mapping.stop()
         (summary, producer_billed_ms), (malformed_sent, mixed_ids) = produced.result(), mixed_in.result()
-    elapsed = time.monotonic() - started
+        elapsed = time.monotonic() - started
+        landing_usage = meter.tally.snapshot()
+        compacted = None
+        if options.compactor is not None:
+            say("compactor: one run over everything landed")
+            compactor = _function(template, "CompactorFunction", options.compactor, options.output / "compactor.log",
+                                  {**extra, "COMPACT_GRACE_SECS": 0})
+            if options.compact_timeout_seconds is not None:
+                compactor.timeout_seconds = min(compactor.timeout_seconds, options.compact_timeout_seconds)
+            compacted = compaction.run(compactor, meter.tally)
 
     folder = options.output / "lake"
     shutil.rmtree(folder, ignore_errors=True)
@@ -166,9 +182,10 @@ def run(template, options, say=print):
         elapsed_seconds=elapsed,
         landed_seconds=counts.last_delete_at - started if counts.last_delete_at else elapsed,
         drained=drained,
-        usage=meter.tally.snapshot(),
+        usage=landing_usage,
         producer_billed_ms=producer_billed_ms,
         logs=options.output,
+        compaction=compacted,
     )
 
 

@@ -1,7 +1,7 @@
 """The end of a run: a summary of what landed, and the checks that say whether the pipeline kept its promise
 (every valid record produced in streaming_data.json, or a segment it sealed, exactly once and in the partitions,
 malformed messages in the error output, or in the dead-letter queue when there is none, nothing left in the
-queue)."""
+queue, every landed object compacted)."""
 
 from collections import Counter
 
@@ -31,7 +31,20 @@ def summary_lines(outcome):
         f"{len(outcome.partition_records)} records",
         f"elapsed       {outcome.elapsed_seconds:.1f} s; the last record landed after {outcome.landed_seconds:.1f} s, "
         f"{rate:.0f} records/s end to end",
+        *([compactor_line(outcome.compaction)] if outcome.compaction else []),
     ]
+
+
+def compactor_line(compaction):
+    account = compaction.response
+    if not compaction.ok:
+        return (f"compactor     failed after {compaction.billed_ms} ms: {account.get('errorType')}: "
+                f"{account.get('errorMessage')}")
+    return (f"compactor     {account['partitions']} partitions, {account['landed_objects']} landed objects "
+            f"({account['landed_bytes']:,} bytes), {account['records_read']} records read, "
+            f"{account['duplicates']} duplicates dropped, {account['records_written']} written in "
+            f"{account['files_written']} files ({account['bytes_written']:,} bytes), {account['commits']} commits, "
+            f"{account['objects_left']} objects left; {compaction.billed_ms} ms")
 
 
 def valid_sent(outcome):
@@ -53,11 +66,17 @@ def checks(outcome):
     else:
         landed = [(f"the partitions hold the {sent} valid records sent (streaming_data.json is off)",
                    len(partition_ids) == sent)]
+    compacted = []
+    if outcome.compaction:
+        account = outcome.compaction.response
+        compacted = [("the compactor compacted every landed object, every partition committed",
+                      outcome.compaction.ok and account["objects_left"] == 0 and not account["failed_partitions"])]
     return [
         ("the queue was drained", outcome.drained and outcome.queue_depth == 0),
         *landed,
         set_aside(outcome),
         ("the event source mapping's calls all succeeded", not outcome.mapping_errors),
+        *compacted,
     ]
 
 

@@ -1,9 +1,13 @@
-"""Creates the template's dead-letter queue, queue and bucket on the local endpoint, with the template's
-settings, and binds them so the functions' environments and the event source mapping resolve."""
+"""Creates the template's dead-letter queue, queue, bucket and pseudonym secret on the local endpoint, with
+the template's settings, and binds them so the functions' environments and the event source mapping
+resolve."""
 
 import json
 from dataclasses import dataclass
 
+# GenerateSecretString's properties that place the generated string in the secret's text; the others are
+# GetRandomPassword's parameters, which say how the string is generated.
+SECRET_TEXT_PROPERTIES = ("SecretStringTemplate", "GenerateStringKey")
 # Queue properties that are also SetQueueAttributes names.
 QUEUE_ATTRIBUTES = ("MessageRetentionPeriod", "VisibilityTimeout", "MaximumMessageSize", "DelaySeconds",
                     "SqsManagedSseEnabled", "RedrivePolicy")
@@ -21,13 +25,16 @@ class Resources:
     queue: Queue
     dead_letter_queue: Queue
     bucket: str
+    # The pseudonym secret's ARN.
+    secret: str
 
 
-def create(template, sqs, s3):
+def create(template, sqs, s3, secretsmanager):
     dead_letter_queue = _create_queue(template, "DeadLetterQueue", sqs)
     queue = _create_queue(template, "Queue", sqs)
     bucket = _create_bucket(template, s3)
-    return Resources(queue, dead_letter_queue, bucket)
+    secret = _create_secret(template, "PseudonymSecret", secretsmanager)
+    return Resources(queue, dead_letter_queue, bucket, secret)
 
 
 def _create_queue(template, logical_id, sqs):
@@ -59,3 +66,17 @@ def _create_bucket(template, s3):
     s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=properties["OwnershipControls"])
     template.bind("DataBucket", name, Arn=f"arn:aws:s3:::{name}")
     return name
+
+
+def _create_secret(template, logical_id, secretsmanager):
+    """The secret with its text made as CloudFormation makes it from GenerateSecretString: a random string
+    (moto's GetRandomPassword, given the same options) under GenerateStringKey in SecretStringTemplate. Its Ref
+    is its ARN."""
+    properties = template.properties(logical_id)
+    generate = properties["GenerateSecretString"]
+    options = {name: value for name, value in generate.items() if name not in SECRET_TEXT_PROPERTIES}
+    text = json.loads(generate["SecretStringTemplate"])
+    text[generate["GenerateStringKey"]] = secretsmanager.get_random_password(**options)["RandomPassword"]
+    arn = secretsmanager.create_secret(Name=properties["Name"], SecretString=json.dumps(text))["ARN"]
+    template.bind(logical_id, arn, Id=arn)
+    return arn

@@ -48,6 +48,18 @@ class Tally:
             return {name: Operation(**vars(operation)) for name, operation in sorted(self.operations.items())}
 
 
+def since(after, before):
+    """What was asked between two snapshots: `after`'s operations less `before`'s, those with no new request
+    left out. Tells the compactor's requests from the rest of a run's, as it runs alone after the drain."""
+    spent = {}
+    for name, operation in after.items():
+        earlier = before.get(name, Operation())
+        difference = Operation(**{key: value - getattr(earlier, key) for key, value in vars(operation).items()})
+        if difference.requests:
+            spent[name] = difference
+    return spent
+
+
 def _sqs_bodies(payload, list_key, body_key):
     """The message bodies in an SQS JSON-protocol payload (the SDKs' protocol); none if it is not JSON."""
     try:

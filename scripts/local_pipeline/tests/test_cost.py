@@ -11,7 +11,7 @@ import boto3
 
 from local_pipeline import cost, pipeline, reliability
 from local_pipeline.template import Template
-from local_pipeline.usage import Tally
+from local_pipeline.usage import Tally, since
 
 from .support import bootstrap, require_loopback_endpoint
 
@@ -34,6 +34,15 @@ def measured(**overrides):
     return cost.Measured(**values)
 
 
+def compactor(**overrides):
+    """One hourly run over 2,000 records in 4 landed objects of one partition, as a small local run makes."""
+    values = dict(billed_ms=800, memory_mb=1024, s3_put=5, s3_get=8, secret_reads=1, log_bytes=1_500, records=2_000,
+                  landed_objects=4, partitions=1, curated_bytes_per_record=200.0, target_file_bytes=128 * 2**20,
+                  runs_per_month=730.0)
+    values.update(overrides)
+    return cost.Compactor(**values)
+
+
 class TallyTest(unittest.TestCase):
     def test_sqs_requests_are_billed_per_64_kib_of_bodies_and_empty_receives_are_counted(self):
         tally = Tally()
@@ -46,6 +55,16 @@ class TallyTest(unittest.TestCase):
         self.assertEqual((usage["sqs:SendMessageBatch"].units, usage["sqs:SendMessageBatch"].messages), (3, 4))
         self.assertEqual((usage["sqs:ReceiveMessage"].units, usage["sqs:ReceiveMessage"].empty), (2, 1))
         self.assertEqual(usage["s3:PutObject"].units, 1)
+
+    def test_since_gives_the_requests_between_two_snapshots(self):
+        tally = Tally()
+        tally.add("s3:GetObject", b"", b"", 200)
+        before = tally.snapshot()
+        tally.add("s3:GetObject", b"", b"", 200)
+        tally.add("secretsmanager:GetSecretValue", b"{}", b"{}", 200)
+        spent = since(tally.snapshot(), before)
+        self.assertEqual({name: operation.requests for name, operation in spent.items()},
+                         {"s3:GetObject": 1, "secretsmanager:GetSecretValue": 1})
 
 
 class MonthTest(unittest.TestCase):
@@ -75,6 +94,36 @@ class MonthTest(unittest.TestCase):
         self.assertAlmostEqual(flood.invocations, 1000 / 100 / 50 * cost.SECONDS_PER_MONTH)
         self.assertLess(flood.per_million, 0.10)
 
+    def test_the_default_stream_pays_for_hourly_compactor_runs_and_the_secret(self):
+        with_compactor = measured(compactor=compactor(), secrets=1)
+        stream = cost.month(with_compactor, self.prices, self.assumptions, cost.DEFAULT_STREAM_RATE, 1)
+        without = cost.month(measured(), self.prices, self.assumptions, cost.DEFAULT_STREAM_RATE, 1)
+        self.assertAlmostEqual(stream.usage_total - without.usage_total, stream.usage["Compactor"])
+        # 730 invocations and their log lines, at least the fixed time each at 1 GB; under a dollar.
+        floor = 730 * (self.prices["lambda_request"] + self.assumptions["compactor_overhead_ms_per_run"] / 1000
+                       * self.prices["lambda_gb_second_arm64"])
+        self.assertTrue(floor < stream.usage["Compactor"] < 1.0, stream.usage)
+        self.assertAlmostEqual(stream.fixed["pseudonym secret"],
+                               self.prices["secret_month"] + 730 * self.prices["secretsmanager_request"])
+        idle = cost.month(with_compactor, self.prices, self.assumptions, 0.0, 1)
+        self.assertNotIn("Compactor", idle.usage, "the schedules are off together")
+        self.assertEqual(idle.fixed["pseudonym secret"], self.prices["secret_month"])
+
+    def test_compactor_runs_read_each_landed_object_and_rewrite_at_most_half_a_file(self):
+        per_run = {}
+        for rate in (1.0, 1000.0):
+            bill = cost.compactor_month(measured(compactor=compactor()), self.prices, self.assumptions,
+                                        rate * cost.SECONDS_PER_MONTH, 8760)
+            per_run[rate] = bill["Lambda"] / 730
+        # 12 objects a run (8,760 consumer invocations over 730 runs, an object each as the run's 4 made 4), and
+        # the run's 4 other GET-class and 5 PUT-class requests for its one partition.
+        s3 = cost.compactor_month(measured(compactor=compactor(), consumer_invocations=4), self.prices,
+                                  self.assumptions, cost.SECONDS_PER_MONTH, 8760)["S3 requests"]
+        self.assertAlmostEqual(s3, 730 * ((8760 / 730 + 4) * self.prices["s3_get_class"]
+                                          + 5 * self.prices["s3_put_class"]))
+        # A thousand times the records costs less than a thousand times the time: the rewrite is capped.
+        self.assertLess(per_run[1000.0], 1000 * per_run[1.0])
+
 
 class RunAccountingTest(unittest.TestCase):
     """A small run at the template's defaults (but for the local batching window), counted at the proxy."""
@@ -83,6 +132,7 @@ class RunAccountingTest(unittest.TestCase):
         require_loopback_endpoint(self)
         self.producer = bootstrap("PRODUCER_BOOTSTRAP", "target/release/producer")
         self.consumer = bootstrap("CONSUMER_BOOTSTRAP", "target/release/consumer")
+        self.compactor = bootstrap("COMPACTOR_BOOTSTRAP", "target/release/compactor")
 
     def test_requests_per_thousand_records_stay_within_the_bound(self):
         template = Template({"Company": "cost" + uuid.uuid4().hex[:12], "ConsumerBatchingWindowSeconds": 1})
@@ -94,9 +144,10 @@ class RunAccountingTest(unittest.TestCase):
             boto3.client("s3").put_object(Bucket=created.bucket, Key=data_key, Body=filler)
 
         with tempfile.TemporaryDirectory(prefix="cost-") as output:
-            options = pipeline.Options(producer=self.producer, consumer=self.consumer, output=Path(output),
-                                       count=2000, seed=3, drain_timeout_seconds=120, progress_seconds=1,
-                                       before_start=before_start, serial=True)
+            options = pipeline.Options(producer=self.producer, consumer=self.consumer, compactor=self.compactor,
+                                       output=Path(output), count=2000, seed=3, drain_timeout_seconds=120,
+                                       compact_timeout_seconds=120, progress_seconds=1, before_start=before_start,
+                                       serial=True)
             outcome = pipeline.run(template, options, say=lambda _line: None)
             counted = cost.measure(outcome, template, deployed)
 
@@ -108,5 +159,9 @@ class RunAccountingTest(unittest.TestCase):
         full = counted.full_batch_invocations
         self.assertLessEqual(counted.per_1000_records(full), REQUESTS_PER_1000_RECORDS, counted)
         self.assertEqual(counted.metrics, 2, "two custom metrics by default")
+        compacted = counted.compactor
+        self.assertEqual((compacted.records, compacted.secret_reads, compacted.memory_mb), (2000, 1, 1024), compacted)
+        self.assertGreater(compacted.s3_put, 0, "the proxy saw the compactor's writes, apart from the consumer's")
+        self.assertEqual(compacted.runs_per_month, 730, "hourly")
         _, prices, assumptions = cost.load_prices()
         self.assertLess(sum(cost.per_million(counted, prices, assumptions, full).values()), 0.10)

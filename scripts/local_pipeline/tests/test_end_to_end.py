@@ -1,5 +1,6 @@
-"""The pipeline end to end with the real bootstraps (PRODUCER_BOOTSTRAP and CONSUMER_BOOTSTRAP, by default
-target/release/producer and target/release/consumer; scripts/test passes the ones sam build made)."""
+"""The pipeline end to end with the real bootstraps (PRODUCER_BOOTSTRAP, CONSUMER_BOOTSTRAP and
+COMPACTOR_BOOTSTRAP, by default target/release/producer, consumer and compactor; scripts/test passes the ones
+sam build made)."""
 
 import json
 import os
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import boto3
 
-from local_pipeline import feed, lake, pipeline, report
+from local_pipeline import feed, lake, pipeline, report, scan
 from local_pipeline.runtime import LocalFunction
 from local_pipeline.template import Template
 
@@ -26,6 +27,7 @@ class EndToEndTest(unittest.TestCase):
         require_loopback_endpoint(self)
         self.producer = bootstrap("PRODUCER_BOOTSTRAP", "target/release/producer")
         self.consumer = bootstrap("CONSUMER_BOOTSTRAP", "target/release/consumer")
+        self.compactor = bootstrap("COMPACTOR_BOOTSTRAP", "target/release/compactor")
         self.output = Path(tempfile.mkdtemp(prefix="local-pipeline-"))
         # A company of its own gives the test its own queue, dead-letter queue and bucket.
         self.template = Template({
@@ -37,10 +39,10 @@ class EndToEndTest(unittest.TestCase):
             "MaxReceiveCount": 2,
         })
 
-    def test_every_valid_record_lands_once_and_malformed_messages_reach_the_error_output(self):
-        options = pipeline.Options(producer=self.producer, consumer=self.consumer, output=self.output, count=COUNT,
-                                   seed=SEED, malformed_share=MALFORMED_SHARE, drain_timeout_seconds=120,
-                                   progress_seconds=1)
+    def test_every_valid_record_lands_once_is_compacted_once_and_malformed_messages_reach_the_error_output(self):
+        options = pipeline.Options(producer=self.producer, consumer=self.consumer, compactor=self.compactor,
+                                   output=self.output, count=COUNT, seed=SEED, malformed_share=MALFORMED_SHARE,
+                                   drain_timeout_seconds=120, compact_timeout_seconds=120, progress_seconds=1)
         outcome = pipeline.run(self.template, options, say=lambda _line: None)
 
         failed = [description for description, holds in report.checks(outcome) if not holds]
@@ -55,11 +57,34 @@ class EndToEndTest(unittest.TestCase):
         self.assertEqual(outcome.dead_letter_depth, 0)
         self.assertEqual(outcome.queue_depth, 0)
 
+        account = outcome.compaction.response
+        self.assertTrue(outcome.compaction.ok, account)
+        self.assertEqual((account["records_written"], account["records"], account["failed_partitions"]),
+                         (COUNT, COUNT, []))
+        self.assertEqual(account["records_read"] - account["duplicates"], COUNT)
+        self.assertEqual(outcome.compaction.usage["secretsmanager:GetSecretValue"].requests, 1,
+                         "the compactor read its key once, through the proxy")
+        self.assertTrue(outcome.resources.secret.startswith("arn:aws:secretsmanager:"))
+        self.assertNotIn("secretsmanager:GetSecretValue", outcome.usage, "the compactor's requests are apart")
+
         connection = lake.connect(outcome.lake, self.template)
+        company = self.template.parameters["Company"]
         results = {name: rows for name, _, _, rows in lake.named_queries(connection, self.template)}
-        per_day = results[f"{self.template.parameters['Company']} records per day"]
+        per_day = results[f"{company} records per day"]
+        self.assertEqual(sum(records for _, records, _ in per_day), COUNT)
         self.assertEqual(sum(unique for _, _, unique in per_day), COUNT)
-        self.assertEqual(lake.count_unique(connection), COUNT)
+        self.assertEqual(results[f"{company} duplicates by unique_id"], [])
+        self.assertEqual(lake.records(connection, self.template, lake.CURATED_TABLE), (COUNT, COUNT))
+        self.assertEqual(lake.records(connection, self.template, lake.LANDING_TABLE)[1], COUNT)
+        # Pseudonymised: tokens of the key's version 1, names and streets dropped, no raw e-mail.
+        emails, names = connection.sql("SELECT count(*) FILTER (WHERE email LIKE 'k1.%' AND email NOT LIKE '%@%'), "
+                                       "count(person_name) FROM user_sessions").fetchall()[0]
+        self.assertEqual((emails, names), (COUNT, 0))
+
+        lines = scan.lines(connection, self.template, outcome.lake)
+        self.assertEqual(len(lines), 2 + len(results), lines)
+        self.assertRegex(lines[1], rf"^curated +\d+ Parquet files listed by {account['partitions']} manifests", lines)
+        self.assertRegex(lines[-2], r"duplicates by unique_id: [\d,]+ bytes \([\d.]+% .*: unique_id of user_sessions$")
 
     def test_the_consumer_bootstrap_reports_exactly_the_malformed_messages_of_the_sample_batch(self):
         s3 = boto3.client("s3")

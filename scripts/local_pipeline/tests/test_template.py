@@ -19,6 +19,14 @@ class TemplateTest(unittest.TestCase):
         self.assertEqual(policy, {"deadLetterTargetArn": "arn:aws:sqs:eu-central-1:123456789012:dlq",
                                   "maxReceiveCount": 5})
 
+    def test_the_compactor_reads_the_bound_secrets_arn(self):
+        template = Template({"Company": "leaddata"})
+        template.bind("DataBucket", "lake")
+        arn = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:leaddata-pseudonym-key-AbCdEf"
+        template.bind("PseudonymSecret", arn, Id=arn)
+        variables = template.properties("CompactorFunction", "Environment", "Variables")
+        self.assertEqual((variables["PSEUDONYM_SECRET_ARN"], variables["BUCKET_NAME"]), (arn, "lake"))
+
     def test_an_unbound_resource_is_named_in_the_error(self):
         with self.assertRaisesRegex(TemplateError, "DataBucket"):
             Template().properties("ConsumerFunction", "Environment")

@@ -1,7 +1,8 @@
 """Checks on the CloudFormation that SAM makes of template.yaml (see translate.py), for what cfn-lint and checkov
 do not look at: names that two stacks in one account would share, roles that reach every queue or bucket, the
-consumer's least privilege, message retention, where Athena's results go, and the alarms. TEMPLATE_REVIEW_TEMPLATE
-names another template file to check, e.g. `git show HEAD:template.yaml` saved to a file."""
+consumer's and the compactor's least privilege, the pseudonym key, message and log retention, the landing zone's
+expiry, where Athena's results go, where the curated table reads, and the alarms. TEMPLATE_REVIEW_TEMPLATE names
+another template file to check, e.g. `git show HEAD:template.yaml` saved to a file."""
 
 import json
 import os
@@ -29,6 +30,7 @@ NAME_PROPERTIES = {
     "AWS::IAM::ManagedPolicy": ("ManagedPolicyName",),
     "AWS::KMS::Alias": ("AliasName",),
     "AWS::Events::Rule": ("Name",),
+    "AWS::SecretsManager::Secret": ("Name",),
 }
 # Keys ending in Name, of types missing from NAME_PROPERTIES, that refer to another resource or name something
 # unique only inside one, so a plain string there is no name two stacks share.
@@ -58,6 +60,23 @@ CONSUMER_S3_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"
 # What SQS keeps a message for when MessageRetentionPeriod is absent, and the most it allows.
 SQS_DEFAULT_RETENTION = 345600
 SQS_MAX_RETENTION = 1209600
+# The compactor's key layout under CURATED_PREFIX (compactor/src/lake/layout.rs): each partition's symlink
+# manifest is tables/user_sessions/dt=D/manifest, so the curated table reads the folder dt=D/ under this.
+CURATED_TABLE = "user_sessions"
+LANDING_TABLE = "user_sessions_landing"
+MANIFESTS = f"tables/{CURATED_TABLE}/"
+SYMLINK_INPUT_FORMAT = "org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat"
+PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+# The pseudonym key's secret holds {"version": N, "key": "..."}; the compactor refuses a key under 32 bytes.
+SECRET_KEY_FIELD = "key"
+SECRET_MIN_KEY_LENGTH = 32
+DAY_SECONDS = 86400
+# What the compactor waits for when COMPACT_GRACE_SECS is absent, and the most it takes (src/settings.rs).
+COMPACTOR_DEFAULT_GRACE = 300
+COMPACTOR_MAX_GRACE = 7 * DAY_SECONDS
+# The most days an S3 lifecycle rule's ExpirationInDays may say (a bound only for a parameter without MaxValue).
+S3_MAX_EXPIRATION_DAYS = 2147483647
+RATE_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": DAY_SECONDS, "days": DAY_SECONDS}
 
 
 def as_list(value):
@@ -161,6 +180,23 @@ def statement_label(where, statement):
     return f"{where}, statement {statement.get('Sid', '(no Sid)')}"
 
 
+def resource_label(value):
+    """A policy Resource as text: `!Sub 'text'`, `!GetAtt X.Attr`, `!Ref X` or the plain string."""
+    if sub_text(value) is not None:
+        return f"!Sub {sub_text(value)!r}"
+    if getatt_target(value):
+        return "!GetAtt {}.{}".format(*getatt_target(value))
+    if isinstance(value, dict) and "Ref" in value:
+        return f"!Ref {value['Ref']}"
+    return json.dumps(value)
+
+
+def rate_seconds(expression):
+    """The period of a `rate(N unit)` schedule expression in seconds, or None (cron, or not a rate)."""
+    match = re.fullmatch(r"rate\((\d+) (\w+)\)", str(expression).strip())
+    return int(match[1]) * RATE_UNITS[match[2]] if match and match[2] in RATE_UNITS else None
+
+
 def number_range(value, parameters, absent, highest):
     """(least, default, most) a number property can take: a literal is all three, a Ref to a parameter takes the
     least and most of its AllowedValues or its MinValue and MaxValue (0 and `highest` where a bound is missing), and
@@ -200,6 +236,34 @@ class TranslatedTemplateTest(unittest.TestCase):
             if sub_text(self.properties(logical_id).get("FunctionName")) == text:
                 return logical_id
         self.fail(f"no AWS::Lambda::Function has FunctionName !Sub {text!r}")
+
+    def function_role(self, function):
+        """The role of the template a function's Role is a Fn::GetAtt of; fails otherwise."""
+        role = getatt_target(self.properties(function).get("Role"))
+        self.assertTrue(
+            role and role[0] in self.of_type("AWS::IAM::Role"),
+            f"{function} (AWS::Lambda::Function) Role: {json.dumps(self.properties(function).get('Role'))} is not a"
+            " Fn::GetAtt of a role in the template",
+        )
+        return role[0]
+
+    def variable_ref(self, function, name, kind):
+        """The logical ID or parameter a function's environment variable `name` is a Ref to, which must be of
+        type `kind` (a resource type, or "Parameter"); fails otherwise."""
+        value = dig(self.properties(function), ("Environment", "Variables", name))
+        target = value.get("Ref") if isinstance(value, dict) else None
+        known = self.template.get("Parameters", {}) if kind == "Parameter" else self.of_type(kind)
+        self.assertIn(target, known, f"{function} (AWS::Lambda::Function) {name}: {json.dumps(value)} is not a Ref"
+                      f" to a {kind} of the template")
+        return target
+
+    def glue_table(self, name):
+        """The logical ID and TableInput of the Glue table named `name`; fails if there is none."""
+        for logical_id in self.of_type("AWS::Glue::Table"):
+            table = self.properties(logical_id).get("TableInput", {})
+            if table.get("Name") == name:
+                return logical_id, table
+        self.fail(f"no AWS::Glue::Table has TableInput.Name {name!r}")
 
     def consumer_queues(self, consumer):
         """(queue, dead-letter queue): the queue of the consumer's event source mapping and its RedrivePolicy's
@@ -270,13 +334,7 @@ class TranslatedTemplateTest(unittest.TestCase):
 
     def test_the_consumer_reads_and_writes_only_what_it_must(self):
         consumer = self.function_named("${Company}-consumer")
-        role = getatt_target(self.properties(consumer).get("Role"))
-        self.assertTrue(
-            role and role[0] in self.of_type("AWS::IAM::Role"),
-            f"{consumer} (AWS::Lambda::Function) Role: {json.dumps(self.properties(consumer).get('Role'))} is not a"
-            " Fn::GetAtt of a role in the template",
-        )
-        role = role[0]
+        role = self.function_role(consumer)
         queue, dead_letter = self.consumer_queues(consumer)
         bucket = dig(self.properties(consumer), ("Environment", "Variables", "BUCKET_NAME", "Ref"))
         self.assertIn(bucket, self.of_type("AWS::S3::Bucket"), f"{consumer} BUCKET_NAME: not a Ref to a bucket")
@@ -335,6 +393,206 @@ class TranslatedTemplateTest(unittest.TestCase):
             + (f"!GetAtt {queue}.Arn" if what == queue else f"!Sub {what!r}")
             for action, what in sorted(must)
         ]
+        self.assertNoProblems(problems)
+
+    def test_the_compactor_reads_and_writes_only_what_it_must(self):
+        compactor = self.function_named("${Company}-compactor")
+        role = self.function_role(compactor)
+        bucket = self.variable_ref(compactor, "BUCKET_NAME", "AWS::S3::Bucket")
+        secret = self.variable_ref(compactor, "PSEUDONYM_SECRET_ARN", "AWS::SecretsManager::Secret")
+        landing = self.variable_ref(compactor, "PARTITION_PREFIX", "Parameter")
+        curated = self.variable_ref(compactor, "CURATED_PREFIX", "Parameter")
+        log_group = dig(self.properties(compactor), ("LoggingConfig", "LogGroup", "Ref"))
+        self.assertIn(log_group, self.of_type("AWS::Logs::LogGroup"), f"{compactor} LoggingConfig.LogGroup: not a Ref")
+        # (action, resource) -> the statement's Condition, with Subs as resource_label writes them.
+        rights = {
+            ("logs:CreateLogStream", f"!GetAtt {log_group}.Arn"): None,
+            ("logs:PutLogEvents", f"!GetAtt {log_group}.Arn"): None,
+            # Unconditioned: with a prefix condition S3 would answer a missing state with 403, not 404.
+            ("s3:ListBucket", f"!GetAtt {bucket}.Arn"): None,
+            ("s3:GetObject", f"!Sub '${{{bucket}.Arn}}/${{{landing}}}*'"): None,
+            ("s3:GetObject", f"!Sub '${{{bucket}.Arn}}/${{{curated}}}*'"): None,
+            ("s3:PutObject", f"!Sub '${{{bucket}.Arn}}/${{{curated}}}*'"): None,
+            ("s3:DeleteObject", f"!Sub '${{{bucket}.Arn}}/${{{curated}}}*'"): None,
+            ("secretsmanager:GetSecretValue", f"!Ref {secret}"): None,
+        }
+        wanted = {(action.lower(), resource): condition for (action, resource), condition in rights.items()}
+        names = {action.lower(): action for action, _ in rights}
+        problems = [
+            f"{role} (AWS::IAM::Role) ManagedPolicyArns: {json.dumps(arn)}; the compactor's role has only its inline"
+            " policy"
+            for arn in self.properties(role).get("ManagedPolicyArns", [])
+        ]
+        granted = set()
+        for where, statement in role_statements(self.resources, role):
+            label = f"{role} (AWS::IAM::Role) {statement_label(where, statement)}"
+            if statement.get("Effect") != "Allow":
+                continue
+            if "NotAction" in statement or "NotResource" in statement:
+                problems.append(f"{label}: NotAction or NotResource allows more than it names")
+                continue
+            condition = statement.get("Condition")
+            if condition is not None:
+                condition = {
+                    operator: {
+                        key: sorted(resource_label(value) for value in as_list(values))
+                        for key, values in keys.items()
+                    }
+                    for operator, keys in condition.items()
+                }
+            for action in as_list(statement.get("Action", [])):
+                for resource in as_list(statement.get("Resource")):
+                    grant = (action.lower(), resource_label(resource))
+                    if grant not in wanted:
+                        problems.append(f"{label}: allows {action} on {grant[1]}, which the compactor must not have")
+                    elif condition != wanted[grant]:
+                        problems.append(
+                            f"{label}: {action} on {grant[1]} has Condition {json.dumps(condition)}; wanted"
+                            f" {json.dumps(wanted[grant])}"
+                        )
+                    granted.add(grant)
+        problems += [
+            f"{role} (AWS::IAM::Role): no statement allows {names[action]} on {resource}"
+            for action, resource in sorted(set(wanted) - granted)
+        ]
+        self.assertNoProblems(problems)
+
+    def test_the_pseudonym_key_is_generated_at_deploy_and_never_written_down(self):
+        problems = []
+        for secret in self.of_type("AWS::SecretsManager::Secret"):
+            properties = self.properties(secret)
+            if "SecretString" in properties:
+                problems.append(f"{secret} (AWS::SecretsManager::Secret) SecretString: the value is in the template")
+            if "GenerateSecretString" not in properties:
+                problems.append(f"{secret} (AWS::SecretsManager::Secret): no GenerateSecretString")
+        compactor = self.function_named("${Company}-compactor")
+        secret = self.variable_ref(compactor, "PSEUDONYM_SECRET_ARN", "AWS::SecretsManager::Secret")
+        generated = self.properties(secret).get("GenerateSecretString", {})
+        label = f"{secret} (AWS::SecretsManager::Secret) GenerateSecretString"
+        if generated.get("GenerateStringKey") != SECRET_KEY_FIELD:
+            problems.append(f"{label}.GenerateStringKey: not {SECRET_KEY_FIELD!r}, the field the compactor reads")
+        try:
+            shape = json.loads(generated.get("SecretStringTemplate", ""))
+        except json.JSONDecodeError:
+            shape = None
+        if not (isinstance(shape, dict) and set(shape) == {"version"} and isinstance(shape["version"], int)):
+            problems.append(f"{label}.SecretStringTemplate: not JSON of the form {{\"version\": N}}")
+        if int(generated.get("PasswordLength", 32)) < SECRET_MIN_KEY_LENGTH:
+            problems.append(f"{label}.PasswordLength: under the {SECRET_MIN_KEY_LENGTH} bytes the compactor needs")
+        for function in self.of_type("AWS::Lambda::Function"):
+            variables = dig(self.properties(function), ("Environment", "Variables")) or {}
+            for name, value in variables.items():
+                if self.refers_to(value, secret) and name != "PSEUDONYM_SECRET_ARN":
+                    problems.append(f"{function} (AWS::Lambda::Function) {name}: refers to {secret}")
+                if "resolve:secretsmanager" in json.dumps(value):
+                    problems.append(f"{function} (AWS::Lambda::Function) {name}: resolves a secret's value")
+        self.assertNoProblems(problems)
+
+    def test_the_tables_read_where_the_consumer_and_the_compactor_write(self):
+        compactor = self.function_named("${Company}-compactor")
+        consumer = self.function_named("${Company}-consumer")
+        bucket = self.variable_ref(compactor, "BUCKET_NAME", "AWS::S3::Bucket")
+        curated = self.variable_ref(compactor, "CURATED_PREFIX", "Parameter")
+        landing = self.variable_ref(consumer, "PARTITION_PREFIX", "Parameter")
+        self.assertEqual(self.variable_ref(compactor, "PARTITION_PREFIX", "Parameter"), landing,
+                         "the compactor reads another landing prefix than the consumer writes")
+        self.assertEqual(self.variable_ref(consumer, "BUCKET_NAME", "AWS::S3::Bucket"), bucket)
+        root = f"s3://${{{bucket}}}/${{{curated}}}{MANIFESTS}"
+        expected = {
+            CURATED_TABLE: {
+                "Location": root,
+                "storage.location.template": root + "dt=${!dt}/",
+                "InputFormat": SYMLINK_INPUT_FORMAT,
+                "SerializationLibrary": PARQUET_SERDE,
+                "classification": "parquet",
+            },
+            LANDING_TABLE: {
+                "Location": f"s3://${{{bucket}}}/${{{landing}}}",
+                "storage.location.template": f"s3://${{{bucket}}}/${{{landing}}}dt=${{!dt}}/",
+                "classification": "json",
+            },
+        }
+        problems = []
+        for name, wanted in expected.items():
+            logical_id, table = self.glue_table(name)
+            parameters = table.get("Parameters", {})
+            found = {
+                "Location": sub_text(dig(table, ("StorageDescriptor", "Location"))),
+                "storage.location.template": sub_text(parameters.get("storage.location.template")),
+                "InputFormat": dig(table, ("StorageDescriptor", "InputFormat")),
+                "SerializationLibrary": dig(table, ("StorageDescriptor", "SerdeInfo", "SerializationLibrary")),
+                "classification": parameters.get("classification"),
+                "projection.enabled": parameters.get("projection.enabled"),
+                "partition keys": [key.get("Name") for key in table.get("PartitionKeys", [])],
+            }
+            wanted = {**wanted, "projection.enabled": "true", "partition keys": ["dt"]}
+            problems += [
+                f"{logical_id} (AWS::Glue::Table {name}) {key}: {found[key]!r}, not {value!r}"
+                for key, value in wanted.items()
+                if found[key] != value
+            ]
+        self.assertNoProblems(problems)
+
+    def test_landing_objects_expire_well_after_the_compactor_takes_them(self):
+        compactor = self.function_named("${Company}-compactor")
+        bucket = self.variable_ref(compactor, "BUCKET_NAME", "AWS::S3::Bucket")
+        landing = self.variable_ref(compactor, "PARTITION_PREFIX", "Parameter")
+        parameters = self.template.get("Parameters", {})
+        rules = [
+            rule
+            for rule in dig(self.properties(bucket), ("LifecycleConfiguration", "Rules")) or []
+            if rule.get("Status") == "Enabled"
+            and "ExpirationInDays" in rule
+            and {"Ref": landing} in (rule.get("Prefix"), dig(rule, ("Filter", "Prefix")))
+        ]
+        if not rules:
+            self.fail(
+                f"{bucket} (AWS::S3::Bucket) LifecycleConfiguration.Rules: no enabled rule with ExpirationInDays on"
+                f" !Ref {landing}; raw personal data would stay in the landing zone"
+            )
+        days = number_range(rules[0]["ExpirationInDays"], parameters, None, S3_MAX_EXPIRATION_DAYS)
+        self.assertIsNotNone(days, f"{bucket} expire-landing ExpirationInDays: cannot evaluate")
+        grace = number_range(
+            dig(self.properties(compactor), ("Environment", "Variables", "COMPACT_GRACE_SECS")),
+            parameters,
+            COMPACTOR_DEFAULT_GRACE,
+            COMPACTOR_MAX_GRACE,
+        )
+        self.assertIsNotNone(grace, f"{compactor} COMPACT_GRACE_SECS: cannot evaluate")
+        schedules = [
+            self.properties(schedule).get("ScheduleExpression")
+            for schedule in self.of_type("AWS::Scheduler::Schedule")
+            if self.refers_to(dig(self.properties(schedule), ("Target", "Arn")), compactor)
+        ]
+        self.assertEqual(len(schedules), 1, f"{compactor}: not exactly one AWS::Scheduler::Schedule invokes it")
+        expression = schedules[0]
+        if isinstance(expression, dict) and "Ref" in expression:
+            expression = parameters.get(expression["Ref"], {}).get("Default")
+        period = rate_seconds(expression)
+        self.assertIsNotNone(period, f"the compactor's schedule {expression!r}: not a rate(N unit) to compare with")
+        least_days, default_days, _ = days
+        # A day's margin beyond one run's wait: a compactor down for a day loses nothing.
+        needed = grace[1] + period + DAY_SECONDS
+        problems = [
+            f"{bucket} (AWS::S3::Bucket) expire-landing: {label} {value} days is not well above the default grace"
+            f" ({grace[1]} s) plus a run's period ({period} s) and a day"
+            for label, value in (("by default", default_days), ("at its least", least_days))
+            if value * DAY_SECONDS < needed
+        ]
+        self.assertNoProblems(problems)
+
+    def test_every_function_logs_to_a_log_group_that_expires(self):
+        problems = []
+        for function in self.of_type("AWS::Lambda::Function"):
+            log_group = dig(self.properties(function), ("LoggingConfig", "LogGroup"))
+            target = log_group.get("Ref") if isinstance(log_group, dict) else None
+            if target not in self.of_type("AWS::Logs::LogGroup"):
+                problems.append(
+                    f"{function} (AWS::Lambda::Function) LoggingConfig.LogGroup: {json.dumps(log_group)} is not a Ref"
+                    " to a log group of the template; Lambda's own would keep the logs forever"
+                )
+            elif "RetentionInDays" not in self.properties(target):
+                problems.append(f"{target} (AWS::Logs::LogGroup): no RetentionInDays, so the logs never expire")
         self.assertNoProblems(problems)
 
     def test_the_queue_keeps_messages_for_less_time_than_its_dead_letter_queue(self):
@@ -403,14 +661,14 @@ class TranslatedTemplateTest(unittest.TestCase):
 
     def test_the_pipeline_has_alarms_and_a_dashboard(self):
         consumer = self.function_named("${Company}-consumer")
-        producer = self.function_named("${Company}-producer")
+        functions = [self.function_named(f"${{Company}}-{name}") for name in ("producer", "consumer", "compactor")]
+        functions += [function for function in self.of_type("AWS::Lambda::Function") if function not in functions]
         queue, dead_letter = self.consumer_queues(consumer)
         wanted = [
             ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", dead_letter),
             ("AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", queue),
-            ("AWS/Lambda", "Errors", "FunctionName", consumer),
             ("AWS/Lambda", "Throttles", "FunctionName", consumer),
-            ("AWS/Lambda", "Errors", "FunctionName", producer),
+            *[("AWS/Lambda", "Errors", "FunctionName", function) for function in functions],
         ]
         metrics = []
         for alarm in self.of_type("AWS::CloudWatch::Alarm"):
@@ -430,8 +688,15 @@ class TranslatedTemplateTest(unittest.TestCase):
                 for metric in metrics
             )
         ]
-        if not self.of_type("AWS::CloudWatch::Dashboard"):
+        dashboards = self.of_type("AWS::CloudWatch::Dashboard")
+        if not dashboards:
             problems.append("no AWS::CloudWatch::Dashboard")
+        bodies = " ".join(json.dumps(self.properties(dashboard).get("DashboardBody")) for dashboard in dashboards)
+        problems += [
+            f"{logical_id} ({self.resources[logical_id]['Type']}) is on no AWS::CloudWatch::Dashboard"
+            for logical_id in [*functions, *self.of_type("AWS::CloudWatch::Alarm")]
+            if dashboards and not re.search(rf"\$\{{{logical_id}[}}.]", bodies)
+        ]
         self.assertNoProblems(problems)
 
     def test_every_dashboard_body_is_json_once_substituted(self):

@@ -1,0 +1,214 @@
+//! One partition: read its state, compact the landed objects it does not list, commit the new state only
+//! if no other run committed since it was read, then publish the manifest readers use.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use chrono::NaiveDate;
+use tracing::{info, warn};
+
+use super::new_rows::NewRows;
+use super::{CompactError, PartitionReport, Run, orphans};
+use crate::lake::landing;
+use crate::lake::state::{FileEntry, PartitionState};
+use crate::store::{Condition, LakeStore, Listed};
+use crate::table::reader::{for_each_batch, for_each_unique_id};
+use crate::table::schema::to_batch;
+use crate::table::writer::{DataFile, DataFileWriter};
+
+/// Rows turned into one Arrow batch at a time.
+const BATCH_ROWS: usize = 8192;
+
+/// The state as read, with the ETag a commit must match (`None`: no state yet).
+struct Read {
+    state: PartitionState,
+    etag: Option<String>,
+}
+
+enum Commit {
+    /// Committed: what it did, and the state it made.
+    Done(PartitionReport, PartitionState),
+    /// Another run committed first; nothing of this attempt is visible.
+    Lost,
+}
+
+/// Compacts `landed` (every object listed under the partition) into `date`'s partition.
+pub(super) async fn compact<S: LakeStore>(
+    store: &S,
+    run: &Run<'_>,
+    date: NaiveDate,
+    landed: &[Listed],
+) -> Result<PartitionReport, CompactError> {
+    let present: BTreeSet<&str> = landed.iter().map(|object| object.key.as_str()).collect();
+    let grace = chrono::Duration::from_std(run.settings.grace).unwrap_or(chrono::Duration::MAX);
+    let ready: Vec<&Listed> =
+        landed.iter().filter(|object| run.now.signed_duration_since(object.last_modified) >= grace).collect();
+    let mut report = PartitionReport::default();
+    let mut conflicts = 0;
+    loop {
+        let read = read_state(store, run, date).await?;
+        let todo: Vec<&Listed> =
+            ready.iter().copied().filter(|object| !read.state.compacted.contains(&object.key)).collect();
+        if todo.is_empty() || Instant::now() >= run.stop_at {
+            report.objects_left = todo.len() as u64;
+            if read.etag.is_some() {
+                publish(store, run, date, read.state.clone()).await?;
+                report.orphans_deleted += orphans::delete(store, run, date, &read.state).await?;
+            }
+            report.files = read.state.files.len() as u64;
+            report.records = read.state.records();
+            return Ok(report);
+        }
+        let chunk = take_chunk(&todo, run.settings.input_bytes_per_commit);
+        match commit(store, run, date, read, chunk, &present).await? {
+            Commit::Done(committed, state) => {
+                report.add(&committed);
+                // Readers see each commit as it lands, not only once a run has got through them all.
+                publish(store, run, date, state).await?;
+            }
+            Commit::Lost => {
+                conflicts += 1;
+                report.conflicts += 1;
+                warn!(%date, conflicts, "another run committed the partition first; reading it again");
+                if conflicts >= run.settings.max_conflicts {
+                    return Err(CompactError::Contended { date, conflicts });
+                }
+                tokio::time::sleep(Duration::from_millis(50 * u64::from(conflicts))).await;
+            }
+        }
+    }
+}
+
+/// The first objects of `todo` up to `budget` bytes, at least one.
+fn take_chunk<'a>(todo: &[&'a Listed], budget: u64) -> Vec<&'a Listed> {
+    let mut total = 0;
+    let mut chunk = Vec::new();
+    for object in todo {
+        if !chunk.is_empty() && total + object.size > budget {
+            break;
+        }
+        total += object.size;
+        chunk.push(*object);
+    }
+    chunk
+}
+
+async fn read_state<S: LakeStore>(store: &S, run: &Run<'_>, date: NaiveDate) -> Result<Read, CompactError> {
+    let key = run.layout.state_key(date);
+    Ok(match store.get(&key).await? {
+        None => Read { state: PartitionState::default(), etag: None },
+        Some(fetched) => Read { state: PartitionState::from_json(&key, &fetched.body)?, etag: Some(fetched.etag) },
+    })
+}
+
+/// Compacts `chunk` on top of `read` and commits it.
+async fn commit<S: LakeStore>(
+    store: &S,
+    run: &Run<'_>,
+    date: NaiveDate,
+    read: Read,
+    chunk: Vec<&Listed>,
+    present: &BTreeSet<&str>,
+) -> Result<Commit, CompactError> {
+    let mut report = PartitionReport { commits: 1, ..PartitionReport::default() };
+    let mut rows = NewRows::default();
+    for object in &chunk {
+        // Gone since the listing: it expired, and every record it held was compacted long ago.
+        let Some(fetched) = store.get(&object.key).await? else { continue };
+        report.landed_objects += 1;
+        report.landed_bytes += fetched.body.len() as u64;
+        for record in landing::records(&object.key, &fetched.body)? {
+            rows.offer(&record, run.personal);
+        }
+    }
+    for file in &read.state.files {
+        for_each_unique_id(store, &file.key, file.bytes, |id| rows.forget(id)).await?;
+    }
+    report.records_read = rows.offered;
+    report.duplicates = rows.offered - rows.len() as u64;
+    report.records_written = rows.len() as u64;
+
+    let mut files = read.state.files.clone();
+    if rows.len() > 0 {
+        // Small files are rewritten with the new rows, so a partition fed a little at a time still ends
+        // as a few large files.
+        let (small, large): (Vec<FileEntry>, Vec<FileEntry>) =
+            files.into_iter().partition(|file| file.bytes < run.settings.target_file_bytes as u64 / 2);
+        files = large;
+        let mut writer = DataFileWriter::new(run.settings.target_file_bytes);
+        for file in &small {
+            for_each_batch(store, &file.key, file.bytes, |batch| writer.write(&batch)).await?;
+            files.extend(store_files(store, run, date, writer.take_finished(), &mut report).await?);
+        }
+        report.files_merged = small.len() as u64;
+        for batch_rows in rows.into_sorted().chunks(BATCH_ROWS) {
+            writer.write(&to_batch(batch_rows)?)?;
+            files.extend(store_files(store, run, date, writer.take_finished(), &mut report).await?);
+        }
+        files.extend(store_files(store, run, date, writer.finish()?, &mut report).await?);
+    }
+
+    let mut compacted: BTreeSet<String> =
+        read.state.compacted.iter().filter(|key| present.contains(key.as_str())).cloned().collect();
+    compacted.extend(chunk.iter().map(|object| object.key.clone()));
+    let state = PartitionState { generation: read.state.generation + 1, files, compacted };
+    let condition = match read.etag {
+        Some(etag) => Condition::IfMatch(etag),
+        None => Condition::IfAbsent,
+    };
+    match store.put(&run.layout.state_key(date), Bytes::from(state.to_json()), condition).await {
+        Ok(_) => {}
+        Err(crate::store::StoreError::Changed { .. }) => return Ok(Commit::Lost),
+        Err(error) => return Err(error.into()),
+    }
+    info!(%date, generation = state.generation, files = state.files.len(), records = state.records(), "committed");
+    Ok(Commit::Done(report, state))
+}
+
+/// Stores finished data files, each named by the run's start and its content. The run's part keeps a name
+/// from ever coming back: an orphan older than the orphan age can then never be a file a later commit lists,
+/// so deleting it cannot race with a run that writes the same rows again.
+async fn store_files<S: LakeStore>(
+    store: &S,
+    run: &Run<'_>,
+    date: NaiveDate,
+    finished: Vec<DataFile>,
+    report: &mut PartitionReport,
+) -> Result<Vec<FileEntry>, CompactError> {
+    let mut entries = Vec::with_capacity(finished.len());
+    for file in finished {
+        let name = format!("{}-{}", run.now.format("%Y%m%dT%H%M%S%3fZ"), file.name);
+        let key = run.layout.data_key(date, &name);
+        let bytes = file.bytes.len() as u64;
+        store.put(&key, file.bytes, Condition::Always).await?;
+        report.files_written += 1;
+        report.bytes_written += bytes;
+        entries.push(FileEntry { key, records: file.records, bytes });
+    }
+    Ok(entries)
+}
+
+/// Writes the manifest of `state` unless it already says the same, then makes sure no later commit's
+/// manifest was overwritten by this one: the last manifest written is always of the latest state.
+async fn publish<S: LakeStore>(
+    store: &S,
+    run: &Run<'_>,
+    date: NaiveDate,
+    mut state: PartitionState,
+) -> Result<(), CompactError> {
+    let key = run.layout.manifest_key(date);
+    loop {
+        let manifest = state.manifest(run.layout);
+        let current = store.get(&key).await?;
+        if current.is_some_and(|current| current.body == manifest.as_bytes()) {
+            return Ok(());
+        }
+        store.put(&key, Bytes::from(manifest), Condition::Always).await?;
+        let latest = read_state(store, run, date).await?.state;
+        if latest.generation <= state.generation {
+            return Ok(());
+        }
+        state = latest;
+    }
+}

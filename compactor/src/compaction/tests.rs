@@ -1,0 +1,148 @@
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use chrono::{DateTime, NaiveDate, Utc};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use shared::UserSession;
+
+use super::{Run, Settings, compact};
+use crate::curate::PersonalData;
+use crate::lake::layout::Layout;
+use crate::lake::state::PartitionState;
+use crate::store::memory::MemoryLake;
+use crate::store::{Condition, LakeStore};
+use crate::table::reader::for_each_unique_id;
+
+fn layout() -> Layout {
+    Layout { bucket: "lake".into(), landing_prefix: "landing/".into(), curated_prefix: "curated/".into() }
+}
+
+fn time(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).expect("valid").to_utc()
+}
+
+fn date() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 29).expect("valid")
+}
+
+fn records(seed: u64, count: usize) -> Vec<UserSession> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..count).map(|_| producer::generator::user_session(&mut rng, time("2026-11-29T10:00:00Z"))).collect()
+}
+
+async fn land(lake: &MemoryLake, name: &str, records: &[UserSession]) {
+    let text: String = records.iter().map(|record| record.to_json().expect("encodes") + "\n").collect();
+    let key = format!("landing/dt=2026-11-29/{name}.ndjson");
+    lake.put(&key, Bytes::from(text), Condition::Always).await.expect("landed");
+}
+
+async fn run(lake: &MemoryLake, settings: &Settings, now: &str) -> super::Report {
+    let layout = layout();
+    let run = Run {
+        layout: &layout,
+        settings,
+        personal: &PersonalData::Raw,
+        now: time(now),
+        stop_at: Instant::now() + Duration::from_secs(60),
+    };
+    compact(lake, &run).await.expect("listed")
+}
+
+/// How many times each `unique_id` is in the files the manifest lists.
+async fn table(lake: &MemoryLake) -> HashMap<String, usize> {
+    let manifest = lake.objects().get(&layout().manifest_key(date())).cloned().unwrap_or_default();
+    let mut counts = HashMap::new();
+    for line in std::str::from_utf8(&manifest).expect("text").lines() {
+        let key = line.strip_prefix("s3://lake/").expect("a URI of the bucket");
+        let size = lake.objects()[key].len() as u64;
+        for_each_unique_id(lake, key, size, |id| *counts.entry(id.to_owned()).or_default() += 1).await.expect("a file");
+    }
+    counts
+}
+
+fn ids(records: &[UserSession]) -> Vec<String> {
+    records.iter().map(|record| record.unique_id.to_string()).collect()
+}
+
+fn settings() -> Settings {
+    Settings { grace: Duration::from_secs(60), ..Settings::default() }
+}
+
+#[tokio::test]
+async fn a_record_landed_twice_is_in_the_table_once() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    let produced = records(1, 30);
+    land(&lake, "a", &produced[..20]).await;
+    land(&lake, "b", &produced[10..]).await;
+    let report = run(&lake, &settings(), "2026-11-29T11:00:00Z").await;
+    assert_eq!((report.totals.records_read, report.totals.duplicates, report.totals.records_written), (40, 10, 30));
+    let table = table(&lake).await;
+    assert_eq!(table.len(), 30);
+    assert!(ids(&produced).iter().all(|id| table.get(id) == Some(&1)));
+}
+
+#[tokio::test]
+async fn late_records_join_the_partition_once_and_its_small_file_is_rewritten() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    let produced = records(2, 30);
+    land(&lake, "a", &produced[..20]).await;
+    run(&lake, &settings(), "2026-11-29T11:00:00Z").await;
+    let first: Vec<String> = lake.objects().keys().filter(|key| key.ends_with(".parquet")).cloned().collect();
+    lake.set_now(time("2026-11-29T12:00:00Z"));
+    land(&lake, "late", &produced[15..]).await;
+    let report = run(&lake, &settings(), "2026-11-29T13:00:00Z").await;
+    assert_eq!((report.totals.duplicates, report.totals.files_merged, report.totals.files), (5, 1, 1));
+    let table = table(&lake).await;
+    assert_eq!(table.len(), 30);
+    assert!(table.values().all(|count| *count == 1));
+    // The replaced file stays, unlisted, until it is older than any reader of the old manifest.
+    assert!(lake.objects().contains_key(&first[0]));
+    run(&lake, &settings(), "2026-11-30T14:00:00Z").await;
+    assert!(!lake.objects().contains_key(&first[0]));
+    assert_eq!(lake.objects().keys().filter(|key| key.ends_with(".parquet")).count(), 1);
+}
+
+#[tokio::test]
+async fn objects_younger_than_the_grace_wait_and_a_run_again_changes_nothing() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    let produced = records(3, 10);
+    land(&lake, "a", &produced[..5]).await;
+    lake.set_now(time("2026-11-29T10:59:30Z"));
+    land(&lake, "b", &produced[5..]).await;
+    let report = run(&lake, &settings(), "2026-11-29T11:00:00Z").await;
+    assert_eq!((report.totals.records_written, table(&lake).await.len()), (5, 5));
+    let state = lake.objects()[&layout().state_key(date())].clone();
+    let again = run(&lake, &settings(), "2026-11-29T11:00:10Z").await;
+    assert_eq!((again.totals.commits, lake.objects()[&layout().state_key(date())].clone()), (0, state));
+    run(&lake, &settings(), "2026-11-29T11:01:00Z").await;
+    assert_eq!(table(&lake).await.len(), 10);
+}
+
+#[tokio::test]
+async fn a_partition_is_committed_in_bounded_steps() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    let produced = records(4, 40);
+    for (n, part) in produced.chunks(10).enumerate() {
+        land(&lake, &format!("o{n}"), part).await;
+    }
+    let settings = Settings { input_bytes_per_commit: 1, ..settings() };
+    let report = run(&lake, &settings, "2026-11-29T11:00:00Z").await;
+    assert_eq!((report.totals.commits, report.totals.files), (4, 1));
+    let state: PartitionState = serde_json::from_slice(&lake.objects()[&layout().state_key(date())]).expect("a state");
+    assert_eq!((state.generation, state.compacted.len(), state.records()), (4, 4, 40));
+}
+
+#[tokio::test]
+async fn a_bad_landed_object_fails_its_partition_only() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    land(&lake, "good", &records(5, 3)).await;
+    lake.put("landing/dt=2026-11-28/bad.ndjson", Bytes::from_static(b"{\"not\":\"a record\"}\n"), Condition::Always)
+        .await
+        .expect("landed");
+    let report = run(&lake, &settings(), "2026-11-29T11:00:00Z").await;
+    assert_eq!(report.failed_partitions, vec![NaiveDate::from_ymd_opt(2026, 11, 28).expect("valid")]);
+    assert_eq!(table(&lake).await.len(), 3);
+    assert!(!lake.objects().keys().any(|key| key.contains("dt=2026-11-28") && key.starts_with("curated/")));
+}

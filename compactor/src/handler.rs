@@ -1,0 +1,77 @@
+//! The Lambda handler: a scheduled event starts one run over the bucket. The event's content is not used;
+//! the run's account is the response, and a partition that failed makes the invocation fail, so the
+//! function's Errors metric and alarm see it.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use chrono::Utc;
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde_json::Value;
+use tracing::info;
+
+use crate::compaction::{self, Report, Run};
+use crate::curate::PersonalData;
+use crate::lake::layout::Layout;
+use crate::store::LakeStore;
+
+/// Time kept back at the end of an invocation: no commit is started later, so one in flight finishes.
+const COMMIT_ALLOWANCE: Duration = Duration::from_secs(120);
+
+/// What the handler needs, built once per container.
+pub struct Compactor<S> {
+    pub store: S,
+    pub layout: Layout,
+    pub settings: compaction::Settings,
+    pub personal: PersonalData,
+}
+
+/// Why an invocation failed. The committed work of the other partitions stays.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error("listing the landed objects failed: {0}")]
+    List(#[from] crate::store::StoreError),
+    #[error("{} partitions were not compacted: {}", .0.len(), dates(.0))]
+    Partitions(Vec<chrono::NaiveDate>),
+}
+
+impl From<HandlerError> for Diagnostic {
+    fn from(error: HandlerError) -> Self {
+        let error_type = match error {
+            HandlerError::List(_) => "ListFailed",
+            HandlerError::Partitions(_) => "PartitionsNotCompacted",
+        };
+        Diagnostic { error_type: error_type.into(), error_message: error.to_string() }
+    }
+}
+
+fn dates(dates: &[chrono::NaiveDate]) -> String {
+    dates.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
+
+pub async fn handle<S: LakeStore>(compactor: &Compactor<S>, event: LambdaEvent<Value>) -> Result<Report, HandlerError> {
+    let left = shared::deadline::until_stop(event.context.deadline, COMMIT_ALLOWANCE, SystemTime::now());
+    let run = Run {
+        layout: &compactor.layout,
+        settings: &compactor.settings,
+        personal: &compactor.personal,
+        now: Utc::now(),
+        stop_at: Instant::now() + left,
+    };
+    let report = compaction::compact(&compactor.store, &run).await?;
+    info!(
+        partitions = report.partitions,
+        records_read = report.totals.records_read,
+        records_written = report.totals.records_written,
+        duplicates = report.totals.duplicates,
+        files_written = report.totals.files_written,
+        bytes_written = report.totals.bytes_written,
+        conflicts = report.totals.conflicts,
+        objects_left = report.totals.objects_left,
+        failed = report.failed_partitions.len(),
+        "run finished"
+    );
+    if !report.failed_partitions.is_empty() {
+        return Err(HandlerError::Partitions(report.failed_partitions));
+    }
+    Ok(report)
+}

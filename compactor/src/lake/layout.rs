@@ -1,0 +1,85 @@
+//! Where each object of the lake lives. Under the curated prefix: `data/dt=D/` holds the Parquet files,
+//! `state/dt=D.json` each partition's committed state, and `tables/user_sessions/dt=D/manifest` the list
+//! of files the Glue table reads.
+
+use chrono::NaiveDate;
+
+/// The name the curated table is known by, in its manifests' path.
+pub const TABLE: &str = "user_sessions";
+
+/// The bucket and the two prefixes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pub bucket: String,
+    /// Where the consumer lands NDJSON, `dt=D/` partitions below it.
+    pub landing_prefix: String,
+    /// Where the compactor writes.
+    pub curated_prefix: String,
+}
+
+impl Layout {
+    /// The date of a landed object's partition, or `None` for a key outside `dt=YYYY-MM-DD/`.
+    pub fn landing_date(&self, key: &str) -> Option<NaiveDate> {
+        let partition = key.strip_prefix(&self.landing_prefix)?.strip_prefix("dt=")?;
+        let (date, name) = partition.split_once('/')?;
+        if name.is_empty() || name.contains('/') {
+            return None;
+        }
+        NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()
+    }
+
+    pub fn data_prefix(&self, date: NaiveDate) -> String {
+        format!("{}data/dt={}/", self.curated_prefix, day(date))
+    }
+
+    pub fn data_key(&self, date: NaiveDate, name: &str) -> String {
+        format!("{}{name}", self.data_prefix(date))
+    }
+
+    pub fn state_key(&self, date: NaiveDate) -> String {
+        format!("{}state/dt={}.json", self.curated_prefix, day(date))
+    }
+
+    pub fn manifest_key(&self, date: NaiveDate) -> String {
+        format!("{}tables/{TABLE}/dt={}/manifest", self.curated_prefix, day(date))
+    }
+
+    /// `s3://bucket/key`, as a manifest names a file.
+    pub fn uri(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.bucket)
+    }
+}
+
+fn day(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layout() -> Layout {
+        Layout { bucket: "b".into(), landing_prefix: "partitioned/".into(), curated_prefix: "curated/".into() }
+    }
+
+    #[test]
+    fn landed_keys_give_their_date_and_others_none() {
+        let date = NaiveDate::from_ymd_opt(2026, 11, 29);
+        assert_eq!(layout().landing_date("partitioned/dt=2026-11-29/a.ndjson"), date);
+        assert_eq!(layout().landing_date("partitioned/dt=2026-11-29/a.ndjson.gz"), date);
+        for other in
+            ["partitioned/dt=2026-13-01/a", "partitioned/dt=2026-11-29/", "partitioned/x/a", "other/dt=2026-11-29/a"]
+        {
+            assert_eq!(layout().landing_date(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn curated_keys_sit_under_their_kind_and_date() {
+        let date = NaiveDate::from_ymd_opt(2026, 11, 29).expect("valid");
+        assert_eq!(layout().data_key(date, "x.parquet"), "curated/data/dt=2026-11-29/x.parquet");
+        assert_eq!(layout().state_key(date), "curated/state/dt=2026-11-29.json");
+        assert_eq!(layout().manifest_key(date), "curated/tables/user_sessions/dt=2026-11-29/manifest");
+        assert_eq!(layout().uri("k"), "s3://b/k");
+    }
+}

@@ -1,0 +1,90 @@
+//! A partition's committed state: its data files and the landed objects already compacted into them. It
+//! is replaced only by a write conditional on the version read, so it changes one run at a time, and the
+//! manifest readers use is derived from it.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::lake::layout::Layout;
+
+/// One data file of the partition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub key: String,
+    pub records: u64,
+    pub bytes: u64,
+}
+
+/// The partition as last committed. A partition never committed is the default: generation 0, empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionState {
+    /// How many commits made it.
+    pub generation: u64,
+    /// The files the table holds, no `unique_id` in two of them.
+    pub files: Vec<FileEntry>,
+    /// Landed keys whose records are in `files`; a key that no longer lands (expired) is forgotten.
+    pub compacted: BTreeSet<String>,
+}
+
+/// A state object that is not a state.
+#[derive(Debug, thiserror::Error)]
+#[error("the partition state {key} is not valid: {source}")]
+pub struct StateError {
+    pub key: String,
+    #[source]
+    pub source: serde_json::Error,
+}
+
+impl PartitionState {
+    pub fn from_json(key: &str, bytes: &[u8]) -> Result<Self, StateError> {
+        serde_json::from_slice(bytes).map_err(|source| StateError { key: key.to_owned(), source })
+    }
+
+    pub fn to_json(&self) -> Vec<u8> {
+        // A state of strings and integers always serialises.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    pub fn records(&self) -> u64 {
+        self.files.iter().map(|file| file.records).sum()
+    }
+
+    /// The symlink manifest of this state: each file's URI on a line, in key order.
+    pub fn manifest(&self, layout: &Layout) -> String {
+        let mut keys: Vec<&str> = self.files.iter().map(|file| file.key.as_str()).collect();
+        keys.sort_unstable();
+        keys.iter().map(|key| format!("{}\n", layout.uri(key))).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_round_trips_and_gives_its_manifest() {
+        let layout = Layout { bucket: "b".into(), landing_prefix: "p/".into(), curated_prefix: "c/".into() };
+        let state = PartitionState {
+            generation: 2,
+            files: vec![
+                FileEntry { key: "c/data/dt=2026-11-29/b.parquet".into(), records: 2, bytes: 20 },
+                FileEntry { key: "c/data/dt=2026-11-29/a.parquet".into(), records: 1, bytes: 10 },
+            ],
+            compacted: ["p/dt=2026-11-29/x.ndjson".to_owned()].into(),
+        };
+        assert_eq!(PartitionState::from_json("k", &state.to_json()).expect("valid"), state);
+        assert_eq!(state.records(), 3);
+        assert_eq!(
+            state.manifest(&layout),
+            "s3://b/c/data/dt=2026-11-29/a.parquet\ns3://b/c/data/dt=2026-11-29/b.parquet\n"
+        );
+    }
+
+    #[test]
+    fn a_damaged_state_is_an_error_naming_its_key() {
+        let error = PartitionState::from_json("c/state/dt=2026-11-29.json", b"{\"generation\":").expect_err("bad");
+        assert!(error.to_string().starts_with("the partition state c/state/dt=2026-11-29.json is not valid"));
+    }
+}

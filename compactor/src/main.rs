@@ -1,0 +1,31 @@
+//! The compactor Lambda's entry point: settings, the pseudonym key (read once per container), the S3
+//! client, and the runtime.
+
+use compactor::curate::PersonalData;
+use compactor::handler::{Compactor, handle};
+use compactor::key::{self, SecretsManager};
+use compactor::settings::{PersonalDataSetting, Settings};
+use compactor::store::s3::S3Lake;
+use lambda_runtime::service_fn;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    shared::logging::init()?;
+    let settings = Settings::from_env()?;
+    let config = shared::aws::load_sdk_config().await;
+    let personal = match &settings.personal {
+        PersonalDataSetting::Raw => PersonalData::Raw,
+        PersonalDataSetting::Pseudonymised { secret_id } => {
+            PersonalData::Pseudonymised(key::load(&SecretsManager::new(&config), secret_id).await?)
+        }
+    };
+    let compactor = Compactor {
+        store: S3Lake::new(S3Lake::client(&config), settings.layout.bucket.clone()),
+        layout: settings.layout,
+        settings: settings.compaction,
+        personal,
+    };
+    lambda_runtime::run(service_fn(|event| Box::pin(handle(&compactor, event))))
+        .await
+        .map_err(|error| anyhow::anyhow!(error))
+}

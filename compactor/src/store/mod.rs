@@ -1,0 +1,71 @@
+//! The port to the bucket: the few object operations a compaction makes, with conditional writes. The S3
+//! adapter is in `s3`, an in-memory one for tests in `memory`.
+
+#[cfg(any(test, feature = "testing"))]
+pub mod memory;
+pub mod s3;
+
+use std::future::Future;
+use std::ops::Range;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+
+/// An object a listing found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub key: String,
+    pub size: u64,
+    pub last_modified: DateTime<Utc>,
+}
+
+/// An object's bytes and the ETag a conditional write names them by.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub body: Bytes,
+    pub etag: String,
+}
+
+/// When a write may happen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    Always,
+    /// Only if no object has the key (`If-None-Match: *`).
+    IfAbsent,
+    /// Only if the object still has this ETag (`If-Match`).
+    IfMatch(String),
+}
+
+/// A store operation that failed, named with its key.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The condition failed (412), or a concurrent conditional write won (409).
+    #[error("{key} changed since it was read")]
+    Changed { key: String },
+    #[error("{operation} {key}: {message}")]
+    Request {
+        operation: &'static str,
+        key: String,
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+}
+
+/// The bucket, as a compaction uses it. Clones share one client.
+pub trait LakeStore: Clone + Send + Sync + Unpin + 'static {
+    /// Every object under `prefix`, in key order.
+    fn list(&self, prefix: &str) -> impl Future<Output = Result<Vec<Listed>, StoreError>> + Send;
+    /// The object, or `None` when there is none.
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Fetched>, StoreError>> + Send;
+    /// The bytes of `range` of the object.
+    fn get_range(&self, key: &str, range: Range<u64>) -> impl Future<Output = Result<Bytes, StoreError>> + Send;
+    /// Writes the object if `condition` holds, and gives its new ETag.
+    fn put(
+        &self,
+        key: &str,
+        body: Bytes,
+        condition: Condition,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+    fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

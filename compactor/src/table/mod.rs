@@ -1,0 +1,17 @@
+//! The curated table's files: its Arrow schema, Parquet files written in memory up to a target size, and
+//! stored files read back by column over ranged reads.
+
+pub mod reader;
+pub mod schema;
+pub mod writer;
+
+/// A Parquet file could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum TableError {
+    #[error("Parquet: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
+    #[error("Arrow: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+    #[error("the data file {key} does not have the curated table's columns: {reason}")]
+    Schema { key: String, reason: String },
+}

@@ -1,0 +1,100 @@
+//! Stored data files read back through the store's ranged reads: the footer first, then only the column
+//! chunks asked for, a row group at a time, so reading the ids of a large file costs a few megabytes.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use futures::{FutureExt, TryStreamExt};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ArrowReaderOptions;
+use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
+use parquet::errors::ParquetError;
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
+
+use crate::store::LakeStore;
+use crate::table::TableError;
+use crate::table::schema::{UNIQUE_ID, schema};
+
+/// The footer bytes read in the first request: enough for a data file's whole metadata.
+const FOOTER_HINT: usize = 64 * 1024;
+/// Rows a batch read back holds.
+const READ_BATCH_ROWS: usize = 8192;
+
+/// One stored object read by ranges.
+struct RangedObject<S> {
+    store: S,
+    key: String,
+    size: u64,
+}
+
+impl<S: LakeStore> AsyncFileReader for RangedObject<S> {
+    fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
+        async move { self.store.get_range(&self.key, range).await.map_err(|error| ParquetError::External(Box::new(error))) }
+            .boxed()
+    }
+
+    fn get_metadata<'a>(
+        &'a mut self,
+        _options: Option<&'a ArrowReaderOptions>,
+    ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
+        async move {
+            let size = self.size;
+            let metadata =
+                ParquetMetaDataReader::new().with_prefetch_hint(Some(FOOTER_HINT)).load_and_finish(self, size).await?;
+            Ok(Arc::new(metadata))
+        }
+        .boxed()
+    }
+}
+
+/// Calls `each` with every `unique_id` of the data file `key` of `size` bytes, reading that column only.
+pub async fn for_each_unique_id<S: LakeStore>(
+    store: &S,
+    key: &str,
+    size: u64,
+    mut each: impl FnMut(&str),
+) -> Result<(), TableError> {
+    let object = RangedObject { store: store.clone(), key: key.to_owned(), size };
+    let builder = ParquetRecordBatchStreamBuilder::new(object).await?;
+    let column = builder
+        .schema()
+        .index_of(UNIQUE_ID)
+        .map_err(|_| TableError::Schema { key: key.to_owned(), reason: format!("no {UNIQUE_ID} column") })?;
+    let mask = ProjectionMask::roots(builder.parquet_schema(), [column]);
+    let mut batches = builder.with_projection(mask).with_batch_size(READ_BATCH_ROWS).build()?;
+    while let Some(batch) = batches.try_next().await? {
+        let ids = batch.column(0).as_string_opt::<i32>().ok_or_else(|| TableError::Schema {
+            key: key.to_owned(),
+            reason: format!("{UNIQUE_ID} is not a string column"),
+        })?;
+        ids.iter().flatten().for_each(&mut each);
+    }
+    Ok(())
+}
+
+/// Calls `each` with every batch of the data file `key` of `size` bytes, all columns.
+pub async fn for_each_batch<S: LakeStore>(
+    store: &S,
+    key: &str,
+    size: u64,
+    mut each: impl FnMut(RecordBatch) -> Result<(), TableError>,
+) -> Result<(), TableError> {
+    let object = RangedObject { store: store.clone(), key: key.to_owned(), size };
+    let builder = ParquetRecordBatchStreamBuilder::new(object).await?;
+    if builder.schema().fields() != schema().fields() {
+        return Err(TableError::Schema {
+            key: key.to_owned(),
+            reason: "its columns differ from this version's".into(),
+        });
+    }
+    let mut batches = builder.with_batch_size(READ_BATCH_ROWS).build()?;
+    while let Some(batch) = batches.try_next().await? {
+        // The file's schema may carry metadata of its own; the batch is rebuilt on the table's.
+        each(RecordBatch::try_new(schema(), batch.columns().to_vec())?)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! The compactor's scenarios: against a real S3 API on loopback (moto, started by `scripts/test`, each
+//! test a bucket of its own), the curated table holds each produced record exactly once after S3 faults,
+//! a run killed between any two of its writes, runs at once, late records and records landed twice; and no
+//! curated value is a CNP, an IBAN or an e-mail address.
+
+mod support;
+
+use std::collections::HashMap;
+
+use compactor::curate::{PersonalData, curate};
+use shared::UserSession;
+use support::faults::FaultyLake;
+use support::moto::{MotoLake, key, records, settings};
+use support::personal_data::personal_data_in;
+
+const DAY_1: &str = "2026-11-28T10:00:00Z";
+const DAY_2: &str = "2026-11-29T10:00:00Z";
+
+/// Lands two days of records, several objects a day, a third of each day's records landed twice.
+async fn land_two_days(lake: &MotoLake, seed: u64) -> Vec<UserSession> {
+    let mut produced = Vec::new();
+    for (offset, at) in [DAY_1, DAY_2].into_iter().enumerate() {
+        let day = &at[..10];
+        let day_records = records(seed + offset as u64, 120, at);
+        for (n, part) in day_records.chunks(30).enumerate() {
+            lake.land(day, &format!("o{n}"), part).await;
+        }
+        lake.land(day, "again", &day_records[..40]).await;
+        produced.extend(day_records);
+    }
+    produced
+}
+
+fn assert_once(table: &HashMap<String, usize>, produced: &[UserSession]) {
+    assert_eq!(table.len(), produced.len(), "records in the table");
+    for record in produced {
+        assert_eq!(table.get(&record.unique_id.to_string()), Some(&1), "{} once", record.unique_id);
+    }
+}
+
+#[tokio::test]
+async fn after_thirty_percent_faults_each_record_is_in_the_table_once_and_no_value_is_personal() {
+    let lake = MotoLake::new().await;
+    let produced = land_two_days(&lake, 1).await;
+    let faulty = FaultyLake::random(lake.store.clone(), 0.3, 7);
+    for _ in 0..60 {
+        let _ = lake.run(&faulty, &settings()).await;
+        // Whatever a run left half done, readers see each record at most once.
+        assert!(lake.table().await.values().all(|count| *count == 1));
+    }
+    assert!(!lake.table().await.is_empty(), "the faulty runs committed nothing");
+    let clean = lake.run(&lake.store, &settings()).await.expect("a clean run");
+    assert_eq!(clean.failed_partitions, vec![]);
+    assert_once(&lake.table().await, &produced);
+    assert_eq!(personal_data_in(&lake.curated_text().await), (0, 0, 0));
+}
+
+#[tokio::test]
+async fn a_run_killed_between_any_two_writes_loses_and_repeats_nothing() {
+    for writes in 0.. {
+        assert!(writes <= 60, "a run needs more writes than expected");
+        let lake = MotoLake::new().await;
+        let mut produced = land_two_days(&lake, 2).await;
+        lake.run(&lake.store, &settings()).await.expect("the first run");
+        // Late records, some of them repeats, so the killed run also merges files.
+        let late = records(30, 40, DAY_2);
+        lake.land(&DAY_2[..10], "late", &late).await;
+        lake.land(&DAY_2[..10], "late-again", &produced[150..170]).await;
+        produced.extend(late);
+        let killed = lake.run(&FaultyLake::dying_after_writes(lake.store.clone(), writes), &settings()).await;
+        let finished = killed.is_ok_and(|report| report.failed_partitions.is_empty());
+        // Before the next run, readers see each record at most once.
+        assert!(lake.table().await.values().all(|count| *count == 1));
+        lake.run(&lake.store, &settings()).await.expect("the run after");
+        assert_once(&lake.table().await, &produced);
+        if finished {
+            break;
+        }
+    }
+}
+
+#[tokio::test]
+async fn three_runs_at_once_put_each_record_in_the_table_once() {
+    let lake = MotoLake::new().await;
+    let produced = land_two_days(&lake, 4).await;
+    let settings = settings();
+    let (first, second, third) = tokio::join!(
+        lake.run(&lake.store, &settings),
+        lake.run(&lake.store, &settings),
+        lake.run(&lake.store, &settings)
+    );
+    for report in [first, second, third] {
+        assert_eq!(report.expect("listed").failed_partitions, vec![]);
+    }
+    assert_once(&lake.table().await, &produced);
+}
+
+#[tokio::test]
+async fn records_landing_after_their_day_was_compacted_join_it_once() {
+    let lake = MotoLake::new().await;
+    let mut produced = land_two_days(&lake, 5).await;
+    lake.run(&lake.store, &settings()).await.expect("a run");
+    let late = records(60, 25, DAY_1);
+    lake.land(&DAY_1[..10], "late", &late).await;
+    lake.land(&DAY_1[..10], "late-repeats", &produced[..30]).await;
+    produced.extend(late);
+    let report = lake.run(&lake.store, &settings()).await.expect("a run");
+    assert_eq!((report.totals.records_written, report.totals.duplicates), (25, 30));
+    assert_once(&lake.table().await, &produced);
+    let files = lake.listed_files().await;
+    assert_eq!(files.len(), 2, "one file a day: small files are rewritten with the new rows");
+}
+
+fn rows(personal: &PersonalData) -> String {
+    records(13, 2_000, DAY_2)
+        .iter()
+        .map(|record| serde_json::to_string(&curate(record, personal)).expect("encodes"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_scan_of_pseudonymised_rows_finds_no_cnp_iban_or_email_and_of_raw_rows_finds_them() {
+    assert_eq!(personal_data_in(&rows(&PersonalData::Pseudonymised(key()))), (0, 0, 0));
+    let (cnps, ibans, emails) = personal_data_in(&rows(&PersonalData::Raw));
+    assert!(cnps >= 2_000 && ibans >= 2_000 && emails >= 2_000, "{cnps} {ibans} {emails}");
+}

@@ -1,0 +1,139 @@
+//! A bucket of its own on the local S3 emulator (moto, on loopback), with what a test lands in it and
+//! reads back from the curated table.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use arrow_array::cast::AsArray;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+use chrono::{DateTime, Utc};
+use compactor::compaction::{self, Report, Run, Settings};
+use compactor::curate::PersonalData;
+use compactor::lake::layout::Layout;
+use compactor::pseudonym::PseudonymKey;
+use compactor::store::LakeStore;
+use compactor::store::s3::S3Lake;
+use compactor::table::reader::{for_each_batch, for_each_unique_id};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use shared::UserSession;
+use uuid::Uuid;
+
+pub struct MotoLake {
+    pub client: Client,
+    pub layout: Layout,
+    pub store: S3Lake,
+}
+
+impl MotoLake {
+    pub async fn new() -> Self {
+        shared::testing::loopback_endpoint();
+        let client = S3Lake::client(&shared::aws::load_sdk_config().await);
+        let bucket = format!("compactor-test-{}", Uuid::new_v4().simple());
+        let region = client.config().region().map(ToString::to_string).unwrap_or_default();
+        let location = CreateBucketConfiguration::builder()
+            .location_constraint(BucketLocationConstraint::from(region.as_str()))
+            .build();
+        client.create_bucket().bucket(&bucket).create_bucket_configuration(location).send().await.expect("a bucket");
+        let layout =
+            Layout { bucket: bucket.clone(), landing_prefix: "landing/".into(), curated_prefix: "curated/".into() };
+        let store = S3Lake::new(client.clone(), bucket);
+        Self { client, layout, store }
+    }
+
+    /// Lands `records` as one NDJSON object `name` of the date `day` (`YYYY-MM-DD`).
+    pub async fn land(&self, day: &str, name: &str, records: &[UserSession]) {
+        let text: String = records.iter().map(|record| record.to_json().expect("encodes") + "\n").collect();
+        self.client
+            .put_object()
+            .bucket(&self.layout.bucket)
+            .key(format!("landing/dt={day}/{name}.ndjson"))
+            .body(ByteStream::from(text.into_bytes()))
+            .send()
+            .await
+            .expect("landed");
+    }
+
+    /// A run over this bucket through `store`, pseudonymised.
+    pub async fn run<S: LakeStore>(
+        &self,
+        store: &S,
+        settings: &Settings,
+    ) -> Result<Report, compactor::store::StoreError> {
+        let personal = PersonalData::Pseudonymised(key());
+        let run = Run {
+            layout: &self.layout,
+            settings,
+            personal: &personal,
+            now: Utc::now(),
+            stop_at: Instant::now() + Duration::from_secs(120),
+        };
+        compaction::compact(store, &run).await
+    }
+
+    /// The data files the manifests list, with their sizes.
+    pub async fn listed_files(&self) -> Vec<(String, u64)> {
+        let prefix = format!("{}tables/", self.layout.curated_prefix);
+        let mut files = Vec::new();
+        for manifest in self.store.list(&prefix).await.expect("listed") {
+            let body = self.store.get(&manifest.key).await.expect("read").expect("a manifest").body;
+            for line in std::str::from_utf8(&body).expect("text").lines() {
+                let uri_prefix = format!("s3://{}/", self.layout.bucket);
+                let key = line.strip_prefix(&uri_prefix).expect("a URI of this bucket").to_owned();
+                let size = self.store.list(&key).await.expect("listed").first().expect("a listed file exists").size;
+                files.push((key, size));
+            }
+        }
+        files
+    }
+
+    /// How many times each `unique_id` is in the table readers see.
+    pub async fn table(&self) -> HashMap<String, usize> {
+        let mut counts = HashMap::new();
+        for (key, size) in self.listed_files().await {
+            for_each_unique_id(&self.store, &key, size, |id| *counts.entry(id.to_owned()).or_default() += 1)
+                .await
+                .expect("a data file");
+        }
+        counts
+    }
+
+    /// Every string value of every data file under the curated prefix, one a line.
+    pub async fn curated_text(&self) -> String {
+        let mut text = String::new();
+        for object in self.store.list(&format!("{}data/", self.layout.curated_prefix)).await.expect("listed") {
+            for_each_batch(&self.store, &object.key, object.size, |batch| {
+                for column in batch.columns() {
+                    if let Some(strings) = column.as_string_opt::<i32>() {
+                        strings.iter().flatten().for_each(|value| {
+                            text.push_str(value);
+                            text.push('\n');
+                        });
+                    }
+                }
+                Ok(())
+            })
+            .await
+            .expect("a data file");
+        }
+        text
+    }
+}
+
+pub fn key() -> PseudonymKey {
+    PseudonymKey::new(1, b"a test key of thirty-two bytes..").expect("a valid key")
+}
+
+/// `count` generated records accessed on the day of `at`.
+pub fn records(seed: u64, count: usize, at: &str) -> Vec<UserSession> {
+    let now: DateTime<Utc> = DateTime::parse_from_rfc3339(at).expect("valid").to_utc();
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..count).map(|_| producer::generator::user_session(&mut rng, now)).collect()
+}
+
+/// Settings that take every landed object at once, in small commits, so a run makes many writes.
+pub fn settings() -> Settings {
+    Settings { grace: Duration::ZERO, input_bytes_per_commit: 16 * 1024, ..Settings::default() }
+}
