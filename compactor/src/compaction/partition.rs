@@ -131,10 +131,10 @@ async fn commit<S: LakeStore>(
 
     let mut files = read.state.files.clone();
     if rows.len() > 0 {
-        // Small files are rewritten with the new rows, so a partition fed a little at a time still ends
-        // as a few large files.
+        // Files below the target are rewritten with the new rows, so a partition fed a little at a time
+        // still ends as files of the target size and one smaller file at most.
         let (small, large): (Vec<FileEntry>, Vec<FileEntry>) =
-            files.into_iter().partition(|file| file.bytes < run.settings.target_file_bytes as u64 / 2);
+            files.into_iter().partition(|file| file.bytes < run.settings.target_file_bytes as u64);
         files = large;
         let mut writer = DataFileWriter::new(run.settings.target_file_bytes);
         for file in &small {

@@ -146,3 +146,41 @@ async fn a_bad_landed_object_fails_its_partition_only() {
     assert_eq!(table(&lake).await.len(), 3);
     assert!(!lake.objects().keys().any(|key| key.contains("dt=2026-11-28") && key.starts_with("curated/")));
 }
+
+#[tokio::test]
+async fn a_partition_fed_a_little_at_a_time_ends_as_files_of_the_target_size_and_one_smaller() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    let produced = records(6, 3_000);
+    let settings = Settings { target_file_bytes: 64 * 1024, input_bytes_per_commit: 1, ..settings() };
+    for (n, part) in produced.chunks(250).enumerate() {
+        lake.set_now(time("2026-11-29T10:00:00Z") + chrono::Duration::hours(n as i64));
+        land(&lake, &format!("o{n:02}"), part).await;
+        run(&lake, &settings, "2026-11-30T00:00:00Z").await;
+    }
+    let state: PartitionState = serde_json::from_slice(&lake.objects()[&layout().state_key(date())]).expect("a state");
+    assert_eq!(state.records(), 3_000);
+    let small = state.files.iter().filter(|file| file.bytes < 64 * 1024).count();
+    assert!(state.files.len() >= 4 && small <= 1, "{:?}", state.files);
+    assert!(table(&lake).await.values().all(|count| *count == 1));
+}
+
+#[tokio::test]
+async fn a_day_of_the_default_stream_compacted_hourly_is_one_data_file() {
+    let lake = MemoryLake::new(time("2026-11-29T00:00:00Z"));
+    // 10,800 records a day: the producer's default stream. One landed object an hour keeps the test short;
+    // the consumer writes more, smaller ones, which change nothing here.
+    let produced = records(7, 10_800);
+    for (hour, part) in produced.chunks(450).enumerate() {
+        let at = time("2026-11-29T00:00:00Z") + chrono::Duration::hours(hour as i64);
+        lake.set_now(at);
+        land(&lake, &format!("h{hour:02}"), part).await;
+        let now = at + chrono::Duration::minutes(10);
+        run(&lake, &Settings::default(), &now.to_rfc3339()).await;
+    }
+    // The next day's first run after every replaced file is a day old.
+    run(&lake, &Settings::default(), "2026-12-01T00:00:00Z").await;
+    let curated: Vec<String> = lake.objects().into_keys().filter(|key| key.starts_with("curated/")).collect();
+    assert_eq!(curated.iter().filter(|key| key.ends_with(".parquet")).count(), 1, "{curated:?}");
+    assert_eq!(curated.len(), 3, "a data file, the state and the manifest: {curated:?}");
+    assert_eq!(table(&lake).await.len(), 10_800);
+}

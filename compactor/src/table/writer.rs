@@ -28,7 +28,8 @@ pub struct DataFile {
     pub records: u64,
 }
 
-/// Writes batches into data files of about `target_bytes` each.
+/// Writes batches into data files of at least `target_bytes` each (all but the last), over by at most a
+/// row group.
 pub struct DataFileWriter {
     target_bytes: usize,
     current: Option<ArrowWriter<Vec<u8>>>,
@@ -52,7 +53,12 @@ impl DataFileWriter {
         };
         writer.write(batch)?;
         self.records += batch.num_rows() as u64;
-        if writer.bytes_written() + writer.in_progress_size() >= self.target_bytes {
+        // The row group in progress is counted before compression, several times what it will take; it is
+        // flushed at half the target, and the file's size is then what was written, compressed.
+        if writer.in_progress_size() >= self.target_bytes / 2 {
+            writer.flush()?;
+        }
+        if writer.bytes_written() >= self.target_bytes {
             self.finish_current()?;
         }
         Ok(())
@@ -91,9 +97,40 @@ fn properties() -> WriterProperties {
             .set_column_dictionary_enabled(ColumnPath::from(column), false)
             .set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::None);
     }
+    // Parquet 1.0 encodings only (plain and dictionary), which every reader reads: prefix and delta
+    // encodings saved under 1% here (`cargo bench -p compactor --bench compact`).
     builder.build()
 }
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::curate::{PersonalData, curate};
+    use crate::table::schema::to_batch;
+    use rand::SeedableRng;
+
+    #[test]
+    fn files_are_split_at_the_target_and_named_by_their_content() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-29T10:00:00Z").expect("valid").to_utc();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        let rows: Vec<_> =
+            (0..2_000).map(|_| curate(&producer::generator::user_session(&mut rng, now), &PersonalData::Raw)).collect();
+        let write = || {
+            let mut writer = DataFileWriter::new(32 * 1024);
+            for chunk in rows.chunks(100) {
+                writer.write(&to_batch(chunk).expect("a batch")).expect("written");
+            }
+            writer.finish().expect("finished")
+        };
+        let files = write();
+        assert!(files.len() > 2);
+        assert_eq!(files.iter().map(|file| file.records).sum::<u64>(), 2_000);
+        assert!(files[..files.len() - 1].iter().all(|file| file.bytes.len() >= 32 * 1024));
+        let names: Vec<&str> = files.iter().map(|file| file.name.as_str()).collect();
+        assert_eq!(names, write().iter().map(|file| file.name.as_str()).collect::<Vec<_>>());
+    }
 }
