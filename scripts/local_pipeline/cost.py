@@ -46,7 +46,7 @@ class Compactor:
     landed_objects: int
     partitions: int
     curated_bytes_per_record: float
-    # CURATED_FILE_MIB in bytes: files below half of it are merged with the next run's rows.
+    # CURATED_FILE_MIB in bytes: files below it are merged with the next run's rows.
     target_file_bytes: int
     runs_per_month: float
 
@@ -365,6 +365,10 @@ def month(measured, prices, assumptions, rate, records_per_message=None):
         + gigabytes * prices["firehose_partitioning_gb"]
         + objects * (prices["firehose_partitioning_objects"] + prices["s3_put_class"]),
     }
+    # What the curated lake gives (Parquet by date), without the pseudonyms, which Firehose cannot make
+    # without a transforming Lambda of its own.
+    firehose["Parquet, date partitions"] = (firehose["JSON, date partitions"]
+                                            + gigabytes * prices["firehose_format_conversion_gb"])
     fill_seconds = min(window, batch / messages_per_second) if messages_per_second else 0.0
     invocation_seconds = per_invocation(measured.consumer_billed_ms) / 1000
     return Month(rate, k, records, invocations, usage, fixed, monitoring, firehose, fill_seconds, invocation_seconds)
@@ -379,9 +383,10 @@ def compactor_month(measured, prices, assumptions, records, consumer_invocations
       partition (the day's first run also finishes the day before; the few reads of a partition's earlier
       files are not counted);
     - takes compactor_overhead_ms_per_run (an assumption), and per record the measured run's time above
-      that over its records, for the records it takes in and for those it rewrites: files below half
+      that over its records, for the records it takes in and for those it rewrites: files below
       CURATED_FILE_MIB are merged with each run's new rows, so a run rewrites what the day's earlier runs
-      wrote (half a day's records on average), at most half a file.
+      wrote (half a day's records on average), and at most the partition's last, unfilled file (half a
+      file on average).
     Like the producer's, its schedule is off in an idle month (ScheduleState drives both)."""
     compactor = measured.compactor
     if compactor is None or not compactor.runs_per_month or not records:
@@ -449,14 +454,14 @@ def markdown(measured, prices, assumptions, rates):
     """A month at each (label, rate, records a message) as a Markdown table."""
     head = ("| traffic | records a month | consumer invocations | usage | per million records | fixed "
             "(idle polling, metrics, secret) | total a month | freshness (p99 at most) | "
-            "Firehose, JSON with date partitions |")
+            "Firehose, Parquet with date partitions |")
     lines = [head, "|---" * 9 + "|"]
     for label, rate, per_message in rates:
         bill = month(measured, prices, assumptions, rate, per_message)
         lines.append(
             f"| {label} | {bill.records:,.0f} | {bill.invocations:,.0f} | {money(bill.usage_total)} | "
             f"{money(bill.per_million)} | {money(sum(bill.fixed.values()))} | {money(bill.total)} | "
-            f"{math.ceil(bill.freshness_seconds)} s | {money(bill.firehose['JSON, date partitions'])} |")
+            f"{math.ceil(bill.freshness_seconds)} s | {money(bill.firehose['Parquet, date partitions'])} |")
     idle = month(measured, prices, assumptions, 0.0, 1)
     monitoring = sum(idle.monitoring.values())
     lines.append(f"| idle (no records) | 0 | 0 | $0 | - | {money(sum(idle.fixed.values()))} | "

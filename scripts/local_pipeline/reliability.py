@@ -358,7 +358,9 @@ failure it reported, a function error, or SQS's own at-least-once delivery). A s
 filler records already in it (so every append composes with UploadPartCopy); they are not counted above,
 but each must still be there exactly once, before every record of the run. Every row must show 0 lost and
 0 duplicates, and exactly the malformed messages set aside. The partitions are at least once: a record
-whose message came back in another batch can be in two partition objects, which `unique_id` deduplicates.
+whose message came back in another batch can be in two partition objects; the compactor keeps it once in
+the curated table, and its own scenarios (faults, killed runs, runs at once, late and repeated records) are
+in `compactor/tests/lake.rs`, described in docs/curated-lake.md.
 
 """
 
