@@ -32,6 +32,8 @@ pub enum HandlerError {
     List(#[from] crate::store::StoreError),
     #[error("{} partitions were not compacted: {}", .0.len(), dates(.0))]
     Partitions(Vec<chrono::NaiveDate>),
+    #[error("{0} landed lines are not records and were left out; the log names each object and line")]
+    Rejected(u64),
 }
 
 impl From<HandlerError> for Diagnostic {
@@ -39,6 +41,7 @@ impl From<HandlerError> for Diagnostic {
         let error_type = match error {
             HandlerError::List(_) => "ListFailed",
             HandlerError::Partitions(_) => "PartitionsNotCompacted",
+            HandlerError::Rejected(_) => "LandedLinesRejected",
         };
         Diagnostic { error_type: error_type.into(), error_message: error.to_string() }
     }
@@ -67,11 +70,16 @@ pub async fn handle<S: LakeStore>(compactor: &Compactor<S>, event: LambdaEvent<V
         bytes_written = report.totals.bytes_written,
         conflicts = report.totals.conflicts,
         objects_left = report.totals.objects_left,
+        rejected_lines = report.totals.rejected_lines,
         failed = report.failed_partitions.len(),
         "run finished"
     );
     if !report.failed_partitions.is_empty() {
         return Err(HandlerError::Partitions(report.failed_partitions));
+    }
+    // Reported once, by the run that compacted the object: the rest of it is in the table.
+    if report.totals.rejected_lines > 0 {
+        return Err(HandlerError::Rejected(report.totals.rejected_lines));
     }
     Ok(report)
 }

@@ -56,8 +56,9 @@ impl Settings {
         let defaults = compaction::Settings::default();
         let compaction = compaction::Settings {
             grace: Duration::from_secs(env::bounded(lookup, GRACE_ENV, defaults.grace.as_secs(), 0..=7 * 86_400)?),
-            target_file_bytes: (env::bounded(lookup, FILE_MIB_ENV, 128, 1..=1024)? << 20) as usize,
-            input_bytes_per_commit: env::bounded(lookup, INPUT_MIB_ENV, 256, 1..=4096)? << 20,
+            // At most what a function of the template's 1024 MB holds with a commit's rows beside it.
+            target_file_bytes: (env::bounded(lookup, FILE_MIB_ENV, 128, 1..=512)? << 20) as usize,
+            input_bytes_per_commit: env::bounded(lookup, INPUT_MIB_ENV, 128, 1..=1024)? << 20,
             ..defaults
         };
         let personal = match lookup(PERSONAL_DATA_ENV).as_deref().map(str::trim) {

@@ -16,7 +16,6 @@ use serde::Serialize;
 use tracing::{error, info};
 
 use crate::curate::PersonalData;
-use crate::lake::landing::LandingError;
 use crate::lake::layout::Layout;
 use crate::lake::state::StateError;
 use crate::store::{LakeStore, Listed, StoreError};
@@ -43,7 +42,7 @@ impl Default for Settings {
         Self {
             grace: Duration::from_secs(300),
             target_file_bytes: 128 << 20,
-            input_bytes_per_commit: 256 << 20,
+            input_bytes_per_commit: 128 << 20,
             orphan_age: Duration::from_secs(24 * 3600),
             max_conflicts: 8,
         }
@@ -75,6 +74,8 @@ pub struct PartitionReport {
     pub bytes_written: u64,
     /// Small files rewritten into a larger one.
     pub files_merged: u64,
+    /// Landed lines that are not records (or gzip that is not), left out and logged.
+    pub rejected_lines: u64,
     pub commits: u64,
     /// Commits another run won first.
     pub conflicts: u64,
@@ -96,6 +97,7 @@ impl PartitionReport {
         self.files_written += other.files_written;
         self.bytes_written += other.bytes_written;
         self.files_merged += other.files_merged;
+        self.rejected_lines += other.rejected_lines;
         self.commits += other.commits;
         self.conflicts += other.conflicts;
         self.orphans_deleted += other.orphans_deleted;
@@ -121,8 +123,6 @@ pub enum CompactError {
     Store(#[from] StoreError),
     #[error(transparent)]
     State(#[from] StateError),
-    #[error(transparent)]
-    Landing(#[from] LandingError),
     #[error(transparent)]
     Table(#[from] TableError),
     #[error("partition {date}: {conflicts} commits in a row lost to other runs; left for the next run")]

@@ -1,5 +1,7 @@
-//! Data files no state lists: a run that died before its commit, or files a merge replaced. Readers never
-//! see them; they are deleted once older than any run or query that could still use them.
+//! Data files no state lists: a run that died before its commit, or files a rewrite replaced. They are
+//! deleted once the orphan age has passed since they stopped being of use: since they were written, for a
+//! file no state ever listed (no run still writing could commit it), and since they were replaced, for a
+//! file a manifest listed (no query that read that manifest still reads it).
 
 use std::collections::HashSet;
 
@@ -16,15 +18,21 @@ pub(super) async fn delete<S: LakeStore>(
     date: NaiveDate,
     state: &PartitionState,
 ) -> Result<u64, StoreError> {
-    let listed: HashSet<&str> = state.files.iter().map(|file| file.key.as_str()).collect();
-    let age = chrono::Duration::from_std(run.settings.orphan_age).unwrap_or(chrono::Duration::MAX);
-    let cutoff = run.now.checked_sub_signed(age).unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
+    let cutoff = cutoff(run);
+    let mut kept: HashSet<&str> = state.files.iter().map(|file| file.key.as_str()).collect();
+    kept.extend(state.retired.iter().filter(|file| file.at >= cutoff).map(|file| file.key.as_str()));
     let mut deleted = 0;
     for object in store.list(&run.layout.data_prefix(date)).await? {
-        if !listed.contains(object.key.as_str()) && object.last_modified < cutoff {
+        if !kept.contains(object.key.as_str()) && object.last_modified < cutoff {
             store.delete(&object.key).await?;
             deleted += 1;
         }
     }
     Ok(deleted)
+}
+
+/// Files stopped being of use before this are deleted.
+pub(super) fn cutoff(run: &Run<'_>) -> chrono::DateTime<chrono::Utc> {
+    let age = chrono::Duration::from_std(run.settings.orphan_age).unwrap_or(chrono::Duration::MAX);
+    run.now.checked_sub_signed(age).unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
 }

@@ -6,12 +6,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use chrono::NaiveDate;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 use super::new_rows::NewRows;
 use super::{CompactError, PartitionReport, Run, orphans};
 use crate::lake::landing;
-use crate::lake::state::{FileEntry, PartitionState};
+use crate::lake::state::{FileEntry, PartitionState, RetiredFile};
 use crate::store::{Condition, LakeStore, Listed};
 use crate::table::reader::{for_each_batch, for_each_unique_id};
 use crate::table::schema::to_batch;
@@ -29,7 +29,8 @@ struct Read {
 enum Commit {
     /// Committed: what it did, and the state it made.
     Done(PartitionReport, PartitionState),
-    /// Another run committed first; nothing of this attempt is visible.
+    /// The state changed since it was read: another run committed first, or this commit's own write took
+    /// effect and its answer was lost. Read again either way; no state lists this attempt's files.
     Lost,
 }
 
@@ -63,6 +64,7 @@ pub(super) async fn compact<S: LakeStore>(
         let chunk = take_chunk(&todo, run.settings.input_bytes_per_commit);
         match commit(store, run, date, read, chunk, &present).await? {
             Commit::Done(committed, state) => {
+                conflicts = 0;
                 report.add(&committed);
                 // Readers see each commit as it lands, not only once a run has got through them all.
                 publish(store, run, date, state).await?;
@@ -70,7 +72,7 @@ pub(super) async fn compact<S: LakeStore>(
             Commit::Lost => {
                 conflicts += 1;
                 report.conflicts += 1;
-                warn!(%date, conflicts, "another run committed the partition first; reading it again");
+                warn!(%date, conflicts, "the partition's state changed since it was read; reading it again");
                 if conflicts >= run.settings.max_conflicts {
                     return Err(CompactError::Contended { date, conflicts });
                 }
@@ -80,15 +82,19 @@ pub(super) async fn compact<S: LakeStore>(
     }
 }
 
-/// The first objects of `todo` up to `budget` bytes, at least one.
+/// How much larger NDJSON is than its gzip, about: a compressed object's records take this much more room.
+const GZIP_RATIO: u64 = 4;
+
+/// The first objects of `todo` up to `budget` bytes of NDJSON, at least one.
 fn take_chunk<'a>(todo: &[&'a Listed], budget: u64) -> Vec<&'a Listed> {
     let mut total = 0;
     let mut chunk = Vec::new();
     for object in todo {
-        if !chunk.is_empty() && total + object.size > budget {
+        let size = if object.key.ends_with(".gz") { object.size * GZIP_RATIO } else { object.size };
+        if !chunk.is_empty() && total + size > budget {
             break;
         }
-        total += object.size;
+        total += size;
         chunk.push(*object);
     }
     chunk
@@ -118,8 +124,15 @@ async fn commit<S: LakeStore>(
         let Some(fetched) = store.get(&object.key).await? else { continue };
         report.landed_objects += 1;
         report.landed_bytes += fetched.body.len() as u64;
-        for record in landing::records(&object.key, &fetched.body)? {
-            rows.offer(&record, run.personal);
+        let landed = landing::records(&object.key, &fetched.body);
+        for rejected in &landed.rejected {
+            // The consumer lands only valid records: a line that is not one is damage, for an operator. It
+            // names the object and line; the object stays in the landing zone until it expires.
+            error!(%date, error = %rejected, "a landed line is not a record; left out");
+        }
+        report.rejected_lines += landed.rejected.len() as u64;
+        for record in &landed.records {
+            rows.offer(record, run.personal);
         }
     }
     for file in &read.state.files {
@@ -130,12 +143,15 @@ async fn commit<S: LakeStore>(
     report.records_written = rows.len() as u64;
 
     let mut files = read.state.files.clone();
+    let cutoff = orphans::cutoff(run);
+    let mut retired: Vec<RetiredFile> = read.state.retired.iter().filter(|file| file.at >= cutoff).cloned().collect();
     if rows.len() > 0 {
         // Files below the target are rewritten with the new rows, so a partition fed a little at a time
         // still ends as files of the target size and one smaller file at most.
         let (small, large): (Vec<FileEntry>, Vec<FileEntry>) =
             files.into_iter().partition(|file| file.bytes < run.settings.target_file_bytes as u64);
         files = large;
+        retired.extend(small.iter().map(|file| RetiredFile { key: file.key.clone(), at: run.now }));
         let mut writer = DataFileWriter::new(run.settings.target_file_bytes);
         for file in &small {
             for_each_batch(store, &file.key, file.bytes, |batch| writer.write(&batch)).await?;
@@ -152,7 +168,7 @@ async fn commit<S: LakeStore>(
     let mut compacted: BTreeSet<String> =
         read.state.compacted.iter().filter(|key| present.contains(key.as_str())).cloned().collect();
     compacted.extend(chunk.iter().map(|object| object.key.clone()));
-    let state = PartitionState { generation: read.state.generation + 1, files, compacted };
+    let state = PartitionState { generation: read.state.generation + 1, files, compacted, retired };
     let condition = match read.etag {
         Some(etag) => Condition::IfMatch(etag),
         None => Condition::IfAbsent,

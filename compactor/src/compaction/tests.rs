@@ -135,16 +135,39 @@ async fn a_partition_is_committed_in_bounded_steps() {
 }
 
 #[tokio::test]
-async fn a_bad_landed_object_fails_its_partition_only() {
+async fn a_landed_line_that_is_not_a_record_is_left_out_once_and_the_rest_compacted() {
     let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
-    land(&lake, "good", &records(5, 3)).await;
-    lake.put("landing/dt=2026-11-28/bad.ndjson", Bytes::from_static(b"{\"not\":\"a record\"}\n"), Condition::Always)
-        .await
-        .expect("landed");
+    let good = records(5, 3);
+    let text = format!(
+        "{}\n{{\"not\":\"a record\"}}\n{}\n",
+        good[0].to_json().expect("json"),
+        good[1].to_json().expect("json")
+    );
+    lake.put("landing/dt=2026-11-29/damaged.ndjson", Bytes::from(text), Condition::Always).await.expect("landed");
+    land(&lake, "good", &good[2..]).await;
     let report = run(&lake, &settings(), "2026-11-29T11:00:00Z").await;
-    assert_eq!(report.failed_partitions, vec![NaiveDate::from_ymd_opt(2026, 11, 28).expect("valid")]);
+    assert_eq!((report.totals.rejected_lines, report.failed_partitions.len()), (1, 0));
     assert_eq!(table(&lake).await.len(), 3);
-    assert!(!lake.objects().keys().any(|key| key.contains("dt=2026-11-28") && key.starts_with("curated/")));
+    let again = run(&lake, &settings(), "2026-11-29T12:00:00Z").await;
+    assert_eq!((again.totals.rejected_lines, again.totals.commits), (0, 0));
+}
+
+#[tokio::test]
+async fn a_replaced_file_stays_a_day_after_it_was_replaced_however_old_it_is() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    let produced = records(8, 20);
+    land(&lake, "a", &produced[..10]).await;
+    run(&lake, &settings(), "2026-11-29T11:00:00Z").await;
+    let first: Vec<String> = lake.objects().into_keys().filter(|key| key.ends_with(".parquet")).collect();
+    // Late records three days on: the first file, three days old, is replaced, and queries that read the
+    // manifest before may still be reading it.
+    lake.set_now(time("2026-12-02T10:00:00Z"));
+    land(&lake, "late", &produced[10..]).await;
+    run(&lake, &settings(), "2026-12-02T11:00:00Z").await;
+    assert!(lake.objects().contains_key(&first[0]), "deleted right after it was replaced");
+    run(&lake, &settings(), "2026-12-03T11:00:01Z").await;
+    assert!(!lake.objects().contains_key(&first[0]), "kept more than a day after it was replaced");
+    assert_eq!(table(&lake).await.len(), 20);
 }
 
 #[tokio::test]

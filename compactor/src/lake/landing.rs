@@ -23,30 +23,38 @@ pub enum LandingError {
     },
 }
 
-/// Every record of the object `key` holding `bytes`, in order; blank lines are skipped.
-pub fn records(key: &str, bytes: &[u8]) -> Result<Vec<UserSession>, LandingError> {
+/// What a landed object holds: its records, and what could not be read of it.
+#[derive(Debug, Default)]
+pub struct Landed {
+    pub records: Vec<UserSession>,
+    pub rejected: Vec<LandingError>,
+}
+
+/// Every record of the object `key` holding `bytes`, in order; blank lines are skipped, and a line that is
+/// not a record is rejected without costing the others.
+pub fn records(key: &str, bytes: &[u8]) -> Landed {
     let unpacked;
     let text = if key.ends_with(".gz") {
         let mut buffer = Vec::with_capacity(bytes.len() * 4);
-        GzDecoder::new(bytes)
-            .read_to_end(&mut buffer)
-            .map_err(|source| LandingError::Gzip { key: key.to_owned(), source })?;
+        if let Err(source) = GzDecoder::new(bytes).read_to_end(&mut buffer) {
+            return Landed { records: Vec::new(), rejected: vec![LandingError::Gzip { key: key.to_owned(), source }] };
+        }
         unpacked = buffer;
         unpacked.as_slice()
     } else {
         bytes
     };
-    text.split(|byte| *byte == b'\n')
-        .enumerate()
-        .filter(|(_, line)| !line.trim_ascii().is_empty())
-        .map(|(index, line)| {
-            UserSession::from_json(line).map_err(|source| LandingError::Record {
-                key: key.to_owned(),
-                line: index + 1,
-                source,
-            })
-        })
-        .collect()
+    let mut landed = Landed::default();
+    for (index, line) in text.split(|byte| *byte == b'\n').enumerate() {
+        if line.trim_ascii().is_empty() {
+            continue;
+        }
+        match UserSession::from_json(line) {
+            Ok(record) => landed.records.push(record),
+            Err(source) => landed.rejected.push(LandingError::Record { key: key.to_owned(), line: index + 1, source }),
+        }
+    }
+    landed
 }
 
 #[cfg(test)]
@@ -61,18 +69,20 @@ mod tests {
     #[test]
     fn plain_and_gzip_objects_give_their_records() {
         let text = format!("{RECORD}\n\n{RECORD}\n");
-        assert_eq!(records("a.ndjson", text.as_bytes()).expect("valid").len(), 2);
+        assert_eq!(records("a.ndjson", text.as_bytes()).records.len(), 2);
         let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
         encoder.write_all(text.as_bytes()).expect("in memory");
-        assert_eq!(records("a.ndjson.gz", &encoder.finish().expect("in memory")).expect("valid").len(), 2);
+        assert_eq!(records("a.ndjson.gz", &encoder.finish().expect("in memory")).records.len(), 2);
     }
 
     #[test]
-    fn a_bad_line_names_the_object_and_line_but_not_its_text() {
-        let text = format!("{RECORD}\n{{\"secret\":\"2900101120013\"}}\n");
-        let error = records("p/dt=2026-11-26/a.ndjson", text.as_bytes()).expect_err("a bad line").to_string();
-        assert!(error.starts_with("line 2 of the landed object p/dt=2026-11-26/a.ndjson is not a record"), "{error}");
+    fn a_bad_line_is_rejected_alone_named_by_object_and_line_but_not_its_text() {
+        let text = format!("{{\"secret\":\"2900101120013\"}}\n{RECORD}\n");
+        let landed = records("p/dt=2026-11-26/a.ndjson", text.as_bytes());
+        assert_eq!((landed.records.len(), landed.rejected.len()), (1, 1));
+        let error = landed.rejected[0].to_string();
+        assert!(error.starts_with("line 1 of the landed object p/dt=2026-11-26/a.ndjson is not a record"), "{error}");
         assert!(!error.contains("2900101120013") && !error.contains("secret"), "{error}");
-        assert!(records("a.ndjson.gz", b"not gzip").is_err());
+        assert_eq!(records("a.ndjson.gz", b"not gzip").rejected.len(), 1);
     }
 }

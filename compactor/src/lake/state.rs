@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::lake::layout::Layout;
@@ -16,6 +17,13 @@ pub struct FileEntry {
     pub bytes: u64,
 }
 
+/// A data file a commit replaced, and when: readers of the manifest before it may still read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetiredFile {
+    pub key: String,
+    pub at: DateTime<Utc>,
+}
+
 /// The partition as last committed. A partition never committed is the default: generation 0, empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,6 +34,9 @@ pub struct PartitionState {
     pub files: Vec<FileEntry>,
     /// Landed keys whose records are in `files`; a key that no longer lands (expired) is forgotten.
     pub compacted: BTreeSet<String>,
+    /// Files replaced by a rewrite, kept from deletion until the orphan age has passed since.
+    #[serde(default)]
+    pub retired: Vec<RetiredFile>,
 }
 
 /// A state object that is not a state.
@@ -73,6 +84,7 @@ mod tests {
                 FileEntry { key: "c/data/dt=2026-11-29/a.parquet".into(), records: 1, bytes: 10 },
             ],
             compacted: ["p/dt=2026-11-29/x.ndjson".to_owned()].into(),
+            retired: vec![RetiredFile { key: "c/data/dt=2026-11-29/0.parquet".into(), at: DateTime::UNIX_EPOCH }],
         };
         assert_eq!(PartitionState::from_json("k", &state.to_json()).expect("valid"), state);
         assert_eq!(state.records(), 3);

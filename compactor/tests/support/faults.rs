@@ -1,6 +1,6 @@
 //! A store that fails on purpose: a share of its calls at random, each either before the request is made
-//! or after it took effect with the answer lost; or every call after a number of writes, as a run killed
-//! between two writes.
+//! or after it took effect with the answer lost (a conditional write then answers 412, as its retry
+//! would); or every call after a number of writes, as a run killed between two writes.
 
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
@@ -96,8 +96,15 @@ impl<S: LakeStore> LakeStore for FaultyLake<S> {
             Fault::None => self.inner.put(key, body, condition).await,
             Fault::Before => Err(injected("PutObject", key)),
             Fault::After => {
+                let conditional = condition != Condition::Always;
                 self.inner.put(key, body, condition).await?;
-                Err(injected("PutObject", key))
+                // The SDK retries a request whose answer was lost; a conditional write's retry then fails
+                // its own condition, as S3 answers it: 412.
+                if conditional {
+                    Err(StoreError::Changed { key: key.to_owned() })
+                } else {
+                    Err(injected("PutObject", key))
+                }
             }
         }
     }
