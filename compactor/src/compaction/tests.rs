@@ -62,6 +62,11 @@ async fn table(lake: &MemoryLake) -> HashMap<String, usize> {
     counts
 }
 
+/// The partition's committed state.
+fn state(lake: &MemoryLake) -> PartitionState {
+    PartitionState::from_json("state", &lake.objects()[&layout().state_key(date())]).expect("a state")
+}
+
 fn ids(records: &[UserSession]) -> Vec<String> {
     records.iter().map(|record| record.unique_id.to_string()).collect()
 }
@@ -130,7 +135,7 @@ async fn a_partition_is_committed_in_bounded_steps() {
     let settings = Settings { input_bytes_per_commit: 1, ..settings() };
     let report = run(&lake, &settings, "2026-11-29T11:00:00Z").await;
     assert_eq!((report.totals.commits, report.totals.files), (4, 1));
-    let state: PartitionState = serde_json::from_slice(&lake.objects()[&layout().state_key(date())]).expect("a state");
+    let state = state(&lake);
     assert_eq!((state.generation, state.compacted.len(), state.records()), (4, 4, 40));
 }
 
@@ -180,7 +185,7 @@ async fn a_partition_fed_a_little_at_a_time_ends_as_files_of_the_target_size_and
         land(&lake, &format!("o{n:02}"), part).await;
         run(&lake, &settings, "2026-11-30T00:00:00Z").await;
     }
-    let state: PartitionState = serde_json::from_slice(&lake.objects()[&layout().state_key(date())]).expect("a state");
+    let state = state(&lake);
     assert_eq!(state.records(), 3_000);
     let small = state.files.iter().filter(|file| file.bytes < 64 * 1024).count();
     assert!(state.files.len() >= 4 && small <= 1, "{:?}", state.files);
