@@ -1,6 +1,6 @@
 //! The consumer's per-record CPU cost and the cost of one append as the array grows.
 //!
-//! `cargo bench -p consumer --bench ingest`; the README records the results.
+//! `cargo bench -p consumer --bench ingest`; docs/benchmarks.md records the results.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

@@ -1,6 +1,6 @@
 //! Generate-and-serialise throughput of the record generator on one core.
 //!
-//! `cargo bench -p producer --bench generate`; the README records the result.
+//! `cargo bench -p producer --bench generate`; docs/benchmarks.md records the result.
 
 use std::hint::black_box;
 
