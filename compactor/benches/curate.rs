@@ -2,6 +2,9 @@
 //!
 //! `cargo bench -p compactor --bench curate`.
 
+// Benchmark code: a failed setup panics with its reason.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::hint::black_box;
 
 use chrono::{DateTime, Utc};

@@ -2,12 +2,11 @@
 //! the run's account is the response, and a partition that failed makes the invocation fail, so the
 //! function's Errors metric and alarm see it.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
-use tracing::info;
 
 use crate::compaction::{self, Report, Run};
 use crate::curate::PersonalData;
@@ -51,29 +50,17 @@ fn dates(dates: &[chrono::NaiveDate]) -> String {
     dates.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
 
+/// Runs one compaction over the bucket, reports it, and fails the invocation if any of it failed.
 pub async fn handle<S: LakeStore>(compactor: &Compactor<S>, event: LambdaEvent<Value>) -> Result<Report, HandlerError> {
-    let left = shared::deadline::until_stop(event.context.deadline, COMMIT_ALLOWANCE, SystemTime::now());
     let run = Run {
         layout: &compactor.layout,
         settings: &compactor.settings,
         personal: &compactor.personal,
         now: Utc::now(),
-        stop_at: Instant::now() + left,
+        stop_at: shared::deadline::stop_at(Instant::now(), event.context.deadline, COMMIT_ALLOWANCE),
     };
     let report = compaction::compact(&compactor.store, &run).await?;
-    info!(
-        partitions = report.partitions,
-        records_read = report.totals.records_read,
-        records_written = report.totals.records_written,
-        duplicates = report.totals.duplicates,
-        files_written = report.totals.files_written,
-        bytes_written = report.totals.bytes_written,
-        conflicts = report.totals.conflicts,
-        objects_left = report.totals.objects_left,
-        rejected_lines = report.totals.rejected_lines,
-        failed = report.failed_partitions.len(),
-        "run finished"
-    );
+    report.log();
     if !report.failed_partitions.is_empty() {
         return Err(HandlerError::Partitions(report.failed_partitions));
     }

@@ -3,7 +3,8 @@
 //!
 //! `curate` and `pseudonym` are pure; `table` writes and reads the Parquet files; `lake` names the objects
 //! and holds a partition's state; `compaction` is the run; `store` is the port to S3 and its adapters;
-//! `key` reads the pseudonym key; `settings` and `handler` serve the Lambda entry point.
+//! `key` reads the pseudonym key; `settings` and `handler` serve the Lambda entry point, and `telemetry`
+//! writes what a run reports.
 
 pub mod compaction;
 pub mod curate;
@@ -14,3 +15,4 @@ pub mod pseudonym;
 pub mod settings;
 pub mod store;
 pub mod table;
+mod telemetry;

@@ -20,7 +20,7 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     let compactor = Compactor {
-        store: S3Lake::new(S3Lake::client(&config), settings.layout.bucket.clone()),
+        store: S3Lake::new(shared::aws::s3_client(&config), settings.layout.bucket.clone()),
         layout: settings.layout,
         settings: settings.compaction,
         personal,

@@ -5,6 +5,9 @@
 //! table in docs/append.md; every tenth batch is a redelivered one, which searches the 64 MiB window.
 //! `cargo bench -p consumer --bench append_model`.
 
+// Benchmark code: a setup that fails stops the run with unwrap, expect or panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

@@ -2,6 +2,9 @@
 //!
 //! `cargo bench -p consumer --bench ingest`; docs/benchmarks.md records the results.
 
+// Benchmark code: a setup that fails stops the run with unwrap, expect or panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

@@ -10,42 +10,42 @@ use shared::{DecodeError, UserSession};
 
 /// A valid record and the message that carried it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Accepted<'a> {
-    pub message_id: &'a str,
-    pub record: UserSession,
+pub(crate) struct Accepted<'a> {
+    pub(crate) message_id: &'a str,
+    pub(crate) record: UserSession,
     /// SQS delivered the message before (its ApproximateReceiveCount is above 1).
-    pub delivered_before: bool,
+    pub(crate) delivered_before: bool,
 }
 
 /// A record that is not valid, and why: the field and the kind of problem. `text` is the record as it
 /// came, for the error output only; it is personal data and never logged.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejected<'a> {
-    pub message_id: &'a str,
+pub(crate) struct Rejected<'a> {
+    pub(crate) message_id: &'a str,
     /// The record's line in a packed body, from 1; `None` for a single-record body.
-    pub line: Option<usize>,
-    pub reason: DecodeError,
-    pub text: &'a str,
+    pub(crate) line: Option<usize>,
+    pub(crate) reason: DecodeError,
+    pub(crate) text: &'a str,
     /// When SQS first took the message (its SentTimestamp), the same on every delivery.
-    pub sent_at: Option<DateTime<Utc>>,
+    pub(crate) sent_at: Option<DateTime<Utc>>,
 }
 
 /// A batch split into its valid and invalid records, in order.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Decoded<'a> {
-    pub accepted: Vec<Accepted<'a>>,
-    pub rejected: Vec<Rejected<'a>>,
+pub(crate) struct Decoded<'a> {
+    pub(crate) accepted: Vec<Accepted<'a>>,
+    pub(crate) rejected: Vec<Rejected<'a>>,
 }
 
 /// The event holds a message without an id, which no partial-batch response can name.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("message {index} of the batch has no messageId; the whole batch is returned to the queue")]
 pub struct MissingMessageId {
-    pub index: usize,
+    pub(crate) index: usize,
 }
 
 /// Splits a batch into accepted and rejected records, in order.
-pub fn decode(messages: &[SqsMessage]) -> Result<Decoded<'_>, MissingMessageId> {
+pub(crate) fn decode(messages: &[SqsMessage]) -> Result<Decoded<'_>, MissingMessageId> {
     let mut decoded = Decoded { accepted: Vec::with_capacity(messages.len()), rejected: Vec::new() };
     for (index, message) in messages.iter().enumerate() {
         let message_id = message.message_id.as_deref().filter(|id| !id.is_empty()).ok_or(MissingMessageId { index })?;

@@ -26,15 +26,15 @@ pub struct ErrorOutputOptions {
 
 /// What the error output did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct ErrorsWritten<'a> {
-    pub records: u64,
-    pub objects: u64,
+pub(crate) struct ErrorsWritten<'a> {
+    pub(crate) records: u64,
+    pub(crate) objects: u64,
     /// Messages whose invalid records could not be written.
-    pub failed: Vec<&'a str>,
+    pub(crate) failed: Vec<&'a str>,
 }
 
 /// The object a message's invalid records go to; `now` dates it when SQS's SentTimestamp is missing.
-pub fn object_key(prefix: &str, message_id: &str, sent_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+pub(crate) fn object_key(prefix: &str, message_id: &str, sent_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
     let date = sent_at.unwrap_or(now).date_naive();
     let name = Uuid::new_v5(&NAMESPACE, message_id.as_bytes());
     format!("{prefix}dt={}/{name}.ndjson", date.format("%Y-%m-%d"))
@@ -55,7 +55,7 @@ fn line(rejected: &Rejected) -> String {
 }
 
 /// Writes each message's invalid records to its object, all messages at once.
-pub async fn write_errors<'a, S: ObjectStore>(
+pub(crate) async fn write_errors<'a, S: ObjectStore>(
     store: &S,
     options: &ErrorOutputOptions,
     rejected: &[Rejected<'a>],

@@ -1,19 +1,17 @@
-//! One invocation: the SQS batch decoded record by record, the records ingested, and every message not
-//! durably written whole reported back so SQS delivers it again.
+//! One invocation: the SQS batch decoded record by record, the records ingested, what was done reported
+//! (`telemetry`), and every message not durably written whole answered back so SQS delivers it again.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use rand::rngs::StdRng;
-use shared::deadline;
+use shared::{deadline, seed};
 use tokio::time::Instant;
-use tracing::{info, warn};
 
-use crate::decode::{MissingMessageId, Rejected, decode};
+use crate::decode::{MissingMessageId, decode};
 use crate::ingest::{Outputs, ingest};
-use crate::metrics::{Counts, MetricSet};
 use crate::store::ObjectStore;
+use crate::telemetry::{BatchReport, MetricSet, Metrics};
 
 /// What an invocation needs, built once per container.
 pub struct Consumer<S> {
@@ -47,52 +45,18 @@ pub async fn handle<S: ObjectStore>(
 ) -> Result<SqsBatchResponse, HandlerError> {
     let messages = &event.payload.records;
     let decoded = decode(messages)?;
-    for Rejected { message_id, line, reason, .. } in &decoded.rejected {
-        warn!(
-            message_id,
-            line,
-            field = reason.field(),
-            problem = reason.problem().as_str(),
-            detail = reason.detail(),
-            "message rejected"
-        );
-    }
-    let stop_at =
-        Instant::now() + deadline::until_stop(event.context.deadline, consumer.deadline_margin, SystemTime::now());
-    let mut rng: StdRng = rand::make_rng();
+    let stop_at = deadline::stop_at(Instant::now(), event.context.deadline, consumer.deadline_margin);
+    let mut rng = seed::rng(None);
     let now = chrono::Utc::now();
     let ingested = ingest(&consumer.store, &consumer.outputs, &decoded, now, stop_at, &mut rng).await;
 
-    let counts = Counts {
-        messages: messages.len() as u64,
-        records: (decoded.accepted.len() + decoded.rejected.len()) as u64,
-        rejected: decoded.rejected.len() as u64,
-        appended: ingested.appended.appended,
-        duplicates: ingested.appended.duplicates,
-        partitioned: ingested.partitioned,
-        failed_messages: ingested.failed.len() as u64,
-        retries: ingested.appended.retries,
+    let metrics = Metrics {
+        set: consumer.metrics,
+        namespace: &consumer.metrics_namespace,
+        function_name: &consumer.function_name,
+        timestamp_ms: now.timestamp_millis(),
     };
-    info!(
-        messages = counts.messages,
-        records = counts.records,
-        rejected = counts.rejected,
-        rejected_written = ingested.rejected_written,
-        appended = counts.appended,
-        duplicates = counts.duplicates,
-        partitioned = counts.partitioned,
-        partition_objects = ingested.partition_objects,
-        failed_messages = counts.failed_messages,
-        retries = counts.retries,
-        composed = ingested.appended.composed,
-        sealed = ingested.appended.sealed,
-        out_of_time = ingested.out_of_time,
-        "batch done"
-    );
-    let emf =
-        counts.emf(consumer.metrics, &consumer.metrics_namespace, &consumer.function_name, now.timestamp_millis());
-    // EMF must be a line of its own on standard output, not wrapped in a log record.
-    println!("{emf}");
+    BatchReport::new(messages.len(), &decoded, &ingested).write(&metrics, std::io::stdout());
 
     let mut response = SqsBatchResponse::default();
     // decode() checked every message's id.

@@ -27,23 +27,23 @@ pub struct Outputs {
 
 /// What became of a batch's accepted records.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Ingested<'a> {
-    pub appended: Appended,
-    pub partitioned: u64,
-    pub partition_objects: u64,
+pub(crate) struct Ingested<'a> {
+    pub(crate) appended: Appended,
+    pub(crate) partitioned: u64,
+    pub(crate) partition_objects: u64,
     /// Invalid records written to the error output.
-    pub rejected_written: u64,
+    pub(crate) rejected_written: u64,
     /// Messages not durably in every output.
-    pub failed: HashSet<&'a str>,
+    pub(crate) failed: HashSet<&'a str>,
     /// Writes were cut off at `stop_at`, so their messages are among the failed.
-    pub out_of_time: bool,
+    pub(crate) out_of_time: bool,
 }
 
 /// Writes the accepted records to the outputs and the rejected ones to the error output; `now` dates
 /// error objects that lack SQS's sent time, and `rng` draws the jitter of retries. Writes not done by
 /// `stop_at` are abandoned and their messages reported failed, so the invocation can answer before
 /// Lambda times out the whole batch; none starts after it.
-pub async fn ingest<'a, S: ObjectStore, R: Rng + Send + ?Sized>(
+pub(crate) async fn ingest<'a, S: ObjectStore, R: Rng + Send + ?Sized>(
     store: &S,
     outputs: &Outputs,
     decoded: &Decoded<'a>,

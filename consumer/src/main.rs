@@ -11,7 +11,7 @@ async fn main() -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
     let config = shared::aws::load_sdk_config().await;
     let consumer = Consumer {
-        store: S3Store::new(S3Store::client(&config), settings.bucket),
+        store: S3Store::new(shared::aws::s3_client(&config), settings.bucket),
         outputs: settings.outputs,
         metrics_namespace: settings.metrics_namespace,
         metrics: settings.metrics,

@@ -8,8 +8,8 @@ use shared::env::{self, EnvError, Lookup};
 use crate::append::AppendOptions;
 use crate::error_output::ErrorOutputOptions;
 use crate::ingest::Outputs;
-use crate::metrics::MetricSet;
 use crate::partition::PartitionOptions;
+use crate::telemetry::MetricSet;
 
 /// The bucket both outputs go to; required.
 pub const BUCKET_NAME_ENV: &str = "BUCKET_NAME";
@@ -29,7 +29,7 @@ pub const PARTITION_COMPRESSION_ENV: &str = "PARTITION_COMPRESSION";
 pub const DEDUP_WINDOW_BYTES_ENV: &str = "DEDUP_WINDOW_BYTES";
 /// How many bytes at the end of the array are searched when a message was delivered before (default
 /// 64 MiB); at least DEDUP_WINDOW_BYTES.
-pub const DEDUP_REDELIVERY_WINDOW_BYTES_ENV: &str = "DEDUP_REDELIVERY_WINDOW_BYTES";
+pub(crate) const DEDUP_REDELIVERY_WINDOW_BYTES_ENV: &str = "DEDUP_REDELIVERY_WINDOW_BYTES";
 /// The size at which the live array is sealed as a numbered segment beside it and a new one started
 /// (default 256 MiB; 0 never).
 pub const DATA_ROLLOVER_BYTES_ENV: &str = "DATA_ROLLOVER_BYTES";
@@ -62,7 +62,7 @@ impl Settings {
     }
 
     /// Reads settings through `lookup`, which returns a variable's value if it is set.
-    pub fn from_lookup(lookup: impl Lookup) -> Result<Self, EnvError> {
+    pub(crate) fn from_lookup(lookup: impl Lookup) -> Result<Self, EnvError> {
         let bucket = env::required(&lookup, BUCKET_NAME_ENV, "the S3 bucket the records are written to")?;
         check_bucket_name(&bucket)?;
         let key = lookup(DATA_KEY_ENV).unwrap_or_else(|| DEFAULT_DATA_KEY.into());

@@ -8,22 +8,22 @@ use anyhow::Context as _;
 use chrono::Utc;
 use clap::builder::NonEmptyStringValueParser;
 use clap::{Parser, Subcommand};
-use rand::SeedableRng;
 use rand::rngs::StdRng;
+use shared::seed;
 use tokio::time::Instant;
 
 use crate::generator::user_session;
 use crate::plan::{CONCURRENCY, Mode, PACK_BYTES, PACK_RECORDS, RunOptions};
 use crate::publish::delivery::RetryPolicy;
 use crate::publish::sqs::SqsQueue;
-use crate::run::run;
+use crate::run::{RunContext, retry_rng, run};
 
 /// Synthetic Romanian user-session records (the seed assignment's schema), generated or sent to SQS.
 ///
 /// Run by Lambda (AWS_LAMBDA_RUNTIME_API set) the same binary is the producer function instead.
 #[derive(Debug, Parser)]
 #[command(version)]
-pub struct Cli {
+struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -67,7 +67,7 @@ enum Command {
 /// Parses the command line and runs it.
 pub async fn main() -> anyhow::Result<ExitCode> {
     match Cli::parse().command {
-        Command::Generate { count, seed } => generate(count, rng(seed)),
+        Command::Generate { count, seed } => generate(count, seed::rng(seed)),
         Command::Send { count, queue_url, seed, concurrency, pack_records, pack_bytes } => {
             let options = RunOptions {
                 mode: Some(Mode::Burst),
@@ -81,10 +81,6 @@ pub async fn main() -> anyhow::Result<ExitCode> {
             send(&options, queue_url).await
         }
     }
-}
-
-fn rng(seed: Option<u64>) -> StdRng {
-    seed.map_or_else(rand::make_rng, StdRng::seed_from_u64)
 }
 
 fn generate(count: u64, mut rng: StdRng) -> anyhow::Result<ExitCode> {
@@ -118,9 +114,16 @@ async fn send(options: &RunOptions, queue_url: String) -> anyhow::Result<ExitCod
     let plan = options.plan()?;
     let config = shared::aws::load_sdk_config().await;
     let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&config), queue_url);
-    // A command line has no deadline; a day stands for none.
-    let deadline = Instant::now() + Duration::from_secs(24 * 3600);
-    let summary = run(&queue, &plan, &mut rng(plan.seed), Utc::now, &RetryPolicy::default(), deadline).await?;
+    let context = RunContext {
+        queue: &queue,
+        rng: &mut seed::rng(plan.seed),
+        retry_rng: retry_rng(plan.seed),
+        clock: Utc::now,
+        policy: &RetryPolicy::default(),
+        // A command line has no deadline; a day stands for none.
+        deadline: Instant::now() + Duration::from_secs(24 * 3600),
+    };
+    let summary = run(&plan, context).await?;
     println!("{}", serde_json::to_string(&summary)?);
     Ok(if summary.is_complete() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// How records are sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Mode {
+pub(crate) enum Mode {
     /// The seed's behaviour, records becoming visible one by one with random pauses over a window; the
     /// whole window is sent at once, each record delayed (SQS DelaySeconds) until its moment.
     Stream,
@@ -21,23 +21,27 @@ pub enum Mode {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunOptions {
-    pub mode: Option<Mode>,
-    pub count: Option<u64>,
-    pub concurrency: Option<u64>,
-    pub duration_secs: Option<u64>,
-    pub min_pause_secs: Option<u64>,
-    pub max_pause_secs: Option<u64>,
-    pub pack_records: Option<u64>,
-    pub pack_bytes: Option<u64>,
-    pub seed: Option<u64>,
+    pub(crate) mode: Option<Mode>,
+    pub(crate) count: Option<u64>,
+    pub(crate) concurrency: Option<u64>,
+    pub(crate) duration_secs: Option<u64>,
+    pub(crate) min_pause_secs: Option<u64>,
+    pub(crate) max_pause_secs: Option<u64>,
+    pub(crate) pack_records: Option<u64>,
+    pub(crate) pack_bytes: Option<u64>,
+    pub(crate) seed: Option<u64>,
 }
 
 /// A numeric option: its name in an event, its environment variable, its default and its range.
 #[derive(Debug)]
 pub struct Limit {
-    pub field: &'static str,
+    /// The option's name in an event.
+    pub(crate) field: &'static str,
+    /// The environment variable that sets the option's default.
     pub env: &'static str,
+    /// The value when neither the event nor the environment sets one.
     pub default: u64,
+    /// The values accepted.
     pub range: RangeInclusive<u64>,
 }
 
@@ -70,6 +74,7 @@ pub const SEED_ENV: &str = "RECORD_SEED";
 /// A checked run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
+    /// What the run sends, and how.
     pub work: Work,
     /// Seeds the record generator; `None` draws a fresh seed.
     pub seed: Option<u64>,
@@ -78,23 +83,18 @@ pub struct Plan {
 /// The mode-specific part of a [`Plan`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Work {
-    Burst {
-        count: u64,
-        concurrency: usize,
-        packing: Packing,
-    },
+    /// `count` records packed into messages, `concurrency` calls in flight.
+    Burst { count: u64, concurrency: usize, packing: Packing },
     /// Pauses are whole seconds, as DelaySeconds is.
-    Stream {
-        duration: Duration,
-        pause_secs: RangeInclusive<u64>,
-        concurrency: usize,
-    },
+    Stream { duration: Duration, pause_secs: RangeInclusive<u64>, concurrency: usize },
 }
 
 /// How many records, and how many bytes of them, one message may carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Packing {
+    /// Records a message carries at most.
     pub records: usize,
+    /// The largest message body, in bytes.
     pub bytes: usize,
 }
 
@@ -104,7 +104,8 @@ impl Packing {
 }
 
 impl Work {
-    pub fn mode(&self) -> Mode {
+    /// The mode this work runs in.
+    pub(crate) fn mode(&self) -> Mode {
         match self {
             Work::Burst { .. } => Mode::Burst,
             Work::Stream { .. } => Mode::Stream,
@@ -125,7 +126,7 @@ pub enum PlanError {
 
 impl RunOptions {
     /// These options, with every option `overrides` sets taking its place.
-    pub fn overridden_by(self, overrides: RunOptions) -> RunOptions {
+    pub(crate) fn overridden_by(self, overrides: RunOptions) -> RunOptions {
         RunOptions {
             mode: overrides.mode.or(self.mode),
             count: overrides.count.or(self.count),

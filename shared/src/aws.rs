@@ -29,3 +29,11 @@ where
         other => DisplayErrorContext(other).to_string(),
     }
 }
+
+/// An S3 client for `config`. A custom endpoint (`AWS_ENDPOINT_URL`, a local emulator) gets path-style
+/// addressing, since `BUCKET.127.0.0.1` resolves nowhere.
+#[cfg(feature = "s3")]
+pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
+    let path_style = config.endpoint_url().is_some();
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(config).force_path_style(path_style).build())
+}

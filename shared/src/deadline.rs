@@ -1,6 +1,7 @@
 //! How long an invocation has left, from the deadline the Lambda runtime gives, and how much of it a
 //! function keeps back to answer.
 
+use std::ops::Add;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::env::{self, EnvError, Lookup};
@@ -33,6 +34,12 @@ pub fn until_stop(deadline_ms: u64, margin: Duration, now: SystemTime) -> Durati
     remaining(deadline_ms, now).saturating_sub(margin)
 }
 
+/// The instant `margin` before the deadline, on the clock `now` comes from: std's, or tokio's, whose
+/// paused clock the tests use.
+pub fn stop_at<I: Add<Duration, Output = I>>(now: I, deadline_ms: u64, margin: Duration) -> I {
+    now + until_stop(deadline_ms, margin, SystemTime::now())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,6 +56,13 @@ mod tests {
         let now = UNIX_EPOCH + Duration::from_millis(1_800_000_000_000);
         assert_eq!(until_stop(1_800_000_030_000, Duration::from_secs(2), now), Duration::from_secs(28));
         assert_eq!(until_stop(1_800_000_001_000, Duration::from_secs(2), now), Duration::ZERO);
+    }
+
+    #[test]
+    fn the_stop_instant_is_the_margin_before_the_deadline() {
+        let now = std::time::Instant::now();
+        assert_eq!(stop_at(now, 600_000, Duration::from_secs(2)) - now, Duration::from_secs(598));
+        assert_eq!(stop_at(now, SMALLEST_EPOCH_DEADLINE_MS, Duration::from_secs(2)), now, "a date long past");
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! What the producer and the consumer agree on: the user-session record, how AWS clients are configured,
-//! how settings are read from the environment and how an invocation's deadline is read.
+//! how settings are read from the environment, how an invocation's deadline is read, how long a retry
+//! waits and how a run's random generator is seeded.
 
 pub mod aws;
+pub mod backoff;
 pub mod deadline;
 pub mod env;
 pub mod logging;
 pub mod record;
+pub mod seed;
 
 pub use record::{DecodeError, MacAddress, Problem, UserSession};
 #[cfg(feature = "testing")]

@@ -1,5 +1,7 @@
 //! Test support (feature `testing`): the local AWS emulator's endpoint, refusing anything but loopback, the SAM
 //! template, for tests that check it agrees with the code, and a function binary started as Lambda starts it.
+// Test support fails the test that called it, with the reason.
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 
 pub use serde_yaml_ng::Value;
 
@@ -56,4 +58,38 @@ pub fn start_function(binary: &str, vars: &[(&str, &str)]) -> (bool, String) {
         .output()
         .unwrap_or_else(|error| panic!("{binary} does not run: {error}"));
     (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// Checks that `binary`, started with each case's environment, stops at once with a message that names
+/// the case's variable.
+pub fn assert_bad_environments_stop(binary: &str, cases: &[(&[(&str, &str)], &str)]) {
+    for (vars, named) in cases {
+        let (succeeded, stderr) = start_function(binary, vars);
+        assert!(!succeeded, "{vars:?} started");
+        assert!(stderr.contains(named), "{vars:?}: {stderr}");
+    }
+}
+
+/// The names of the variables the template sets for `function`, each checked to be one of `known`, the
+/// variables the function reads.
+pub fn environment_names(template: &Value, function: &str, known: &[&str]) -> Vec<String> {
+    let names: Vec<String> = environment(template, function).into_iter().map(|(name, _)| name).collect();
+    for name in &names {
+        assert!(known.contains(&name.as_str()), "the template sets {name}, which {function} does not read");
+    }
+    names
+}
+
+/// A new bucket on the loopback endpoint, named `{prefix}-{random}`, in the client's region, so each
+/// test writes to a bucket of its own.
+#[cfg(feature = "s3")]
+pub async fn s3_bucket(client: &aws_sdk_s3::Client, prefix: &str) -> String {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+    let bucket = format!("{prefix}-{}", uuid::Uuid::new_v4().simple());
+    let region = client.config().region().map(ToString::to_string).unwrap_or_default();
+    let location = CreateBucketConfiguration::builder()
+        .location_constraint(BucketLocationConstraint::from(region.as_str()))
+        .build();
+    client.create_bucket().bucket(&bucket).create_bucket_configuration(location).send().await.expect("bucket created");
+    bucket
 }

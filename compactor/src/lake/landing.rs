@@ -7,7 +7,7 @@ use shared::{DecodeError, UserSession};
 
 /// A landed object that cannot be read. It names the object and the line, never the line's text.
 #[derive(Debug, thiserror::Error)]
-pub enum LandingError {
+pub(crate) enum LandingError {
     #[error("the landed object {key} is not valid gzip")]
     Gzip {
         key: String,
@@ -25,14 +25,14 @@ pub enum LandingError {
 
 /// What a landed object holds: its records, and what could not be read of it.
 #[derive(Debug, Default)]
-pub struct Landed {
+pub(crate) struct Landed {
     pub records: Vec<UserSession>,
     pub rejected: Vec<LandingError>,
 }
 
 /// Every record of the object `key` holding `bytes`, in order; blank lines are skipped, and a line that is
 /// not a record is rejected without costing the others.
-pub fn records(key: &str, bytes: &[u8]) -> Landed {
+pub(crate) fn records(key: &str, bytes: &[u8]) -> Landed {
     let unpacked;
     let text = if key.ends_with(".gz") {
         let mut buffer = Vec::with_capacity(bytes.len() * 4);

@@ -1,6 +1,6 @@
 //! The lake's objects as a compaction sees them: where each kind lives, a partition's committed state, and
 //! the landed objects it reads.
 
-pub mod landing;
+pub(crate) mod landing;
 pub mod layout;
-pub mod state;
+pub(crate) mod state;

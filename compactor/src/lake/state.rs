@@ -11,7 +11,7 @@ use crate::lake::layout::Layout;
 
 /// One data file of the partition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileEntry {
+pub(crate) struct FileEntry {
     pub key: String,
     pub records: u64,
     pub bytes: u64,
@@ -19,7 +19,7 @@ pub struct FileEntry {
 
 /// A data file a commit replaced, and when: readers of the manifest before it may still read it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RetiredFile {
+pub(crate) struct RetiredFile {
     pub key: String,
     pub at: DateTime<Utc>,
 }
@@ -27,7 +27,7 @@ pub struct RetiredFile {
 /// The partition as last committed. A partition never committed is the default: generation 0, empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PartitionState {
+pub(crate) struct PartitionState {
     /// How many commits made it.
     pub generation: u64,
     /// The files the table holds, no `unique_id` in two of them.
@@ -49,21 +49,21 @@ pub struct StateError {
 }
 
 impl PartitionState {
-    pub fn from_json(key: &str, bytes: &[u8]) -> Result<Self, StateError> {
+    pub(crate) fn from_json(key: &str, bytes: &[u8]) -> Result<Self, StateError> {
         serde_json::from_slice(bytes).map_err(|source| StateError { key: key.to_owned(), source })
     }
 
-    pub fn to_json(&self) -> Vec<u8> {
+    pub(crate) fn to_json(&self) -> Vec<u8> {
         // A state of strings and integers always serialises.
         serde_json::to_vec(self).unwrap_or_default()
     }
 
-    pub fn records(&self) -> u64 {
+    pub(crate) fn records(&self) -> u64 {
         self.files.iter().map(|file| file.records).sum()
     }
 
     /// The symlink manifest of this state: each file's URI on a line, in key order.
-    pub fn manifest(&self, layout: &Layout) -> String {
+    pub(crate) fn manifest(&self, layout: &Layout) -> String {
         let mut keys: Vec<&str> = self.files.iter().map(|file| file.key.as_str()).collect();
         keys.sort_unstable();
         keys.iter().map(|key| format!("{}\n", layout.uri(key))).collect()

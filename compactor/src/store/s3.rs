@@ -22,12 +22,6 @@ impl S3Lake {
     pub fn new(client: Client, bucket: impl Into<String>) -> Self {
         Self { client, bucket: bucket.into() }
     }
-
-    /// An S3 client for `config`; a custom endpoint (a local emulator) gets path-style addressing.
-    pub fn client(config: &shared::aws::SdkConfig) -> Client {
-        let path_style = config.endpoint_url().is_some();
-        Client::from_conf(aws_sdk_s3::config::Builder::from(config).force_path_style(path_style).build())
-    }
 }
 
 impl LakeStore for S3Lake {

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 /// The unique ids of the records in `tail`. A record cut off at the start of the tail may be missed,
 /// never misread: only a complete, well-formed id counts.
-pub fn unique_ids(tail: &[u8]) -> HashSet<Uuid> {
+pub(crate) fn unique_ids(tail: &[u8]) -> HashSet<Uuid> {
     let key = br#""unique_id""#;
     memmem::find_iter(tail, key)
         .filter_map(|at| {

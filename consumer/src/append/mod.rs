@@ -2,7 +2,7 @@
 //! any number of concurrent writers, a cost per append independent of the array's size, no record
 //! appended twice when SQS delivers it again, and the array sealed into numbered segments once full.
 //!
-//! Each attempt reads the end of the live array (and its ETag), lets [`plan`] decide, and writes
+//! Each attempt reads the end of the live array (and its ETag), lets `plan` decide, and writes
 //! conditionally: `If-None-Match: *` to create, `If-Match` to continue or replace. A write that loses
 //! a race is retried, reading only what was appended since, until the invocation's time runs out.
 
@@ -12,14 +12,16 @@ mod seal;
 mod segments;
 mod splice;
 
-pub use plan::{Action, Decision, Known, Read, plan};
-pub use segments::{Label, segment_key};
+use plan::{Action, Known, Read, plan};
+use segments::Label;
+pub use segments::segment_key;
 pub use splice::{SpliceError, new_array};
 
 use std::collections::HashSet;
 use std::time::Duration;
 
-use rand::{Rng, RngExt};
+use rand::Rng;
+use shared::backoff::Backoff;
 use tokio::time::Instant;
 use tracing::debug;
 use uuid::Uuid;
@@ -85,8 +87,9 @@ pub enum AppendError {
     NoSegmentFree { key: String, from: u64, to: u64 },
 }
 
-const BASE_BACKOFF: Duration = Duration::from_millis(20);
-const MAX_BACKOFF: Duration = Duration::from_millis(250);
+/// The wait before another attempt after a lost race: full jitter over a doubling bound, so writers
+/// that collided spread out.
+const BACKOFF: Backoff = Backoff { base: Duration::from_millis(20), max: Duration::from_millis(250) };
 
 /// Appends `lines` that the history does not hold yet, retrying lost races until `stop_at`, where it
 /// stops whatever it is doing and releases what the store holds for it (an open upload); `rng` draws the
@@ -120,7 +123,9 @@ pub async fn append<S: ObjectStore, R: Rng + Send + ?Sized>(
             }
             Err(AppendError::Store(error)) if error.is_contention() => {
                 retries += 1;
-                let wait = backoff(retries, rng);
+                // `retries` counts from 1 where `Backoff` counts from 0: the first wait stays bounded by 40 ms,
+                // the bound this path was tuned with.
+                let wait = BACKOFF.wait(u32::try_from(retries).unwrap_or(u32::MAX), rng);
                 debug!(attempt = retries, key = %options.key, "lost a race to a concurrent writer");
                 if Instant::now() + wait >= stop_at {
                     break Err(AppendError::Contention { key: options.key.clone(), attempts: retries });
@@ -295,12 +300,6 @@ async fn read_window<S: ObjectStore>(
         rest = if sealed.is_whole() { rest.saturating_sub(sealed.size) } else { 0 };
     }
     Ok(Some(tail))
-}
-
-/// Full jitter over a doubling bound, so writers that collided spread out.
-fn backoff<R: Rng + ?Sized>(attempt: u64, rng: &mut R) -> Duration {
-    let bound = BASE_BACKOFF.saturating_mul(1 << attempt.min(16)).min(MAX_BACKOFF);
-    bound.mul_f64(rng.random_range(0.0..=1.0))
 }
 
 #[cfg(test)]

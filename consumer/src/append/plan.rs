@@ -13,32 +13,32 @@ use super::splice::{ArrayEnd, SpliceError, array_end, continuation, new_array};
 
 /// Bytes read from the live array.
 #[derive(Debug, Clone, Copy)]
-pub struct Read<'a> {
-    pub bytes: &'a [u8],
+pub(crate) struct Read<'a> {
+    pub(crate) bytes: &'a [u8],
     /// Where `bytes` start in the array.
-    pub offset: u64,
+    pub(crate) offset: u64,
     /// The array's whole size.
-    pub size: u64,
+    pub(crate) size: u64,
 }
 
 /// What an attempt knows besides the records.
 #[derive(Debug, Clone, Copy)]
-pub struct Known<'a> {
+pub(crate) struct Known<'a> {
     /// The live array's bytes this attempt read; `None` when there is no live array.
-    pub live: Option<Read<'a>>,
+    pub(crate) live: Option<Read<'a>>,
     /// Ids earlier reads found in the history (this array before `live.offset`, sealed segments).
-    pub seen: &'a HashSet<Uuid>,
+    pub(crate) seen: &'a HashSet<Uuid>,
     /// Where in this live array the last attempt's write put its records, had it landed.
-    pub ours_at: Option<u64>,
+    pub(crate) ours_at: Option<u64>,
     /// Ids found where the last attempt's write would lie in a segment sealed since.
-    pub ours_sealed: &'a HashSet<Uuid>,
+    pub(crate) ours_sealed: &'a HashSet<Uuid>,
     /// The size at which the live array is sealed; `None` never.
-    pub rollover_bytes: Option<u64>,
+    pub(crate) rollover_bytes: Option<u64>,
 }
 
 /// What to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     /// Every record is there already.
     Nothing,
     /// There is no live array: create one holding the new records.
@@ -51,21 +51,21 @@ pub enum Action {
 
 /// An attempt's decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
-    pub action: Action,
+pub(crate) struct Decision {
+    pub(crate) action: Action,
     /// Where the live array read ends (when there is one and something to write): bytes before
     /// `end.keep` stay as they are in its later versions.
-    pub end: Option<ArrayEnd>,
+    pub(crate) end: Option<ArrayEnd>,
     /// Records the action writes.
-    pub fresh: u64,
+    pub(crate) fresh: u64,
     /// Records an earlier write of this append put there.
-    pub landed_before: u64,
+    pub(crate) landed_before: u64,
     /// Records the history held already.
-    pub duplicates: u64,
+    pub(crate) duplicates: u64,
 }
 
 /// Decides what to write for `lines` (unique ids, one each) given what was read.
-pub fn plan(lines: &[&Line<'_>], known: Known<'_>) -> Result<Decision, SpliceError> {
+pub(crate) fn plan(lines: &[&Line<'_>], known: Known<'_>) -> Result<Decision, SpliceError> {
     let in_live = known.live.map(|read| unique_ids(read.bytes)).unwrap_or_default();
     let mut ours = known.ours_sealed.clone();
     if let (Some(read), Some(at)) = (known.live, known.ours_at) {

@@ -12,7 +12,7 @@ const MAX_PROBES: u64 = 64;
 
 /// Copies the version of the live array at `key` that `tail` was read from to its segment, and answers
 /// the segment's number. The live array is left as it is; replacing it is the caller's next write.
-pub async fn seal<S: ObjectStore>(store: &S, key: &str, tail: &Tail, label: &Label) -> Result<u64, AppendError> {
+pub(crate) async fn seal<S: ObjectStore>(store: &S, key: &str, tail: &Tail, label: &Label) -> Result<u64, AppendError> {
     let last = label.segment.saturating_add(MAX_PROBES - 1);
     for number in label.segment..=last {
         let target = segment_key(key, number);

@@ -24,22 +24,22 @@ pub fn segment_key(key: &str, number: u64) -> String {
 
 /// What a live array's metadata says of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Label {
+pub(crate) struct Label {
     /// The number it is sealed under; arrays written before segments existed become number 1.
-    pub segment: u64,
+    pub(crate) segment: u64,
     /// Its id. An array written without one (before segments existed, or from outside) takes one from
     /// its ETag, which every writer reads alike and our first write to it keeps.
-    pub array: String,
+    pub(crate) array: String,
 }
 
 impl Label {
     /// The label of a new live array, sealed under `segment` once full.
-    pub fn new(segment: u64) -> Self {
+    pub(crate) fn new(segment: u64) -> Self {
         Self { segment, array: Uuid::new_v4().simple().to_string() }
     }
 
     /// The label of the live array version with `metadata` and `etag`.
-    pub fn read(metadata: &Metadata, etag: &str) -> Self {
+    pub(crate) fn read(metadata: &Metadata, etag: &str) -> Self {
         let array = match metadata.get(ARRAY).filter(|array| !array.is_empty()) {
             Some(array) => array.clone(),
             None => format!("etag-{}", etag.chars().filter(char::is_ascii_alphanumeric).collect::<String>()),
@@ -49,17 +49,17 @@ impl Label {
     }
 
     /// The live array's metadata.
-    pub fn metadata(&self) -> Metadata {
+    pub(crate) fn metadata(&self) -> Metadata {
         Metadata::from([(SEGMENT.to_owned(), self.segment.to_string()), (ARRAY.to_owned(), self.array.clone())])
     }
 
     /// A segment's metadata: the array it was sealed from.
-    pub fn sealed_metadata(&self) -> Metadata {
+    pub(crate) fn sealed_metadata(&self) -> Metadata {
         Metadata::from([(ARRAY.to_owned(), self.array.clone())])
     }
 
     /// Whether `metadata`, a segment's, says it was sealed from this array.
-    pub fn sealed_from_this(&self, metadata: &Metadata) -> bool {
+    pub(crate) fn sealed_from_this(&self, metadata: &Metadata) -> bool {
         metadata.get(ARRAY).map_or("", String::as_str) == self.array
     }
 }

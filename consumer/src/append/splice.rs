@@ -6,11 +6,11 @@
 
 /// Where an array ends, found in the last bytes of the object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ArrayEnd {
+pub(crate) struct ArrayEnd {
     /// How many leading bytes of the object an append keeps.
-    pub keep: u64,
+    pub(crate) keep: u64,
     /// The array holds no element yet.
-    pub empty: bool,
+    pub(crate) empty: bool,
 }
 
 /// The object's last bytes are not the end of a JSON array of objects.
@@ -25,7 +25,7 @@ pub enum SpliceError {
 }
 
 /// Finds the end of the array in `tail`, the object's bytes from `offset` on.
-pub fn array_end(tail: &[u8], offset: u64) -> Result<ArrayEnd, SpliceError> {
+pub(crate) fn array_end(tail: &[u8], offset: u64) -> Result<ArrayEnd, SpliceError> {
     let closing = last_non_space(tail).ok_or_else(|| short_or(tail, offset, SpliceError::NoClosingBracket))?;
     if tail[closing] != b']' {
         return Err(SpliceError::NoClosingBracket);
@@ -49,7 +49,7 @@ fn last_non_space(bytes: &[u8]) -> Option<usize> {
 }
 
 /// What follows the kept bytes: the records, one a line, and the closing bracket.
-pub fn continuation<'a>(end: ArrayEnd, records: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+pub(crate) fn continuation<'a>(end: ArrayEnd, records: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
     let mut out = Vec::new();
     let mut first = end.empty;
     for record in records {

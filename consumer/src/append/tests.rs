@@ -304,6 +304,12 @@ async fn endless_contention_retries_until_the_deadline() {
     assert!(Instant::now() <= stop_at && Instant::now() >= start + Duration::from_secs(15));
 }
 
+#[test]
+fn the_wait_after_a_lost_race_doubles_from_40_ms_to_a_quarter_second() {
+    let bounds: Vec<u128> = (1..=6).map(|retries| BACKOFF.bound(retries).as_millis()).collect();
+    assert_eq!(bounds, [40, 80, 160, 250, 250, 250]);
+}
+
 fn rolling(bytes: u64) -> AppendOptions {
     AppendOptions { rollover_bytes: Some(bytes), ..options() }
 }

@@ -4,7 +4,8 @@
 mod object;
 
 pub(crate) use object::NAMESPACE;
-pub use object::{encode, object_key};
+pub(crate) use object::encode;
+pub use object::object_key;
 
 use std::collections::BTreeMap;
 
@@ -24,24 +25,24 @@ pub struct PartitionOptions {
 
 /// One record on its way to a partition.
 #[derive(Debug, Clone, Copy)]
-pub struct Entry<'a> {
-    pub message_id: &'a str,
+pub(crate) struct Entry<'a> {
+    pub(crate) message_id: &'a str,
     /// The UTC date of the record's `accessed_at`.
-    pub date: NaiveDate,
-    pub json: &'a [u8],
+    pub(crate) date: NaiveDate,
+    pub(crate) json: &'a [u8],
 }
 
 /// What the partitioned path did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Partitioned {
-    pub records: u64,
-    pub objects: u64,
+pub(crate) struct Partitioned {
+    pub(crate) records: u64,
+    pub(crate) objects: u64,
     /// Positions in the entries of the records whose partition could not be written.
-    pub failed: Vec<usize>,
+    pub(crate) failed: Vec<usize>,
 }
 
 /// Writes each date's records to its own object, all dates at once.
-pub async fn write_partitions<S: ObjectStore>(
+pub(crate) async fn write_partitions<S: ObjectStore>(
     store: &S,
     options: &PartitionOptions,
     entries: &[Entry<'_>],

@@ -21,7 +21,7 @@ pub fn object_key<'a>(prefix: &str, date: NaiveDate, message_ids: impl Iterator<
 }
 
 /// One record a line, gzip-compressed if asked.
-pub fn encode<'a>(records: impl Iterator<Item = &'a [u8]>, gzip: bool) -> std::io::Result<Vec<u8>> {
+pub(crate) fn encode<'a>(records: impl Iterator<Item = &'a [u8]>, gzip: bool) -> std::io::Result<Vec<u8>> {
     let mut ndjson = Vec::new();
     for record in records {
         ndjson.extend_from_slice(record);

@@ -1,22 +1,25 @@
 //! The narrow object-store port the consumer writes through: ranged reads, conditional writes, and two
 //! compound writes (replace an object's end, copy an object) whose S3 mechanics stay in the adapter.
 //!
-//! [`ObjectStore`] is what the core calls. Anything that speaks the handful of S3 requests in
-//! [`S3Api`] is one, through [`s3_api`] and [`multipart`], which own S3's rules (part sizes, the
-//! compose threshold):
-//! the SDK adapter [`s3::S3Store`] and, for tests, [`memory::MemoryStore`], which enforces them.
+//! [`ObjectStore`] is what the core calls. Anything that speaks the handful of S3 requests in `S3Api`
+//! is one, through `s3_api` and `multipart`, which own S3's rules (part sizes, the compose threshold):
+//! the SDK adapter [`s3::S3Store`] and, for tests (the `testing` feature), `memory::MemoryStore`, which
+//! enforces them.
 
+#[cfg(any(test, feature = "testing"))]
 pub mod memory;
-pub mod multipart;
-pub mod parts;
+mod multipart;
+mod parts;
 pub mod s3;
-pub mod s3_api;
+mod s3_api;
 
 use std::collections::BTreeMap;
 use std::error::Error as StdError;
 use std::future::Future;
 
-pub use s3_api::{MIN_COMPOSE_BYTES, S3Api};
+#[cfg(test)]
+pub(crate) use s3_api::MIN_COMPOSE_BYTES;
+pub(crate) use s3_api::S3Api;
 
 /// User metadata of an object (S3's `x-amz-meta-*`), names in lower case.
 pub type Metadata = BTreeMap<String, String>;
@@ -35,7 +38,7 @@ pub struct Tail {
 
 impl Tail {
     /// The bytes read are the whole object.
-    pub fn is_whole(&self) -> bool {
+    pub(crate) fn is_whole(&self) -> bool {
         self.offset == 0 && self.bytes.len() as u64 == self.size
     }
 }
@@ -71,7 +74,7 @@ pub struct Content {
 }
 
 /// JSON, as `streaming_data.json` is.
-pub const JSON: Content = Content { content_type: "application/json", content_encoding: None };
+pub(crate) const JSON: Content = Content { content_type: "application/json", content_encoding: None };
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -103,7 +106,7 @@ pub enum StoreError {
 
 impl StoreError {
     /// Another writer won; reading again and retrying can succeed.
-    pub fn is_contention(&self) -> bool {
+    pub(crate) fn is_contention(&self) -> bool {
         matches!(self, StoreError::Changed { .. } | StoreError::Conflict { .. })
     }
 

@@ -12,7 +12,7 @@ use super::{Expect, JSON, Metadata, StoreError, Tail};
 
 /// Parts copied at once: an append to an array of up to 4 GiB copies all its parts in one round, one of
 /// 50 GiB in 13.
-pub const COPY_CONCURRENCY: usize = 64;
+pub(crate) const COPY_CONCURRENCY: usize = 64;
 
 /// A multipart upload left open by an attempt that lost a race: its parts hold the object's first
 /// `copied` bytes, which later versions with the same metadata keep, so a retry uploads only what
@@ -33,7 +33,7 @@ struct Upload {
 
 /// The most bytes other writers appended since an upload's copy that a retry sends again rather than
 /// copying the object anew.
-pub const MAX_RESENT_BYTES: u64 = 64 * 1024;
+pub(crate) const MAX_RESENT_BYTES: u64 = 64 * 1024;
 
 /// Copies version `etag` (of `size` bytes) of `from` to `to` in parts, if `to` is what `expect` says.
 pub(super) async fn copy<A: S3Api>(

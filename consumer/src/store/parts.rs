@@ -7,14 +7,14 @@
 use std::ops::Range;
 
 /// The smallest part but the last.
-pub const MIN_PART_BYTES: u64 = 5 << 20;
+pub(crate) const MIN_PART_BYTES: u64 = 5 << 20;
 /// The largest part.
-pub const MAX_PART_BYTES: u64 = 5 << 30;
+pub(crate) const MAX_PART_BYTES: u64 = 5 << 30;
 /// The most parts in one upload.
-pub const MAX_PARTS: u64 = 10_000;
+pub(crate) const MAX_PARTS: u64 = 10_000;
 /// The size parts are cut near: S3 copies one in well under a second at 100 MB/s, and an append of an
 /// array below 64 MiB makes a single copy request.
-pub const TARGET_PART_BYTES: u64 = 64 << 20;
+pub(crate) const TARGET_PART_BYTES: u64 = 64 << 20;
 
 /// The most parts an object below four target parts is cut into.
 const SMALL_OBJECT_PARTS: u64 = 4;
@@ -31,7 +31,7 @@ pub struct TooLarge {
 /// part numbers after them (for a suffix uploaded as the last part). With `reserved` parts following,
 /// every range is a valid non-last part, so `bytes` must be at least [`MIN_PART_BYTES`]; with none,
 /// the last range may be shorter.
-pub fn copy_ranges(bytes: u64, reserved: u64) -> Result<Vec<Range<u64>>, TooLarge> {
+pub(crate) fn copy_ranges(bytes: u64, reserved: u64) -> Result<Vec<Range<u64>>, TooLarge> {
     let most = MAX_PARTS.saturating_sub(reserved);
     // Small objects are cut into up to four parts of at least 5 MiB, copied side by side, so a copy
     // takes a quarter of the time for at most four requests.

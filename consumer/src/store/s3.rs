@@ -1,4 +1,4 @@
-//! The SDK adapter of [`S3Api`]: the only code that calls S3.
+//! The SDK adapter of `S3Api`: the only code that calls S3.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -25,15 +25,9 @@ pub struct S3Store {
 }
 
 impl S3Store {
+    /// The store of `bucket`, reached through `client`.
     pub fn new(client: Client, bucket: impl Into<String>) -> Self {
         Self { client, bucket: bucket.into() }
-    }
-
-    /// An S3 client for `config`. A custom endpoint (`AWS_ENDPOINT_URL`, a local emulator) gets
-    /// path-style addressing, since `BUCKET.127.0.0.1` resolves nowhere.
-    pub fn client(config: &shared::aws::SdkConfig) -> Client {
-        let path_style = config.endpoint_url().is_some();
-        Client::from_conf(aws_sdk_s3::config::Builder::from(config).force_path_style(path_style).build())
     }
 }
 

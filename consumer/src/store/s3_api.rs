@@ -10,10 +10,10 @@ use super::parts::MIN_PART_BYTES;
 use super::{Content, Expect, JSON, Metadata, ObjectStore, ReadRange, StoreError, Tail};
 
 /// S3's smallest multipart part but the last: below it, an object is rewritten instead of composed.
-pub const MIN_COMPOSE_BYTES: u64 = MIN_PART_BYTES;
+pub(crate) const MIN_COMPOSE_BYTES: u64 = MIN_PART_BYTES;
 /// Which bytes a GetObject asks for, in S3's terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GetRange {
+pub(crate) enum GetRange {
     Whole,
     /// `bytes=-n`.
     Suffix(u64),
@@ -27,7 +27,7 @@ pub enum GetRange {
 }
 
 /// The S3 requests an [`ObjectStore`] is built from, each as S3 answers it.
-pub trait S3Api: Sync {
+pub(crate) trait S3Api: Sync {
     /// GetObject; `None` when the key is missing (or S3 will not say, 403). A range that starts beyond
     /// the object's end is an error.
     fn get_object(

@@ -3,7 +3,7 @@
 use rand::{Rng, RngExt};
 
 /// Bank codes of banks operating in Romania (the BIC's first four letters).
-pub const BANK_CODES: &[&str] = &[
+pub(crate) const BANK_CODES: &[&str] = &[
     "BTRL", // Banca Transilvania
     "RNCB", // Banca Comercială Română
     "BRDE", // BRD - Groupe Société Générale
@@ -22,7 +22,7 @@ const ACCOUNT_CHARS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const ACCOUNT_LEN: usize = 16;
 
 /// A valid RO IBAN with a random bank from [`BANK_CODES`] and a random account.
-pub fn romanian_iban<R: Rng + ?Sized>(rng: &mut R) -> String {
+pub(crate) fn romanian_iban<R: Rng + ?Sized>(rng: &mut R) -> String {
     let mut bban = [0u8; 4 + ACCOUNT_LEN];
     bban[..4].copy_from_slice(BANK_CODES[rng.random_range(0..BANK_CODES.len())].as_bytes());
     // Eight base-36 digits from each of two 64-bit draws (36^8 < 2^42, so the digits are as good as

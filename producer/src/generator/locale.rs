@@ -8,7 +8,7 @@ use fake::locales::Data;
 /// Romanian (ro_RO) data for `fake`'s fakers.
 #[derive(Debug, Clone, Copy, Default)]
 #[allow(non_camel_case_types)]
-pub struct RO_RO;
+pub(crate) struct RO_RO;
 
 const FEMALE_FIRST_NAMES: [&str; 56] = [
     "Ana",
@@ -150,11 +150,11 @@ const fn concat<const A: usize, const B: usize, const C: usize>(
 
 impl RO_RO {
     /// Female first names, a prefix of `NAME_FIRST_NAME`.
-    pub const FEMALE_FIRST_NAMES: &'static [&'static str] = &FEMALE_FIRST_NAMES;
+    pub(crate) const FEMALE_FIRST_NAMES: &'static [&'static str] = &FEMALE_FIRST_NAMES;
     /// Male first names, the rest of `NAME_FIRST_NAME`.
-    pub const MALE_FIRST_NAMES: &'static [&'static str] = &MALE_FIRST_NAMES;
+    pub(crate) const MALE_FIRST_NAMES: &'static [&'static str] = &MALE_FIRST_NAMES;
     /// Names Romanian streets are given: people, dates, plants and places.
-    pub const STREET_NAMES: &'static [&'static str] = &[
+    pub(crate) const STREET_NAMES: &'static [&'static str] = &[
         "Mihai Eminescu",
         "Ștefan cel Mare",
         "Mihai Viteazu",

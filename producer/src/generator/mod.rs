@@ -11,8 +11,8 @@ mod locale;
 mod person;
 mod places;
 
-pub use cnp::{Sex, birth_date as cnp_birth_date, sex as cnp_sex};
-pub use locale::RO_RO;
+use cnp::Sex;
+use locale::RO_RO;
 
 use std::net::Ipv4Addr;
 
@@ -140,6 +140,7 @@ fn mac_address<R: Rng + ?Sized>(rng: &mut R) -> MacAddress {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::generator::cnp::{birth_date as cnp_birth_date, sex as cnp_sex};
     use fake::locales::Data;
     use rand::SeedableRng;
     use rand::rngs::StdRng;

@@ -2,7 +2,7 @@
 
 /// `first` and `last` without diacritics or separators, in lower case: "Ștefan Țurcanu" gives
 /// "stefanturcanu", as the seed builds user names from names.
-pub fn user_name(first: &str, last: &str) -> String {
+pub(crate) fn user_name(first: &str, last: &str) -> String {
     let mut name = String::with_capacity(first.len() + last.len());
     name.extend(first.chars().chain(last.chars()).filter_map(ascii_fold));
     name

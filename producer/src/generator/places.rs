@@ -5,18 +5,18 @@
 
 /// A county (județ), or one sector of Bucharest, with some of its towns.
 #[derive(Debug, PartialEq, Eq)]
-pub struct County {
-    pub name: &'static str,
+pub(crate) struct County {
+    pub(crate) name: &'static str,
     /// The two-digit county code of a CNP.
-    pub cnp_code: u8,
+    pub(crate) cnp_code: u8,
     /// The first two digits of postal codes there.
-    pub postal_prefix: &'static str,
-    pub towns: &'static [&'static str],
+    pub(crate) postal_prefix: &'static str,
+    pub(crate) towns: &'static [&'static str],
 }
 
 impl County {
     /// Bucharest's sectors have CNP codes 41-46 and are written "Sector N" instead of "jud. X".
-    pub fn bucharest_sector(&self) -> Option<u8> {
+    pub(crate) fn bucharest_sector(&self) -> Option<u8> {
         (41..=46).contains(&self.cnp_code).then(|| self.cnp_code - 40)
     }
 }
@@ -31,7 +31,7 @@ const fn county(
 }
 
 /// Every county and Bucharest sector.
-pub const COUNTIES: &[County] = &[
+pub(crate) const COUNTIES: &[County] = &[
     county("Alba", 1, "51", &["Alba Iulia", "Aiud", "Sebeș", "Blaj"]),
     county("Arad", 2, "31", &["Arad", "Lipova", "Ineu"]),
     county("Argeș", 3, "11", &["Pitești", "Câmpulung", "Curtea de Argeș"]),

@@ -9,8 +9,10 @@ const EXPECTED: &str = r#"expected {}, a scheduled event or run options such as 
 /// The event is neither a scheduled event nor valid run options.
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
+    /// The event is JSON but not an object; the kind it is instead.
     #[error("invalid producer event: a JSON {0}, {EXPECTED}")]
     NotAnObject(&'static str),
+    /// An object, but not run options: an unknown field or a value of the wrong type.
     #[error("invalid producer event: {0}; {EXPECTED}")]
     Invalid(#[from] serde_path_to_error::Error<serde_json::Error>),
 }

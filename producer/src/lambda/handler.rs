@@ -1,27 +1,26 @@
-//! One invocation: event to run options, options to a plan, the plan run against the queue, and the
-//! summary returned in the seed's `{statusCode, body}` shape.
-
-use std::time::{Duration, SystemTime};
+//! One invocation: event to run options, options to a plan, the plan run against the queue, the run
+//! reported, and the summary returned in the seed's `{statusCode, body}` shape.
 
 use chrono::Utc;
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use rand::SeedableRng;
-use rand::rngs::StdRng;
 use serde::Serialize;
 use serde_json::Value;
-use shared::deadline;
+use shared::deadline::stop_at;
+use shared::seed;
 use tokio::time::Instant;
-use tracing::info;
 
 use super::event::{EventError, run_options};
 use super::settings::Settings;
+use super::telemetry::RunReport;
 use crate::plan::PlanError;
 use crate::publish::queue::MessageQueue;
-use crate::run::{RunError, Summary, run};
+use crate::run::{RunContext, RunError, Summary, retry_rng, run};
 
 /// What an invocation needs, built once per container.
 pub struct Producer<Q> {
+    /// Where the records go.
     pub queue: Q,
+    /// The environment's settings, read at start.
     pub settings: Settings,
 }
 
@@ -29,8 +28,8 @@ pub struct Producer<Q> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Response {
     #[serde(rename = "statusCode")]
-    pub status_code: u16,
-    pub body: String,
+    pub(crate) status_code: u16,
+    pub(crate) body: String,
 }
 
 impl Response {
@@ -44,12 +43,16 @@ impl Response {
 /// Why an invocation failed as a whole.
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
+    /// The event is not one the producer takes.
     #[error(transparent)]
     Event(#[from] EventError),
+    /// The event's options, over the environment's, are out of their limits.
     #[error("invalid run options: {0}")]
     Plan(#[from] PlanError),
+    /// The run stopped on a fault.
     #[error(transparent)]
     Run(#[from] RunError),
+    /// The summary could not be written as the response body.
     #[error("cannot encode the summary: {0}")]
     Summary(#[source] serde_json::Error),
 }
@@ -73,29 +76,17 @@ pub async fn handle<Q: MessageQueue>(
 ) -> Result<Response, HandlerError> {
     let settings = &producer.settings;
     let plan = settings.defaults.clone().overridden_by(run_options(event.payload)?).plan()?;
-    let deadline = stop_instant(event.context.deadline, settings.deadline_margin);
-    let mut rng = match plan.seed {
-        Some(seed) => StdRng::seed_from_u64(seed),
-        None => rand::make_rng(),
+    let context = RunContext {
+        queue: &producer.queue,
+        rng: &mut seed::rng(plan.seed),
+        retry_rng: retry_rng(plan.seed),
+        clock: Utc::now,
+        policy: &settings.retry,
+        deadline: stop_at(Instant::now(), event.context.deadline, settings.deadline_margin),
     };
-    let summary = run(&producer.queue, &plan, &mut rng, Utc::now, &settings.retry, deadline).await?;
-    info!(
-        mode = ?summary.mode,
-        requested = summary.requested,
-        sent = summary.sent,
-        failed = summary.failed,
-        unsent = summary.unsent,
-        messages = summary.messages,
-        sqs_calls = summary.sqs_calls,
-        elapsed_ms = summary.elapsed_ms,
-        "run finished"
-    );
+    let summary = run(&plan, context).await?;
+    RunReport::from(&summary).log();
     Response::new(&summary).map_err(HandlerError::Summary)
-}
-
-/// The instant `margin` before the invocation's deadline.
-fn stop_instant(deadline_ms: u64, margin: Duration) -> Instant {
-    Instant::now() + deadline::until_stop(deadline_ms, margin, SystemTime::now())
 }
 
 #[cfg(test)]
@@ -104,7 +95,8 @@ mod tests {
     use crate::publish::memory::MemoryQueue;
     use lambda_runtime::Context;
     use serde_json::json;
-    use std::time::UNIX_EPOCH;
+    use shared::deadline::SMALLEST_EPOCH_DEADLINE_MS;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
     fn producer(vars: &[(&str, &str)]) -> Producer<MemoryQueue> {
         let settings = Settings::from_lookup(|name| {
@@ -118,9 +110,13 @@ mod tests {
     }
 
     fn event(payload: Value, seconds_left: u64) -> LambdaEvent<Value> {
-        let mut context = Context::default();
         let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_millis();
-        context.deadline = u64::try_from(now_ms).expect("fits") + seconds_left * 1000;
+        with_deadline(payload, u64::try_from(now_ms).expect("fits") + seconds_left * 1000)
+    }
+
+    fn with_deadline(payload: Value, deadline_ms: u64) -> LambdaEvent<Value> {
+        let mut context = Context::default();
+        context.deadline = deadline_ms;
         LambdaEvent::new(payload, context)
     }
 
@@ -180,10 +176,14 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn an_emulator_budget_counts_from_now() {
-        let stop = stop_instant(600_000, Duration::from_secs(2));
-        assert_eq!(stop - Instant::now(), Duration::from_secs(598));
-        let past = stop_instant(deadline::SMALLEST_EPOCH_DEADLINE_MS, Duration::from_secs(2));
-        assert!(past <= Instant::now(), "a date long past leaves no time");
+        // cargo lambda's emulator sends a deadline of 600000: ten minutes from now, not a date in 1970.
+        let producer = producer(&[]);
+        let burst = json!({"mode": "burst", "count": 25});
+        let response = handle(&producer, with_deadline(burst.clone(), 600_000)).await.expect("runs");
+        assert_eq!((response.status_code, body(&response)["sent"].as_u64()), (200, Some(25)));
+        let response = handle(&producer, with_deadline(burst, SMALLEST_EPOCH_DEADLINE_MS)).await.expect("runs");
+        assert_eq!(response.status_code, 207, "a date long past leaves no time");
+        assert_eq!(body(&response)["unsent"], 25);
     }
 
     #[tokio::test(start_paused = true)]

@@ -18,18 +18,22 @@ pub const SEND_MAX_ATTEMPTS_ENV: &str = "SEND_MAX_ATTEMPTS";
 /// Everything the environment configures.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
+    /// The queue's URL.
     pub queue_url: String,
     /// Run options an event may override.
-    pub defaults: RunOptions,
-    pub retry: RetryPolicy,
-    pub deadline_margin: Duration,
+    pub(crate) defaults: RunOptions,
+    pub(crate) retry: RetryPolicy,
+    /// How long before the invocation's deadline the run stops starting work.
+    pub(crate) deadline_margin: Duration,
 }
 
 /// A setting that is missing or invalid, named by its environment variable.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SettingsError {
+    /// A variable is missing or does not parse.
     #[error(transparent)]
     Env(#[from] EnvError),
+    /// The variables parse but their run options are out of their limits.
     #[error("invalid default run options: {0}")]
     Plan(#[from] PlanError),
 }
@@ -41,7 +45,7 @@ impl Settings {
     }
 
     /// Reads settings through `lookup`, which returns a variable's value if it is set.
-    pub fn from_lookup(lookup: impl Lookup) -> Result<Self, SettingsError> {
+    pub(crate) fn from_lookup(lookup: impl Lookup) -> Result<Self, SettingsError> {
         let queue_url =
             env::required(&lookup, QUEUE_URL_ENV, "the queue's URL (https://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE)")?;
         if !(queue_url.starts_with("https://") || queue_url.starts_with("http://")) {

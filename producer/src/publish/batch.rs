@@ -4,18 +4,19 @@ use super::pack::Message;
 use super::queue::OutgoingMessage;
 
 /// SendMessageBatch takes at most ten entries.
-pub const MAX_ENTRIES: usize = 10;
+pub(crate) const MAX_ENTRIES: usize = 10;
 /// The bodies of one SendMessageBatch request add up to at most 256 KiB; a larger message goes alone.
-pub const MAX_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_BYTES: usize = 256 * 1024;
 
 /// Groups messages, in order, into batches of at most [`MAX_ENTRIES`] entries and [`MAX_BYTES`] bytes.
-pub struct Batches<I> {
+pub(crate) struct Batches<I> {
     messages: I,
     carried: Option<Message>,
 }
 
 impl<I> Batches<I> {
-    pub fn new(messages: I) -> Self {
+    /// Batches of `messages`, which yields messages or the error that stopped making one.
+    pub(crate) fn new(messages: I) -> Self {
         Self { messages, carried: None }
     }
 }

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use rand::RngExt;
+use rand::Rng;
+use shared::backoff::Backoff;
 use tokio::time::Instant;
 use tracing::warn;
 
@@ -13,37 +14,27 @@ use super::queue::{MessageQueue, OutgoingMessage, SendError};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// Attempts per message, the first included.
-    pub max_attempts: u32,
-    /// The first backoff's upper bound; it doubles per attempt up to `max_delay`.
-    pub base_delay: Duration,
-    pub max_delay: Duration,
+    pub(crate) max_attempts: u32,
+    /// The bound on the wait before each retry: 100 ms for the first, doubling up to 5 s.
+    pub(crate) backoff: Backoff,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { max_attempts: 5, base_delay: Duration::from_millis(100), max_delay: Duration::from_secs(5) }
-    }
-}
-
-impl RetryPolicy {
-    /// "Full jitter": a uniform wait up to the capped exponential bound, so retries of many
-    /// concurrent senders spread out instead of arriving together.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let bound = self.base_delay.saturating_mul(1 << attempt.min(20)).min(self.max_delay);
-        bound.mul_f64(rand::rng().random_range(0.0..=1.0))
+        Self { max_attempts: 5, backoff: Backoff { base: Duration::from_millis(100), max: Duration::from_secs(5) } }
     }
 }
 
 /// What became of one batch: records (a message may carry several), messages and calls.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Delivery {
+pub(crate) struct Delivery {
     /// Records in messages the queue accepted.
-    pub sent: u64,
+    pub(crate) sent: u64,
     /// Records in messages given up on.
-    pub failed: u64,
+    pub(crate) failed: u64,
     /// Messages the queue accepted.
-    pub messages: u64,
-    pub calls: u64,
+    pub(crate) messages: u64,
+    pub(crate) calls: u64,
 }
 
 impl std::ops::AddAssign for Delivery {
@@ -59,53 +50,66 @@ fn records(messages: &[OutgoingMessage], ids: impl Fn(&str) -> bool) -> u64 {
     messages.iter().filter(|message| ids(&message.id)).map(|message| message.records).sum()
 }
 
-/// Sends `messages` until each is accepted or given up on. Only a call failure that no retry can cure
-/// (see [`SendError::retryable`]) is an error; given-up messages are counted in [`Delivery::failed`].
-pub async fn deliver<Q: MessageQueue>(
-    queue: &Q,
-    mut messages: Vec<OutgoingMessage>,
-    policy: &RetryPolicy,
-    deadline: Instant,
-) -> Result<Delivery, SendError> {
-    let mut delivery = Delivery::default();
-    let mut attempt = 1;
-    loop {
-        delivery.calls += 1;
-        let retry: Vec<String> = match queue.send_batch(&messages).await {
-            Ok(refused) => {
-                let refused_ids: Vec<&str> = refused.iter().map(|failure| failure.id.as_str()).collect();
-                let accepted = |id: &str| !refused_ids.contains(&id);
-                delivery.sent += records(&messages, accepted);
-                delivery.messages += messages.iter().filter(|message| accepted(&message.id)).count() as u64;
-                let mut retry = Vec::with_capacity(refused.len());
-                for failure in refused {
-                    if failure.retryable {
-                        retry.push(failure.id);
-                    } else {
-                        warn!(entry = %failure.id, code = %failure.code, "queue refused a message for good");
-                        delivery.failed += records(&messages, |id| id == failure.id);
+/// Where one run's batches go, how patiently, and until when.
+#[derive(Debug)]
+pub(crate) struct Courier<'a, Q> {
+    pub(crate) queue: &'a Q,
+    pub(crate) policy: &'a RetryPolicy,
+    /// No retry waits past this instant.
+    pub(crate) deadline: Instant,
+}
+
+impl<Q: MessageQueue> Courier<'_, Q> {
+    /// Sends `messages` until each is accepted or given up on, drawing the waits between attempts from
+    /// `rng`. Only a call failure that no retry can cure (see [`SendError::retryable`]) is an error;
+    /// given-up messages are counted in [`Delivery::failed`].
+    pub(crate) async fn deliver<R: Rng + ?Sized>(
+        &self,
+        mut messages: Vec<OutgoingMessage>,
+        rng: &mut R,
+    ) -> Result<Delivery, SendError> {
+        let policy = self.policy;
+        let mut delivery = Delivery::default();
+        let mut attempt = 1;
+        loop {
+            delivery.calls += 1;
+            let retry: Vec<String> = match self.queue.send_batch(&messages).await {
+                Ok(refused) => {
+                    let refused_ids: Vec<&str> = refused.iter().map(|failure| failure.id.as_str()).collect();
+                    let accepted = |id: &str| !refused_ids.contains(&id);
+                    delivery.sent += records(&messages, accepted);
+                    delivery.messages += messages.iter().filter(|message| accepted(&message.id)).count() as u64;
+                    let mut retry = Vec::with_capacity(refused.len());
+                    for failure in refused {
+                        if failure.retryable {
+                            retry.push(failure.id);
+                        } else {
+                            warn!(entry = %failure.id, code = %failure.code, "queue refused a message for good");
+                            delivery.failed += records(&messages, |id| id == failure.id);
+                        }
                     }
+                    retry
                 }
-                retry
+                Err(error) if error.retryable => {
+                    warn!(attempt, error = %error, "batch call failed");
+                    messages.iter().map(|message| message.id.clone()).collect()
+                }
+                Err(error) => return Err(error),
+            };
+            if retry.is_empty() {
+                return Ok(delivery);
             }
-            Err(error) if error.retryable => {
-                warn!(attempt, error = %error, "batch call failed");
-                messages.iter().map(|message| message.id.clone()).collect()
+            messages.retain(|message| retry.contains(&message.id));
+            // Backoff counts retries from 0; `attempt` counts the calls made so far.
+            let wait = policy.backoff.wait(attempt - 1, rng);
+            if attempt >= policy.max_attempts || Instant::now() + wait >= self.deadline {
+                warn!(attempt, messages = messages.len(), "giving up on messages the queue did not take");
+                delivery.failed += records(&messages, |_| true);
+                return Ok(delivery);
             }
-            Err(error) => return Err(error),
-        };
-        if retry.is_empty() {
-            return Ok(delivery);
+            tokio::time::sleep(wait).await;
+            attempt += 1;
         }
-        messages.retain(|message| retry.contains(&message.id));
-        let wait = policy.backoff(attempt);
-        if attempt >= policy.max_attempts || Instant::now() + wait >= deadline {
-            warn!(attempt, messages = messages.len(), "giving up on messages the queue did not take");
-            delivery.failed += records(&messages, |_| true);
-            return Ok(delivery);
-        }
-        tokio::time::sleep(wait).await;
-        attempt += 1;
     }
 }
 
@@ -113,6 +117,8 @@ pub async fn deliver<Q: MessageQueue>(
 mod tests {
     use super::*;
     use crate::publish::queue::EntryFailure;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
     use std::sync::Mutex;
 
     /// Answers each call with the next scripted outcome and records the entry ids it was sent.
@@ -158,6 +164,15 @@ mod tests {
         Instant::now() + Duration::from_secs(3600)
     }
 
+    async fn deliver(
+        queue: &ScriptedQueue,
+        messages: Vec<OutgoingMessage>,
+        policy: &RetryPolicy,
+        deadline: Instant,
+    ) -> Result<Delivery, SendError> {
+        Courier { queue, policy, deadline }.deliver(messages, &mut StdRng::seed_from_u64(1)).await
+    }
+
     #[tokio::test(start_paused = true)]
     async fn refused_entries_alone_are_sent_again() {
         let queue = ScriptedQueue::new(vec![Ok(vec![refused("1", true), refused("3", true)]), Ok(vec![])]);
@@ -199,22 +214,38 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn no_retry_waits_past_the_deadline() {
         let queue = ScriptedQueue::new((0..5).map(|_| Err(call_error(true))).collect());
-        let policy = RetryPolicy {
-            base_delay: Duration::from_secs(10),
-            max_delay: Duration::from_secs(10),
-            ..RetryPolicy::default()
-        };
+        let backoff = Backoff { base: Duration::from_secs(10), max: Duration::from_secs(10) };
+        let policy = RetryPolicy { backoff, ..RetryPolicy::default() };
         let deadline = Instant::now();
         let delivery = deliver(&queue, messages(2), &policy, deadline).await.expect("counted");
         assert_eq!(delivery, Delivery { sent: 0, failed: 2, messages: 0, calls: 1 });
     }
 
-    #[test]
-    fn backoff_grows_and_is_capped() {
+    #[tokio::test(start_paused = true)]
+    async fn backoff_grows_and_is_capped() {
+        // Four retries of the default policy wait at most 100 + 200 + 400 + 800 ms.
+        let queue = ScriptedQueue::new((0..5).map(|_| Err(call_error(true))).collect());
+        let started = Instant::now();
+        let delivery = deliver(&queue, messages(1), &RetryPolicy::default(), far()).await.expect("counted");
+        assert_eq!(delivery.calls, 5);
+        assert!(started.elapsed() <= Duration::from_millis(1_500), "{:?}", started.elapsed());
         let policy = RetryPolicy::default();
-        for attempt in 0..30 {
-            assert!(policy.backoff(attempt) <= policy.max_delay);
-        }
-        assert!(policy.backoff(1) <= policy.base_delay * 2);
+        assert_eq!(policy.backoff.bound(0), Duration::from_millis(100), "the first retry's bound");
+        assert_eq!(policy.backoff.bound(30), Duration::from_secs(5), "the cap");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_seeded_delivery_waits_the_same_each_time() {
+        let waited = |seed: u64| async move {
+            let queue = ScriptedQueue::new((0..4).map(|_| Err(call_error(true))).collect());
+            let courier = Courier { queue: &queue, policy: &RetryPolicy::default(), deadline: far() };
+            let started = Instant::now();
+            courier.deliver(messages(2), &mut StdRng::seed_from_u64(seed)).await.expect("delivered");
+            started.elapsed()
+        };
+        let first = waited(7).await;
+        assert!(first > Duration::ZERO);
+        assert_eq!(first, waited(7).await);
+        assert_ne!(first, waited(8).await);
     }
 }

@@ -1,4 +1,5 @@
-//! An in-memory [`MessageQueue`] that keeps what it is sent, for tests and dry runs.
+//! An in-memory [`MessageQueue`] that keeps what it is sent: the test double of this crate's tests, and of
+//! other crates' and the integration tests' through the `testing` feature; never in a release build.
 
 use std::sync::Mutex;
 use std::time::Duration;

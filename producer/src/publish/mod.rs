@@ -1,9 +1,10 @@
 //! Getting records onto the queue: packing them into messages, batching the messages within SQS's
 //! limits, the queue port, its SQS adapter and retried delivery.
 
-pub mod batch;
+pub(crate) mod batch;
 pub mod delivery;
+#[cfg(any(test, feature = "testing"))]
 pub mod memory;
-pub mod pack;
+pub(crate) mod pack;
 pub mod queue;
 pub mod sqs;

@@ -7,30 +7,31 @@ use crate::plan::Packing;
 
 /// A message body before it is given an entry id.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    pub body: String,
-    pub records: u64,
+pub(crate) struct Message {
+    pub(crate) body: String,
+    pub(crate) records: u64,
     /// SQS DelaySeconds, 0-900.
-    pub delay_seconds: u32,
+    pub(crate) delay_seconds: u32,
 }
 
 impl Message {
     /// A body of one record, delayed `delay_seconds`.
-    pub fn single(record: &UserSession, delay_seconds: u32) -> Result<Self, serde_json::Error> {
+    pub(crate) fn single(record: &UserSession, delay_seconds: u32) -> Result<Self, serde_json::Error> {
         Ok(Self { body: record.to_json()?, records: 1, delay_seconds })
     }
 }
 
 /// Packs records, in order, into bodies of at most `packing.records` lines and `packing.bytes` bytes;
 /// a record larger than `packing.bytes` travels alone.
-pub struct Packed<I> {
+pub(crate) struct Packed<I> {
     records: I,
     packing: Packing,
     carried: Option<String>,
 }
 
 impl<I: Iterator<Item = UserSession>> Packed<I> {
-    pub fn new(records: I, packing: Packing) -> Self {
+    /// Messages of `records`, packed as `packing` allows.
+    pub(crate) fn new(records: I, packing: Packing) -> Self {
         Self { records, packing, carried: None }
     }
 }

@@ -6,7 +6,9 @@ use std::future::Future;
 /// One message of a batch, with the entry id that its result refers to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingMessage {
+    /// Unique within its batch.
     pub id: String,
+    /// One record, or several one a line.
     pub body: String,
     /// How many records the body carries, one a line.
     pub records: u64,
@@ -17,6 +19,7 @@ pub struct OutgoingMessage {
 /// A message of a batch that the queue did not accept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryFailure {
+    /// The refused message's entry id.
     pub id: String,
     /// The queue's error code, for the logs.
     pub code: String,
@@ -28,16 +31,18 @@ pub struct EntryFailure {
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct SendError {
+    /// What failed, naming the queue.
     pub message: String,
     /// `false` when every later call would fail the same way (no such queue, access denied).
     pub retryable: bool,
+    /// The client's own error, when there is one.
     #[source]
     pub source: Option<Box<dyn StdError + Send + Sync>>,
 }
 
 /// A queue that takes batches of messages and reports which entries it refused.
 pub trait MessageQueue {
-    /// Sends one batch (at most [`super::batch::MAX_ENTRIES`] messages); `Ok` lists the refused entries.
+    /// Sends one batch (at most ten messages, SendMessageBatch's limit); `Ok` lists the refused entries.
     fn send_batch(
         &self,
         messages: &[OutgoingMessage],

@@ -23,6 +23,7 @@ pub struct SqsQueue {
 }
 
 impl SqsQueue {
+    /// The queue at `queue_url`, reached through `client`.
     pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
         Self { client, queue_url: queue_url.into() }
     }

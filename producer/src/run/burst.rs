@@ -8,7 +8,7 @@ use crate::plan::Packing;
 use crate::publish::pack::{Message, Packed};
 
 /// The burst's messages: `count` records generated as they are packed, each stamped by `clock`.
-pub fn messages<'r, R, C>(
+pub(super) fn messages<'r, R, C>(
     rng: &'r mut R,
     clock: C,
     count: u64,

@@ -12,7 +12,7 @@ use crate::publish::pack::Message;
 
 /// When each record becomes visible, in whole seconds from the start: the first at once, then one after
 /// each pause drawn from `pause_secs`, while it stays within `duration` (which no delay may exceed).
-pub fn schedule<R: Rng + ?Sized>(rng: &mut R, duration: Duration, pause_secs: RangeInclusive<u64>) -> Vec<u32> {
+pub(super) fn schedule<R: Rng + ?Sized>(rng: &mut R, duration: Duration, pause_secs: RangeInclusive<u64>) -> Vec<u32> {
     let end = duration.as_secs();
     let mut offsets = Vec::new();
     let mut offset = 0;
@@ -26,7 +26,7 @@ pub fn schedule<R: Rng + ?Sized>(rng: &mut R, duration: Duration, pause_secs: Ra
 }
 
 /// One message a record, delayed by its offset, stamped with `start` plus that offset.
-pub fn messages<'r, R: Rng + ?Sized>(
+pub(super) fn messages<'r, R: Rng + ?Sized>(
     rng: &'r mut R,
     start: DateTime<Utc>,
     offsets: Vec<u32>,

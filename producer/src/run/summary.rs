@@ -10,9 +10,9 @@ use crate::publish::delivery::Delivery;
 /// Counts of one run, in records but for `messages` and `sqs_calls`. `sent + failed + unsent` is `requested`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Summary {
-    pub mode: Mode,
+    pub(crate) mode: Mode,
     /// The burst's record count, or the records a stream's window holds.
-    pub requested: u64,
+    pub(crate) requested: u64,
     /// Records the queue accepted.
     pub sent: u64,
     /// Records given up on after retries.
@@ -21,12 +21,14 @@ pub struct Summary {
     pub unsent: u64,
     /// Messages the queue accepted.
     pub messages: u64,
+    /// SendMessageBatch calls, retries included.
     pub sqs_calls: u64,
-    pub elapsed_ms: u64,
+    pub(crate) elapsed_ms: u64,
 }
 
 impl Summary {
-    pub fn new(mode: Mode, requested: u64, delivery: Delivery, elapsed: Duration) -> Self {
+    /// The counts of a run in `mode` that asked for `requested` records and ended with `delivery`.
+    pub(crate) fn new(mode: Mode, requested: u64, delivery: Delivery, elapsed: Duration) -> Self {
         let attempted = delivery.sent + delivery.failed;
         Self {
             mode,
@@ -41,7 +43,7 @@ impl Summary {
     }
 
     /// Every requested record reached the queue.
-    pub fn is_complete(&self) -> bool {
+    pub(crate) fn is_complete(&self) -> bool {
         self.failed == 0 && self.unsent == 0
     }
 }

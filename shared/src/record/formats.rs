@@ -13,7 +13,7 @@ use serde::de::{self, Unexpected};
 use serde::{Deserialize, Deserializer, Serializer};
 
 /// Accepts an unsigned integer up to `MAX`, naming the range when it is not.
-pub fn at_most<'de, D, const MAX: u32>(deserializer: D) -> Result<u32, D::Error>
+pub(crate) fn at_most<'de, D, const MAX: u32>(deserializer: D) -> Result<u32, D::Error>
 where
     D: Deserializer<'de>,
 {
@@ -31,10 +31,10 @@ where
 }
 
 /// `YYYY-MM-DD`.
-pub mod date {
+pub(crate) mod date {
     use super::*;
 
-    pub fn serialize<S: Serializer>(value: &NaiveDate, serializer: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(value: &NaiveDate, serializer: S) -> Result<S::Ok, S::Error> {
         let mut text = [0u8; 10];
         match write_date(&mut text, value) {
             Some(()) => serializer.serialize_str(ascii(&text)),
@@ -44,7 +44,7 @@ pub mod date {
 
     static FORMAT: LazyLock<Vec<Item<'static>>> = LazyLock::new(|| items("%Y-%m-%d"));
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDate, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDate, D::Error> {
         let text = Cow::<str>::deserialize(deserializer)?;
         let mut parsed = Parsed::new();
         parse(&mut parsed, &text, FORMAT.iter())
@@ -55,10 +55,10 @@ pub mod date {
 
 /// Python's `str(datetime)`: `YYYY-MM-DD HH:MM:SS.ffffff`, written always with the fraction and read
 /// also without it, as Python writes whole seconds.
-pub mod timestamp {
+pub(crate) mod timestamp {
     use super::*;
 
-    pub fn serialize<S: Serializer>(value: &NaiveDateTime, serializer: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(value: &NaiveDateTime, serializer: S) -> Result<S::Ok, S::Error> {
         let mut text = [0u8; 26];
         match write_timestamp(&mut text, value) {
             Some(()) => serializer.serialize_str(ascii(&text)),
@@ -68,7 +68,7 @@ pub mod timestamp {
 
     /// Refuses what the six-digit form cannot hold, so a decoded record encodes to the same instant: a
     /// fraction finer than a microsecond, and a leap second (which Python's datetime never writes).
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDateTime, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDateTime, D::Error> {
         static FORMAT: LazyLock<Vec<Item<'static>>> = LazyLock::new(|| items("%Y-%m-%d %H:%M:%S%.f"));
         let text = Cow::<str>::deserialize(deserializer)?;
         let invalid = |reason: &dyn std::fmt::Display| {

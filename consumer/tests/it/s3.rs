@@ -1,24 +1,22 @@
 //! The consumer against a real S3 endpoint on loopback (moto, started by `scripts/test`). Each test
 //! has a bucket of its own.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::{array_ids, event, invocation};
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_s3::error::BoxError;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+
 use consumer::append::{AppendError, AppendOptions, Line, append, new_array, segment_key};
 use consumer::handler::{Consumer, handle};
 use consumer::ingest::Outputs;
 use consumer::partition::PartitionOptions;
 use consumer::store::s3::S3Store;
 use shared::UserSession;
-use support::{array_ids, event, invocation};
 use uuid::Uuid;
 
 const KEY: &str = "streaming_data.json";
@@ -68,21 +66,11 @@ impl Intercept for Recorder {
 
 async fn client(recorder: Option<Recorder>) -> Client {
     shared::testing::loopback_endpoint();
-    let client = S3Store::client(&shared::aws::load_sdk_config().await);
+    let client = shared::aws::s3_client(&shared::aws::load_sdk_config().await);
     match recorder {
         Some(recorder) => Client::from_conf(client.config().to_builder().interceptor(recorder).build()),
         None => client,
     }
-}
-
-async fn new_bucket(client: &Client) -> String {
-    let bucket = format!("consumer-test-{}", Uuid::new_v4().simple());
-    let region = client.config().region().map(ToString::to_string).unwrap_or_default();
-    let location = CreateBucketConfiguration::builder()
-        .location_constraint(BucketLocationConstraint::from(region.as_str()))
-        .build();
-    client.create_bucket().bucket(&bucket).create_bucket_configuration(location).send().await.expect("bucket created");
-    bucket
 }
 
 async fn object(client: &Client, bucket: &str, key: &str) -> Vec<u8> {
@@ -123,7 +111,7 @@ fn lines(records: &[(Uuid, Vec<u8>)]) -> Vec<Line<'_>> {
 #[tokio::test]
 async fn batches_land_in_the_array_and_in_readable_partitions() {
     let client = client(None).await;
-    let bucket = new_bucket(&client).await;
+    let bucket = shared::testing::s3_bucket(&client, "consumer-test").await;
     let consumer = Consumer {
         store: S3Store::new(client.clone(), &bucket),
         outputs: Outputs {
@@ -132,7 +120,7 @@ async fn batches_land_in_the_array_and_in_readable_partitions() {
             errors: None,
         },
         metrics_namespace: "StreamingIngestion".into(),
-        metrics: consumer::metrics::MetricSet::Basic,
+        metrics: consumer::telemetry::MetricSet::Basic,
         function_name: "consumer".into(),
         deadline_margin: Duration::from_secs(2),
     };
@@ -159,7 +147,7 @@ async fn batches_land_in_the_array_and_in_readable_partitions() {
 async fn objects_from_five_mebibytes_are_composed_sending_only_the_new_bytes() {
     let recorder = Recorder::default();
     let client = client(Some(recorder.clone())).await;
-    let bucket = new_bucket(&client).await;
+    let bucket = shared::testing::s3_bucket(&client, "consumer-test").await;
     let existing = records(11_000, 480);
     let body = new_array(existing.iter().map(|(_, json)| json.as_slice()));
     assert!(body.len() > 5 << 20);
@@ -197,7 +185,7 @@ async fn objects_from_five_mebibytes_are_composed_sending_only_the_new_bytes() {
 #[tokio::test]
 async fn concurrent_consumers_lose_no_record() {
     let client = client(None).await;
-    let bucket = new_bucket(&client).await;
+    let bucket = shared::testing::s3_bucket(&client, "consumer-test").await;
     let batches: Vec<_> = (0..24).map(|_| records(10, 100)).collect();
     let writers = batches.chunks(3).map(|chunk| {
         let store = S3Store::new(client.clone(), &bucket);
@@ -226,7 +214,7 @@ async fn concurrent_consumers_lose_no_record() {
 #[tokio::test]
 async fn an_empty_object_is_reported_and_left_alone() {
     let client = client(None).await;
-    let bucket = new_bucket(&client).await;
+    let bucket = shared::testing::s3_bucket(&client, "consumer-test").await;
     client.put_object().bucket(&bucket).key(KEY).body(ByteStream::from_static(b"")).send().await.expect("put");
     let error =
         append(&S3Store::new(client.clone(), &bucket), &options(), &lines(&records(1, 10)), later(), &mut rng())
@@ -239,7 +227,7 @@ async fn an_empty_object_is_reported_and_left_alone() {
 #[tokio::test]
 async fn concurrent_composes_above_five_mebibytes_lose_no_record() {
     let client = client(None).await;
-    let bucket = new_bucket(&client).await;
+    let bucket = shared::testing::s3_bucket(&client, "consumer-test").await;
     let existing = records(11_000, 480);
     let body = new_array(existing.iter().map(|(_, json)| json.as_slice()));
     client.put_object().bucket(&bucket).key(KEY).body(ByteStream::from(body)).send().await.expect("put");
@@ -273,7 +261,7 @@ async fn concurrent_composes_above_five_mebibytes_lose_no_record() {
 #[tokio::test]
 async fn a_full_array_rolls_over_into_numbered_segments() {
     let client = client(None).await;
-    let bucket = new_bucket(&client).await;
+    let bucket = shared::testing::s3_bucket(&client, "consumer-test").await;
     let store = S3Store::new(client.clone(), &bucket);
     let options = AppendOptions { rollover_bytes: Some(8 * 1024), ..options() };
     let batches: Vec<_> = (0..10).map(|_| records(10, 100)).collect();

@@ -1,7 +1,5 @@
 //! The producer against a real SQS endpoint on loopback (moto, started by `scripts/test`).
 
-mod support;
-
 use std::collections::HashSet;
 use std::process::Command;
 use std::time::Duration;
@@ -11,12 +9,14 @@ use producer::generator::user_session;
 use producer::plan::{Packing, Plan, Work};
 use producer::publish::delivery::RetryPolicy;
 use producer::publish::sqs::SqsQueue;
-use producer::run::run;
+use producer::run::{RunContext, run};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use shared::UserSession;
 use tokio::time::Instant;
 use uuid::Uuid;
+
+use crate::support;
 
 fn clock() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-26T08:00:00.5Z").expect("valid instant").to_utc()
@@ -39,11 +39,16 @@ async fn burst_delivers_every_record_once() {
     let count = 235;
     let packing = Packing { records: 10, bytes: 64 * 1024 };
     let plan = Plan { work: Work::Burst { count, concurrency: 4, packing }, seed: Some(17) };
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let context = RunContext {
+        queue: &queue,
+        rng: &mut StdRng::seed_from_u64(17),
+        retry_rng: StdRng::seed_from_u64(18),
+        clock,
+        policy: &RetryPolicy::default(),
+        deadline: Instant::now() + Duration::from_secs(120),
+    };
 
-    let summary = run(&queue, &plan, &mut StdRng::seed_from_u64(17), clock, &RetryPolicy::default(), deadline)
-        .await
-        .expect("run succeeds");
+    let summary = run(&plan, context).await.expect("run succeeds");
 
     assert_eq!(
         (summary.sent, summary.failed, summary.unsent, summary.messages, summary.sqs_calls),
@@ -64,11 +69,16 @@ async fn a_missing_queue_ends_the_run_with_an_error_naming_it() {
         format!("{}/123456789012/no-such-queue-{}", shared::testing::loopback_endpoint(), Uuid::new_v4().simple());
     let queue = SqsQueue::new(sqs, &queue_url);
     let plan = Plan { work: Work::Burst { count: 30, concurrency: 2, packing: Packing::SINGLE }, seed: None };
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let context = RunContext {
+        queue: &queue,
+        rng: &mut StdRng::seed_from_u64(1),
+        retry_rng: StdRng::seed_from_u64(2),
+        clock: Utc::now,
+        policy: &RetryPolicy::default(),
+        deadline: Instant::now() + Duration::from_secs(60),
+    };
 
-    let error = run(&queue, &plan, &mut StdRng::seed_from_u64(1), Utc::now, &RetryPolicy::default(), deadline)
-        .await
-        .expect_err("no such queue");
+    let error = run(&plan, context).await.expect_err("no such queue");
 
     assert!(error.to_string().contains(&queue_url), "{error}");
 }
@@ -98,11 +108,16 @@ async fn a_stream_sends_its_window_at_once_and_the_queue_holds_each_record_until
     let queue = SqsQueue::new(sqs.clone(), &queue_url);
     let work = Work::Stream { duration: Duration::from_secs(60), pause_secs: 30..=30, concurrency: 1 };
     let plan = Plan { work, seed: Some(5) };
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let context = RunContext {
+        queue: &queue,
+        rng: &mut StdRng::seed_from_u64(5),
+        retry_rng: StdRng::seed_from_u64(6),
+        clock,
+        policy: &RetryPolicy::default(),
+        deadline: Instant::now() + Duration::from_secs(60),
+    };
 
-    let summary = run(&queue, &plan, &mut StdRng::seed_from_u64(5), clock, &RetryPolicy::default(), deadline)
-        .await
-        .expect("run succeeds");
+    let summary = run(&plan, context).await.expect("run succeeds");
 
     assert_eq!((summary.sent, summary.messages, summary.sqs_calls), (2, 2, 1));
     let visible = support::receive_all(&sqs, &queue_url, 1).await;

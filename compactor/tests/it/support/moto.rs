@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use arrow_array::cast::AsArray;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use chrono::{DateTime, Utc};
 use compactor::compaction::{self, Report, Run, Settings};
 use compactor::curate::PersonalData;
@@ -19,24 +18,18 @@ use compactor::table::reader::{for_each_batch, for_each_unique_id};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use shared::UserSession;
-use uuid::Uuid;
 
-pub struct MotoLake {
+pub(crate) struct MotoLake {
     pub client: Client,
     pub layout: Layout,
     pub store: S3Lake,
 }
 
 impl MotoLake {
-    pub async fn new() -> Self {
+    pub(crate) async fn new() -> Self {
         shared::testing::loopback_endpoint();
-        let client = S3Lake::client(&shared::aws::load_sdk_config().await);
-        let bucket = format!("compactor-test-{}", Uuid::new_v4().simple());
-        let region = client.config().region().map(ToString::to_string).unwrap_or_default();
-        let location = CreateBucketConfiguration::builder()
-            .location_constraint(BucketLocationConstraint::from(region.as_str()))
-            .build();
-        client.create_bucket().bucket(&bucket).create_bucket_configuration(location).send().await.expect("a bucket");
+        let client = shared::aws::s3_client(&shared::aws::load_sdk_config().await);
+        let bucket = shared::testing::s3_bucket(&client, "compactor-test").await;
         let layout =
             Layout { bucket: bucket.clone(), landing_prefix: "landing/".into(), curated_prefix: "curated/".into() };
         let store = S3Lake::new(client.clone(), bucket);
@@ -44,7 +37,7 @@ impl MotoLake {
     }
 
     /// Lands `records` as one NDJSON object `name` of the date `day` (`YYYY-MM-DD`).
-    pub async fn land(&self, day: &str, name: &str, records: &[UserSession]) {
+    pub(crate) async fn land(&self, day: &str, name: &str, records: &[UserSession]) {
         let text: String = records.iter().map(|record| record.to_json().expect("encodes") + "\n").collect();
         self.client
             .put_object()
@@ -57,7 +50,7 @@ impl MotoLake {
     }
 
     /// A run over this bucket through `store`, pseudonymised.
-    pub async fn run<S: LakeStore>(
+    pub(crate) async fn run<S: LakeStore>(
         &self,
         store: &S,
         settings: &Settings,
@@ -74,7 +67,7 @@ impl MotoLake {
     }
 
     /// The data files the manifests list, with their sizes.
-    pub async fn listed_files(&self) -> Vec<(String, u64)> {
+    pub(crate) async fn listed_files(&self) -> Vec<(String, u64)> {
         let prefix = format!("{}tables/", self.layout.curated_prefix);
         let mut files = Vec::new();
         for manifest in self.store.list(&prefix).await.expect("listed") {
@@ -90,7 +83,7 @@ impl MotoLake {
     }
 
     /// How many times each `unique_id` is in the table readers see.
-    pub async fn table(&self) -> HashMap<String, usize> {
+    pub(crate) async fn table(&self) -> HashMap<String, usize> {
         let mut counts = HashMap::new();
         for (key, size) in self.listed_files().await {
             for_each_unique_id(&self.store, &key, size, |id| *counts.entry(id.to_owned()).or_default() += 1)
@@ -101,7 +94,7 @@ impl MotoLake {
     }
 
     /// Every string value of every data file under the curated prefix, one a line.
-    pub async fn curated_text(&self) -> String {
+    pub(crate) async fn curated_text(&self) -> String {
         let mut text = String::new();
         for object in self.store.list(&format!("{}data/", self.layout.curated_prefix)).await.expect("listed") {
             for_each_batch(&self.store, &object.key, object.size, |batch| {
@@ -122,18 +115,18 @@ impl MotoLake {
     }
 }
 
-pub fn key() -> PseudonymKey {
+pub(crate) fn key() -> PseudonymKey {
     PseudonymKey::new(1, b"a test key of thirty-two bytes..").expect("a valid key")
 }
 
 /// `count` generated records accessed on the day of `at`.
-pub fn records(seed: u64, count: usize, at: &str) -> Vec<UserSession> {
+pub(crate) fn records(seed: u64, count: usize, at: &str) -> Vec<UserSession> {
     let now: DateTime<Utc> = DateTime::parse_from_rfc3339(at).expect("valid").to_utc();
     let mut rng = StdRng::seed_from_u64(seed);
     (0..count).map(|_| producer::generator::user_session(&mut rng, now)).collect()
 }
 
 /// Settings that take every landed object at once, in small commits, so a run makes many writes.
-pub fn settings() -> Settings {
+pub(crate) fn settings() -> Settings {
     Settings { grace: Duration::ZERO, input_bytes_per_commit: 16 * 1024, ..Settings::default() }
 }

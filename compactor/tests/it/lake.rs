@@ -3,15 +3,13 @@
 //! a run killed between any two of its writes, runs at once, late records and records landed twice; and no
 //! curated value is a CNP, an IBAN or an e-mail address.
 
-mod support;
-
 use std::collections::HashMap;
 
+use crate::support::faults::FaultyLake;
+use crate::support::moto::{MotoLake, key, records, settings};
+use crate::support::personal_data::personal_data_in;
 use compactor::curate::{PersonalData, curate};
 use shared::UserSession;
-use support::faults::FaultyLake;
-use support::moto::{MotoLake, key, records, settings};
-use support::personal_data::personal_data_in;
 
 const DAY_1: &str = "2026-11-28T10:00:00Z";
 const DAY_2: &str = "2026-11-29T10:00:00Z";
@@ -124,35 +122,4 @@ fn a_scan_of_pseudonymised_rows_finds_no_cnp_iban_or_email_and_of_raw_rows_finds
     assert_eq!(personal_data_in(&rows(&PersonalData::Pseudonymised(key()))), (0, 0, 0));
     let (cnps, ibans, emails) = personal_data_in(&rows(&PersonalData::Raw));
     assert!(cnps >= 2_000 && ibans >= 2_000 && emails >= 2_000, "{cnps} {ibans} {emails}");
-}
-
-/// The Glue type Athena reads an Arrow type of the curated schema as.
-fn glue_type(data_type: &arrow_schema::DataType) -> &'static str {
-    use arrow_schema::{DataType, TimeUnit};
-    match data_type {
-        DataType::Utf8 => "string",
-        DataType::Int32 => "int",
-        DataType::Date32 => "date",
-        DataType::Timestamp(TimeUnit::Microsecond, None) => "timestamp",
-        other => panic!("no Glue type for {other}"),
-    }
-}
-
-#[test]
-fn the_glue_table_has_the_data_files_columns_in_order_with_their_types() {
-    let template = shared::testing::template();
-    let columns =
-        &template["Resources"]["UserSessionsTable"]["Properties"]["TableInput"]["StorageDescriptor"]["Columns"];
-    let glue: Vec<(String, String)> = columns
-        .as_sequence()
-        .expect("columns")
-        .iter()
-        .map(|column| (shared::testing::text(&column["Name"]), shared::testing::text(&column["Type"])))
-        .collect();
-    let arrow: Vec<(String, String)> = compactor::table::schema::schema()
-        .fields()
-        .iter()
-        .map(|field| (field.name().clone(), glue_type(field.data_type()).to_owned()))
-        .collect();
-    assert_eq!(glue, arrow);
 }

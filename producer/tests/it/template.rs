@@ -7,13 +7,10 @@ use producer::plan::{
     CONCURRENCY, COUNT, DURATION_SECS, MAX_PAUSE_SECS, MIN_PAUSE_SECS, MODE_ENV, PACK_BYTES, PACK_RECORDS, SEED_ENV,
 };
 use shared::deadline::MARGIN_MS_ENV;
-use shared::testing::{environment, template, text};
+use shared::testing::{environment_names, template, text};
 
 #[test]
 fn producer_environment_names_only_variables_the_producer_reads() {
-    let template = template();
-    let variables = environment(&template, "ProducerFunction");
-    let names: Vec<&str> = variables.iter().map(|(name, _)| name.as_str()).collect();
     let known = [
         QUEUE_URL_ENV,
         MODE_ENV,
@@ -28,10 +25,8 @@ fn producer_environment_names_only_variables_the_producer_reads() {
         SEND_MAX_ATTEMPTS_ENV,
         MARGIN_MS_ENV,
     ];
-    for name in &names {
-        assert!(known.contains(name), "the template sets {name}, which the producer does not read");
-    }
-    assert!(names.contains(&QUEUE_URL_ENV));
+    let names = environment_names(&template(), "ProducerFunction", &known);
+    assert!(names.iter().any(|name| name == QUEUE_URL_ENV));
 }
 
 #[test]

@@ -28,17 +28,17 @@ enum Fault {
 }
 
 #[derive(Debug, Clone)]
-pub struct FaultyLake<S> {
+pub(crate) struct FaultyLake<S> {
     inner: S,
     plan: Arc<Mutex<Plan>>,
 }
 
 impl<S: LakeStore> FaultyLake<S> {
-    pub fn random(inner: S, rate: f64, seed: u64) -> Self {
+    pub(crate) fn random(inner: S, rate: f64, seed: u64) -> Self {
         Self { inner, plan: Arc::new(Mutex::new(Plan::Random { rng: Box::new(StdRng::seed_from_u64(seed)), rate })) }
     }
 
-    pub fn dying_after_writes(inner: S, writes: u64) -> Self {
+    pub(crate) fn dying_after_writes(inner: S, writes: u64) -> Self {
         Self { inner, plan: Arc::new(Mutex::new(Plan::DieAfterWrites(writes))) }
     }
 

@@ -1,8 +1,6 @@
 //! The handler against the event files in `events/`, with the in-memory store.
 
-#[path = "handler_events/log_redaction.rs"]
 mod log_redaction;
-mod support;
 
 use std::time::Duration;
 
@@ -11,11 +9,11 @@ use consumer::append::AppendOptions;
 use consumer::error_output::ErrorOutputOptions;
 use consumer::handler::{Consumer, handle};
 use consumer::ingest::Outputs;
-use consumer::metrics::MetricSet;
 use consumer::partition::PartitionOptions;
 use consumer::store::memory::MemoryStore;
+use consumer::telemetry::MetricSet;
 
-use support::{array_ids, event, invocation};
+use crate::support::{array_ids, event, invocation, malformed_messages};
 
 fn consumer() -> Consumer<MemoryStore> {
     Consumer {
@@ -186,17 +184,6 @@ async fn within_the_margin_no_write_starts() {
 
     assert!(consumer.store.keys().is_empty(), "nothing is written");
     assert_eq!(response.batch_item_failures.len(), event.records.len(), "every message comes back");
-}
-
-/// The corpus of malformed messages in `events/malformed-messages.json`: (what is wrong, body).
-pub fn malformed_messages() -> Vec<(String, String)> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/malformed-messages.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-    let cases: Vec<serde_json::Value> = serde_json::from_str(&text).expect("a JSON array");
-    cases
-        .iter()
-        .map(|case| (case["case"].as_str().expect("case").into(), case["body"].as_str().expect("body").into()))
-        .collect()
 }
 
 #[tokio::test]

@@ -7,13 +7,14 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use consumer::handler::handle;
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use serde_json::Value;
 use shared::logging::{CapturedLog, LogConfig, subscriber};
 use shared::record::FIELD_NAMES;
 use tracing_subscriber::filter::LevelFilter;
 
 use super::consumer;
-use super::support::{event, invocation};
+use crate::support::{event, invocation};
 
 /// The first valid record of the sample batch, whose CNP must never be logged.
 fn record() -> Value {
@@ -99,7 +100,13 @@ fn marker() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    // Regressions beside this file: by default proptest would look under tests/proptest-regressions/,
+    // beside the nearest main.rs.
+    #![proptest_config(ProptestConfig {
+        cases: 48,
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("proptest-regressions"))),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn no_marker_reaches_the_log_at_any_level(

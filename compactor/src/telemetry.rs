@@ -1,0 +1,27 @@
+//! What a run tells its operators: one summary line with every total, which Logs Insights queries. The
+//! function's Errors metric and alarm see a failed run through the invocation's error, so no metrics
+//! document is written.
+
+use tracing::info;
+
+use crate::compaction::Report;
+
+impl Report {
+    /// Writes the run's summary line.
+    pub(crate) fn log(&self) {
+        let totals = &self.totals;
+        info!(
+            partitions = self.partitions,
+            records_read = totals.records_read,
+            records_written = totals.records_written,
+            duplicates = totals.duplicates,
+            files_written = totals.files_written,
+            bytes_written = totals.bytes_written,
+            conflicts = totals.conflicts,
+            objects_left = totals.objects_left,
+            rejected_lines = totals.rejected_lines,
+            failed = self.failed_partitions.len(),
+            "run finished"
+        );
+    }
+}

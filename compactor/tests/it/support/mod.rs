@@ -1,0 +1,5 @@
+//! Helpers of the compactor's integration tests.
+
+pub(crate) mod faults;
+pub(crate) mod moto;
+pub(crate) mod personal_data;

@@ -1,0 +1,57 @@
+//! `template.yaml` agrees with the compactor: the environment it sets is what the compactor reads, and
+//! the curated Glue table has the data files' columns.
+
+use compactor::settings::{
+    BUCKET_ENV, CURATED_PREFIX_ENV, FILE_MIB_ENV, GRACE_ENV, INPUT_MIB_ENV, PARTITION_PREFIX_ENV, PERSONAL_DATA_ENV,
+    SECRET_ENV,
+};
+use shared::testing::{environment_names, template, text};
+
+#[test]
+fn compactor_environment_names_only_variables_the_compactor_reads() {
+    let known = [
+        BUCKET_ENV,
+        PARTITION_PREFIX_ENV,
+        CURATED_PREFIX_ENV,
+        GRACE_ENV,
+        FILE_MIB_ENV,
+        INPUT_MIB_ENV,
+        PERSONAL_DATA_ENV,
+        SECRET_ENV,
+    ];
+    let names = environment_names(&template(), "CompactorFunction", &known);
+    for required in [BUCKET_ENV, PARTITION_PREFIX_ENV, SECRET_ENV] {
+        assert!(names.iter().any(|name| name == required), "the template does not set {required}");
+    }
+}
+
+/// The Glue type Athena reads an Arrow type of the curated schema as.
+fn glue_type(data_type: &arrow_schema::DataType) -> &'static str {
+    use arrow_schema::{DataType, TimeUnit};
+    match data_type {
+        DataType::Utf8 => "string",
+        DataType::Int32 => "int",
+        DataType::Date32 => "date",
+        DataType::Timestamp(TimeUnit::Microsecond, None) => "timestamp",
+        other => panic!("no Glue type for {other}"),
+    }
+}
+
+#[test]
+fn the_glue_table_has_the_data_files_columns_in_order_with_their_types() {
+    let template = template();
+    let columns =
+        &template["Resources"]["UserSessionsTable"]["Properties"]["TableInput"]["StorageDescriptor"]["Columns"];
+    let glue: Vec<(String, String)> = columns
+        .as_sequence()
+        .expect("columns")
+        .iter()
+        .map(|column| (text(&column["Name"]), text(&column["Type"])))
+        .collect();
+    let arrow: Vec<(String, String)> = compactor::table::schema::schema()
+        .fields()
+        .iter()
+        .map(|field| (field.name().clone(), glue_type(field.data_type()).to_owned()))
+        .collect();
+    assert_eq!(glue, arrow);
+}
