@@ -10,7 +10,8 @@ from pathlib import Path
 
 import boto3
 
-from . import cost, lake, pipeline, reliability, report, scan
+from . import cost, lake, pipeline, report, scan
+from .reliability.filler import filler_array
 from .runtime import FunctionError
 from .template import ROOT, Template, TemplateError
 
@@ -35,37 +36,77 @@ def arguments(argv):
     parser = argparse.ArgumentParser(prog="scripts/pipeline", description=__doc__)
     parser.add_argument("--count", type=int, default=3000, help="records the producer sends (default 3000)")
     parser.add_argument("--seed", type=int, help="the producer's random seed (default: a random one)")
-    parser.add_argument("--malformed", type=float, default=0.0, metavar="SHARE",
-                        help="malformed messages to mix in, as a share of --count, e.g. 0.05")
-    parser.add_argument("--packed-with-bad-lines", type=int, default=0, metavar="N",
-                        help="also send N packed messages of four valid records around one malformed line")
+    parser.add_argument(
+        "--malformed",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="malformed messages to mix in, as a share of --count, e.g. 0.05",
+    )
+    parser.add_argument(
+        "--packed-with-bad-lines",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also send N packed messages of four valid records around one malformed line",
+    )
     parser.add_argument("--concurrency", type=int, help="consumer invocations at once (ConsumerMaxConcurrency)")
     parser.add_argument("--batch-size", type=int, help="messages per consumer invocation (ConsumerBatchSize)")
     parser.add_argument("--batch-window", type=int, help="seconds to gather a batch (ConsumerBatchingWindowSeconds)")
     parser.add_argument("--visibility-timeout", type=int, help="QueueVisibilityTimeoutSeconds")
     parser.add_argument("--max-receive-count", type=int, help="receives before the dead-letter queue (MaxReceiveCount)")
     parser.add_argument("--compression", choices=["none", "gzip"], help="partition objects (PartitionCompression)")
-    parser.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE",
-                        help="any other template parameter, as with sam deploy --parameter-overrides")
+    parser.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="any other template parameter, as with sam deploy --parameter-overrides",
+    )
     parser.add_argument("--producer", type=Path, default=ROOT / "target/release/producer", help="producer bootstrap")
     parser.add_argument("--consumer", type=Path, default=ROOT / "target/release/consumer", help="consumer bootstrap")
-    parser.add_argument("--compactor", type=Path, default=ROOT / "target/release/compactor",
-                        help="compactor bootstrap, run once after the queue drains")
-    parser.add_argument("--output", type=Path, default=ROOT / "target/local-pipeline",
-                        help="logs and the copied lake (default target/local-pipeline)")
+    parser.add_argument(
+        "--compactor",
+        type=Path,
+        default=ROOT / "target/release/compactor",
+        help="compactor bootstrap, run once after the queue drains",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=ROOT / "target/local-pipeline",
+        help="logs and the copied lake (default target/local-pipeline)",
+    )
     parser.add_argument("--drain-timeout", type=float, default=300, help="seconds to wait for an empty queue")
-    parser.add_argument("--rate", action="append", default=[], type=rate, metavar="RECORDS_PER_SECOND[@PER_MESSAGE]",
-                        help="also price a month at this steady rate, the records arriving PER_MESSAGE to a "
-                             "message (default: as the run's producer packed them); repeatable")
-    parser.add_argument("--serial", action="store_true",
-                        help="one consumer invocation at a time, so no append races another: the requests an "
-                             "invocation makes when records trickle in, which the monthly figures use")
-    parser.add_argument("--environment", action="append", default=[], metavar="NAME=VALUE",
-                        help="a variable set for the functions over the template's, e.g. DATA_KEY= to turn "
-                             "streaming_data.json off")
-    parser.add_argument("--initial-array-mib", type=float, default=0,
-                        help="start with an array of this size (filler records), e.g. 21 to measure appends "
-                             "in the steady state above 5 MiB, where each composes with UploadPartCopy")
+    parser.add_argument(
+        "--rate",
+        action="append",
+        default=[],
+        type=rate,
+        metavar="RECORDS_PER_SECOND[@PER_MESSAGE]",
+        help="also price a month at this steady rate, the records arriving PER_MESSAGE to a "
+        "message (default: as the run's producer packed them); repeatable",
+    )
+    parser.add_argument(
+        "--serial",
+        action="store_true",
+        help="one consumer invocation at a time, so no append races another: the requests an "
+        "invocation makes when records trickle in, which the monthly figures use",
+    )
+    parser.add_argument(
+        "--environment",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a variable set for the functions over the template's, e.g. DATA_KEY= to turn streaming_data.json off",
+    )
+    parser.add_argument(
+        "--initial-array-mib",
+        type=float,
+        default=0,
+        help="start with an array of this size (filler records), e.g. 21 to measure appends "
+        "in the steady state above 5 MiB, where each composes with UploadPartCopy",
+    )
     options = parser.parse_args(argv)
     if options.count < 1:
         parser.error("--count must be at least 1")
@@ -123,19 +164,26 @@ def main(argv=None):
         if "=" not in assignment:
             sys.exit(f"error: --environment {assignment!r} is not NAME=VALUE")
     if options.initial_array_mib:
-        filler, _ = reliability.filler_array(int(options.initial_array_mib * 2**20))
+        filler, _ = filler_array(int(options.initial_array_mib * 2**20))
     data_key = template.properties("ConsumerFunction", "Environment", "Variables", "DATA_KEY")
 
     def before_start(created):
         if filler:
-            boto3.client("s3").put_object(Bucket=created.bucket, Key=data_key, Body=filler,
-                                          ContentType="application/json")
+            boto3.client("s3").put_object(
+                Bucket=created.bucket, Key=data_key, Body=filler, ContentType="application/json"
+            )
 
     run_options = pipeline.Options(
-        producer=options.producer, consumer=options.consumer, compactor=options.compactor, output=options.output,
-        count=options.count, seed=options.seed if options.seed is not None else random.randrange(2**32),
-        malformed_share=options.malformed, packed_with_bad_lines=options.packed_with_bad_lines,
-        drain_timeout_seconds=options.drain_timeout, before_start=before_start,
+        producer=options.producer,
+        consumer=options.consumer,
+        compactor=options.compactor,
+        output=options.output,
+        count=options.count,
+        seed=options.seed if options.seed is not None else random.randrange(2**32),
+        malformed_share=options.malformed,
+        packed_with_bad_lines=options.packed_with_bad_lines,
+        drain_timeout_seconds=options.drain_timeout,
+        before_start=before_start,
         function_environment=dict(assignment.partition("=")[::2] for assignment in options.environment),
         serial=options.serial,
     )
@@ -147,8 +195,10 @@ def main(argv=None):
     for line in report.summary_lines(outcome) + scan.lines(connection, template, outcome.lake):
         print(f"  {line}")
 
-    print(f"\nThe lake, copied to {outcome.lake} ({outcome.objects} objects), and the template's Athena named "
-          "queries over it in DuckDB")
+    print(
+        f"\nThe lake, copied to {outcome.lake} ({outcome.objects} objects), and the template's Athena named "
+        "queries over it in DuckDB"
+    )
     for name, description, table, _ in lake.named_queries(connection, template):
         print(f"\n-- {name}: {description}\n{table}")
     results = report.checks(outcome)
@@ -157,9 +207,15 @@ def main(argv=None):
     results.append((f"the curated table holds the {sent} valid records sent, each once", rows == unique == sent))
 
     # The month is priced under the template as deployed: its defaults and what the command line set.
-    deployed = Template({name: value for name, value in chosen.items() if name not in LOCAL_PARAMETERS
-                         or any(assignment.startswith(f"{name}=") for assignment in options.parameter)},
-                        region=template.pseudo["AWS::Region"])
+    deployed = Template(
+        {
+            name: value
+            for name, value in chosen.items()
+            if name not in LOCAL_PARAMETERS
+            or any(assignment.startswith(f"{name}=") for assignment in options.parameter)
+        },
+        region=template.pseudo["AWS::Region"],
+    )
     measured = cost.measure(outcome, template, deployed)
     document, prices, assumptions = cost.load_prices()
     landed = outcome.producer_summary["sent"] / outcome.landed_seconds if outcome.landed_seconds else 0

@@ -17,8 +17,16 @@ SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
 DAYS_PER_MONTH = SECONDS_PER_MONTH / 86400
 SQS_CHUNK = 64 * 1024
 SQS_BATCH_BYTES = 256 * 1024
-S3_PUT_CLASS = {"s3:PutObject", "s3:CreateMultipartUpload", "s3:UploadPart", "s3:UploadPartCopy",
-                "s3:CompleteMultipartUpload", "s3:CopyObject", "s3:ListObjectsV2", "s3:ListParts"}
+S3_PUT_CLASS = {
+    "s3:PutObject",
+    "s3:CreateMultipartUpload",
+    "s3:UploadPart",
+    "s3:UploadPartCopy",
+    "s3:CompleteMultipartUpload",
+    "s3:CopyObject",
+    "s3:ListObjectsV2",
+    "s3:ListParts",
+}
 S3_GET_CLASS = {"s3:GetObject", "s3:HeadObject"}
 # The default stream: pauses of 1-15 s, 8 s on average, one record a message.
 DEFAULT_STREAM_RATE = 1 / 8
@@ -34,6 +42,7 @@ def load_prices(path=PRICES):
 @dataclass
 class Compactor:
     """The compactor's one run after the drain, counted apart from the landing path."""
+
     billed_ms: int
     memory_mb: int
     s3_put: int
@@ -54,6 +63,7 @@ class Compactor:
 @dataclass
 class Measured:
     """One run's counts, and the template settings the model needs."""
+
     records: int
     messages: int
     sqs_send_units: int
@@ -99,8 +109,9 @@ class Measured:
         batches it is the count a test bounds: the run's own count depends on how the local mapping
         happened to split the batches."""
         scale = (invocations or self.consumer_invocations) / max(1, self.consumer_invocations)
-        requests = (self.sqs_send_units + self.sqs_receive_units + self.sqs_delete_units
-                    + (self.s3_put + self.s3_get) * scale)
+        requests = (
+            self.sqs_send_units + self.sqs_receive_units + self.sqs_delete_units + (self.s3_put + self.s3_get) * scale
+        )
         return requests * 1000 / self.records
 
 
@@ -167,8 +178,8 @@ def _compactor(outcome, deployed):
         landed_objects=account.get("landed_objects", 0),
         partitions=account.get("partitions", 0),
         curated_bytes_per_record=account.get("bytes_written", 0) / written if written else 0.0,
-        target_file_bytes=int(deployed.properties("CompactorFunction", "Environment", "Variables",
-                                                  "CURATED_FILE_MIB")) * 2**20,
+        target_file_bytes=int(deployed.properties("CompactorFunction", "Environment", "Variables", "CURATED_FILE_MIB"))
+        * 2**20,
         runs_per_month=runs_per_month(str(deployed.parameters["CompactScheduleExpression"])),
     )
 
@@ -185,8 +196,9 @@ def runs_per_month(expression):
 def _sent_body_bytes(outcome):
     """The bytes of the records that landed, one record's JSON as the consumer writes it."""
     records = {record["unique_id"]: record for record in outcome.partition_records}
-    return sum(len(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode())
-               for record in records.values())
+    return sum(
+        len(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()) for record in records.values()
+    )
 
 
 def _function_log_bytes(path):
@@ -230,14 +242,27 @@ def run_cost(measured, prices, assumptions, invocations=None):
         * prices["sqs_request"],
         "S3 requests": scale * (measured.s3_put * prices["s3_put_class"] + measured.s3_get * prices["s3_get_class"]),
         "Lambda": (invocations + measured.producer_invocations) * prices["lambda_request"]
-        + (scale * measured.consumer_billed_ms * measured.consumer_memory_mb
-           + measured.producer_billed_ms * measured.producer_memory_mb) / 1000 / 1024 * gb_second,
+        + (
+            scale * measured.consumer_billed_ms * measured.consumer_memory_mb
+            + measured.producer_billed_ms * measured.producer_memory_mb
+        )
+        / 1000
+        / 1024
+        * gb_second,
         "CloudWatch Logs": (scale * measured.log_bytes + platform_logs) / 2**30 * prices["logs_ingestion_gb"],
     }
     compactor = measured.compactor
     if compactor is not None:
-        ran = compactor_runs(compactor, prices, assumptions, measured.architecture, 1, compactor.billed_ms,
-                             compactor.s3_put, compactor.s3_get)
+        ran = compactor_runs(
+            compactor,
+            prices,
+            assumptions,
+            measured.architecture,
+            1,
+            compactor.billed_ms,
+            compactor.s3_put,
+            compactor.s3_get,
+        )
         costs = {service: cost + ran.get(service, 0.0) for service, cost in costs.items()}
     return costs
 
@@ -248,8 +273,11 @@ def compactor_runs(compactor, prices, assumptions, architecture, runs, billed_ms
     log_bytes = compactor.log_bytes + assumptions["platform_log_bytes_per_invocation"]
     return {
         "S3 requests": runs * (s3_put * prices["s3_put_class"] + s3_get * prices["s3_get_class"]),
-        "Lambda": runs * (prices["lambda_request"]
-                          + billed_ms / 1000 * compactor.memory_mb / 1024 * lambda_gb_second(prices, architecture)),
+        "Lambda": runs
+        * (
+            prices["lambda_request"]
+            + billed_ms / 1000 * compactor.memory_mb / 1024 * lambda_gb_second(prices, architecture)
+        ),
         "CloudWatch Logs": runs * log_bytes / 2**30 * prices["logs_ingestion_gb"],
     }
 
@@ -314,9 +342,11 @@ def month(measured, prices, assumptions, rate, records_per_message=None):
     message_bytes = k * measured.record_bytes
     per_send = max(1, min(10, SQS_BATCH_BYTES // max(1, int(message_bytes))))
     per_receive = min(10.0, max(1.0, messages_per_second))
-    sqs_units = messages * (max(1 / per_send, message_bytes / SQS_CHUNK)
-                            + max(1 / per_receive, message_bytes / SQS_CHUNK)
-                            + 1 / max(1.0, min(10.0, messages_per_invocation)))
+    sqs_units = messages * (
+        max(1 / per_send, message_bytes / SQS_CHUNK)
+        + max(1 / per_receive, message_bytes / SQS_CHUNK)
+        + 1 / max(1.0, min(10.0, messages_per_invocation))
+    )
 
     per_invocation = lambda total: total / max(1, measured.consumer_invocations)  # noqa: E731
     gb_second = lambda_gb_second(prices, measured.architecture)
@@ -325,17 +355,21 @@ def month(measured, prices, assumptions, rate, records_per_message=None):
     runs = measured.producer_runs_per_month if rate > 0 else 0.0
     records_per_run = records / runs if runs else 0.0
     producer_ms_per_record = measured.producer_billed_ms / max(1, measured.records)
-    producer_seconds = runs * (assumptions["producer_overhead_ms_per_run"]
-                               + producer_ms_per_record * records_per_run) / 1000
-    log_bytes = invocations * (per_invocation(measured.log_bytes)
-                               + assumptions["platform_log_bytes_per_invocation"])
+    producer_seconds = (
+        runs * (assumptions["producer_overhead_ms_per_run"] + producer_ms_per_record * records_per_run) / 1000
+    )
+    log_bytes = invocations * (per_invocation(measured.log_bytes) + assumptions["platform_log_bytes_per_invocation"])
     usage = {
         "SQS": sqs_units * prices["sqs_request"],
-        "S3 requests": invocations * (per_invocation(measured.s3_put) * prices["s3_put_class"]
-                                      + per_invocation(measured.s3_get) * prices["s3_get_class"]),
+        "S3 requests": invocations
+        * (
+            per_invocation(measured.s3_put) * prices["s3_put_class"]
+            + per_invocation(measured.s3_get) * prices["s3_get_class"]
+        ),
         "Lambda": (invocations + runs) * prices["lambda_request"]
         + (consumer_seconds * measured.consumer_memory_mb + producer_seconds * measured.producer_memory_mb)
-        / 1024 * gb_second,
+        / 1024
+        * gb_second,
         "CloudWatch Logs": log_bytes / 2**30 * prices["logs_ingestion_gb"],
     }
     compacting = compactor_month(measured, prices, assumptions, records, invocations)
@@ -367,8 +401,9 @@ def month(measured, prices, assumptions, rate, records_per_message=None):
     }
     # What the curated lake gives (Parquet by date), without the pseudonyms, which Firehose cannot make
     # without a transforming Lambda of its own.
-    firehose["Parquet, date partitions"] = (firehose["JSON, date partitions"]
-                                            + gigabytes * prices["firehose_format_conversion_gb"])
+    firehose["Parquet, date partitions"] = (
+        firehose["JSON, date partitions"] + gigabytes * prices["firehose_format_conversion_gb"]
+    )
     fill_seconds = min(window, batch / messages_per_second) if messages_per_second else 0.0
     invocation_seconds = per_invocation(measured.consumer_billed_ms) / 1000
     return Month(rate, k, records, invocations, usage, fixed, monitoring, firehose, fill_seconds, invocation_seconds)
@@ -397,15 +432,26 @@ def compactor_month(measured, prices, assumptions, records, consumer_invocations
     landed_per_run = consumer_invocations * compactor.landed_objects / max(1, measured.consumer_invocations) / runs
     overhead_ms = assumptions["compactor_overhead_ms_per_run"]
     ms_per_record = max(0.0, compactor.billed_ms - overhead_ms) / max(1, compactor.records)
-    half_file = (compactor.target_file_bytes / 2 / compactor.curated_bytes_per_record
-                 if compactor.curated_bytes_per_record else 0.0)
+    half_file = (
+        compactor.target_file_bytes / 2 / compactor.curated_bytes_per_record
+        if compactor.curated_bytes_per_record
+        else 0.0
+    )
     rewritten = min(records_per_run * max(0.0, runs / DAYS_PER_MONTH - 1) / 2, half_file)
     # The listing of the landing zone once a run, the rest of the PUT class (writes, the data prefix's
     # listing) and of the GET class beside the landed objects once a partition.
     s3_put = 1 + (compactor.s3_put - 1) / partitions
     s3_get = landed_per_run + (compactor.s3_get - compactor.landed_objects) / partitions
-    return compactor_runs(compactor, prices, assumptions, measured.architecture, runs,
-                          overhead_ms + ms_per_record * (records_per_run + rewritten), s3_put, s3_get)
+    return compactor_runs(
+        compactor,
+        prices,
+        assumptions,
+        measured.architecture,
+        runs,
+        overhead_ms + ms_per_record * (records_per_run + rewritten),
+        s3_put,
+        s3_get,
+    )
 
 
 def money(value):
@@ -437,14 +483,17 @@ def report(measured, prices, assumptions, document, rates):
             f"{compactor.landed_objects} landed objects and {compactor.partitions} partitions, "
             f"{compactor.billed_ms} ms billed at {compactor.memory_mb} MB; S3 {compactor.s3_put} PUT-class and "
             f"{compactor.s3_get} GET-class requests; {compactor.secret_reads} secret reads; "
-            f"{compactor.log_bytes} log bytes (in the costs below, not in the requests per 1,000 records)")
+            f"{compactor.log_bytes} log bytes (in the costs below, not in the requests per 1,000 records)"
+        )
     full = measured.full_batch_invocations
     for label, invocations in (("the run's batching", None), (f"full batches of {measured.batch_size}", full)):
         costs = per_million(measured, prices, assumptions, invocations)
         lines.append(
             f"  at {label}: {measured.per_1000_records(invocations):.1f} billed requests per 1,000 records; "
-            "per million records " + ", ".join(f"{name} {money(cost)}" for name, cost in costs.items())
-            + f"; total {money(sum(costs.values()))}")
+            "per million records "
+            + ", ".join(f"{name} {money(cost)}" for name, cost in costs.items())
+            + f"; total {money(sum(costs.values()))}"
+        )
     lines.append("")
     lines.extend(markdown(measured, prices, assumptions, rates))
     return lines
@@ -452,20 +501,24 @@ def report(measured, prices, assumptions, document, rates):
 
 def markdown(measured, prices, assumptions, rates):
     """A month at each (label, rate, records a message) as a Markdown table."""
-    head = ("| traffic | records a month | consumer invocations | usage | per million records | fixed "
-            "(idle polling, metrics, secret) | total a month | freshness (p99 at most) | "
-            "Firehose, Parquet with date partitions |")
+    head = (
+        "| traffic | records a month | consumer invocations | usage | per million records | fixed "
+        "(idle polling, metrics, secret) | total a month | freshness (p99 at most) | "
+        "Firehose, Parquet with date partitions |"
+    )
     lines = [head, "|---" * 9 + "|"]
     for label, rate, per_message in rates:
         bill = month(measured, prices, assumptions, rate, per_message)
         lines.append(
             f"| {label} | {bill.records:,.0f} | {bill.invocations:,.0f} | {money(bill.usage_total)} | "
             f"{money(bill.per_million)} | {money(sum(bill.fixed.values()))} | {money(bill.total)} | "
-            f"{math.ceil(bill.freshness_seconds)} s | {money(bill.firehose['Parquet, date partitions'])} |")
+            f"{math.ceil(bill.freshness_seconds)} s | {money(bill.firehose['Parquet, date partitions'])} |"
+        )
     idle = month(measured, prices, assumptions, 0.0, 1)
     monitoring = sum(idle.monitoring.values())
-    lines.append(f"| idle (no records) | 0 | 0 | $0 | - | {money(sum(idle.fixed.values()))} | "
-                 f"{money(idle.total)} | - | $0 |")
+    lines.append(
+        f"| idle (no records) | 0 | 0 | $0 | - | {money(sum(idle.fixed.values()))} | {money(idle.total)} | - | $0 |"
+    )
     lines.append("")
     if measured.compactor is not None and measured.compactor.runs_per_month:
         runs = measured.compactor.runs_per_month
@@ -474,12 +527,14 @@ def markdown(measured, prices, assumptions, rates):
             f"The compactor runs {runs:,.0f} times a month (CompactScheduleExpression). At the default stream, a "
             f"record every 8 s ({stream.records / runs:,.0f} records a run), its runs cost "
             f"{money(stream.usage['Compactor'])} a month, in each row's usage; the pseudonym secret costs "
-            f"{money(stream.fixed['pseudonym secret'])} a month, in fixed.")
+            f"{money(stream.fixed['pseudonym secret'])} a month, in fixed."
+        )
         lines.append("")
     lines.append(
         "Beside these, monitoring costs the same at any volume: "
         + ", ".join(f"{name} {money(cost)}" for name, cost in idle.monitoring.items())
         + f", {money(monitoring)} a month at list price, so an idle stack costs {money(idle.total + monitoring)}. "
         "Within the account's always-free CloudWatch allowance (10 alarms and 3 dashboards) they cost nothing. "
-        f"With AlarmEmail the alarm topic's KMS key adds {money(prices['kms_key_month'])}.")
+        f"With AlarmEmail the alarm topic's KMS key adds {money(prices['kms_key_month'])}."
+    )
     return lines

@@ -14,6 +14,8 @@ def local_endpoint():
     endpoint = os.environ.get("AWS_ENDPOINT_URL", "")
     host = urllib.parse.urlparse(endpoint).hostname or ""
     if not (host.startswith("127.") or host == "localhost"):
-        raise NotLocal(f"AWS_ENDPOINT_URL={endpoint!r} is not a local emulator on loopback; "
-                       "scripts/pipeline and scripts/test start one")
+        raise NotLocal(
+            f"AWS_ENDPOINT_URL={endpoint!r} is not a local emulator on loopback; "
+            "scripts/pipeline and scripts/test start one"
+        )
     return endpoint

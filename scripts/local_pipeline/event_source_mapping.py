@@ -29,6 +29,7 @@ class MappingSettings:
 @dataclass
 class MappingCounts:
     """What the mapping did; updated by every poller under one lock."""
+
     invocations: int = 0
     received: int = 0
     deleted: int = 0
@@ -90,7 +91,7 @@ class EventSourceMapping:
         while not self._stopping.is_set():
             try:
                 self.poll_once(sqs)
-            except Exception as error:  # a poller survives a failed call, as Lambda's does
+            except Exception as error:  # noqa: BLE001 - a poller survives a failed call, as Lambda's does
                 self.errors.append(error)
                 self._stopping.wait(FAILED_POLL_PAUSE_SECONDS)
 
@@ -212,7 +213,7 @@ def _message_attribute(value):
 
 def _delete(sqs, queue_url, messages):
     for start in range(0, len(messages), 10):
-        chunk = messages[start:start + 10]
+        chunk = messages[start : start + 10]
         entries = [{"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]} for index, message in enumerate(chunk)]
         failed = sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries).get("Failed", [])
         if failed:

@@ -3,13 +3,13 @@ is named after its service and operation (s3:PutObject, sqs:SendMessageBatch, ..
 that name, answered with a server error, a throttling answer, a reset connection (before or after the
 request reached the endpoint), a delay, or passed through."""
 
+import http.client
 import json
 import random
 import socket
 import struct
 import threading
 import time
-import http.client
 import urllib.parse
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +24,7 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection
 @dataclass
 class Rule:
     """Chances per request of each fault; what is left passes through. `delay_seconds` is the delay's length."""
+
     error: float = 0.0
     throttle: float = 0.0
     reset: float = 0.0
@@ -76,21 +77,88 @@ def operation(method, path, query, headers):
     if "uploads" in parameters:
         return "s3:CreateMultipartUpload"
     if not has_key:
-        return {"GET": "s3:ListObjectsV2", "PUT": "s3:CreateBucket", "HEAD": "s3:HeadBucket"}.get(method, "s3:" + method)
+        return {"GET": "s3:ListObjectsV2", "PUT": "s3:CreateBucket", "HEAD": "s3:HeadBucket"}.get(
+            method, "s3:" + method
+        )
     return {"GET": "s3:GetObject", "PUT": "s3:PutObject", "HEAD": "s3:HeadObject", "DELETE": "s3:DeleteObject"}.get(
-        method, "s3:" + method)
+        method, "s3:" + method
+    )
 
 
-def _error_response(name, kind):
+def error_response(name, kind):
     """Status, headers and body of the error a service sends for `kind`."""
     if name.startswith("sqs:"):
         code, status = ("ThrottlingException", 400) if kind == "throttle" else ("InternalError", 500)
         body = json.dumps({"__type": f"com.amazonaws.sqs#{code}", "message": f"injected {kind}"}).encode()
         return status, {"Content-Type": "application/x-amz-json-1.0", "x-amzn-query-error": f"{code};Sender"}, body
     code, status = ("SlowDown", 503) if kind == "throttle" else ("InternalError", 500)
-    body = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code>"
-            f"<Message>injected {kind}</Message><RequestId>fault</RequestId></Error>").encode()
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code>'
+        f"<Message>injected {kind}</Message><RequestId>fault</RequestId></Error>"
+    ).encode()
     return status, {"Content-Type": "application/xml"}, body
+
+
+def rule_for(rules, name):
+    """The Rule for an operation `name` in `rules`: its own, else its service's wildcard (`s3:*`), else `*`,
+    else one that passes everything through."""
+    service = name.split(":", 1)[0]
+    return rules.get(name) or rules.get(f"{service}:*") or rules.get("*") or Rule()
+
+
+class Faults:
+    """Which fault, if any, each request meets: `rules` (see rule_for) read with seeded dice, so a run's
+    faults repeat with its seed, and every decision counted in `injected`. `rules` may be changed while
+    requests are decided."""
+
+    def __init__(self, rules=None, seed=0):
+        self.rules = dict(rules or {})
+        self.injected = Injected()
+        self._dice = random.Random(seed)
+        self._dice_lock = threading.Lock()
+
+    def rule(self, name):
+        return rule_for(self.rules, name)
+
+    def decide(self, name):
+        with self._dice_lock:
+            kind = self.rule(name).pick(self._dice)
+        self.injected.count(kind)
+        return kind
+
+
+def read_body(headers, rfile):
+    """A request's body from `rfile`: its chunks joined when it is sent chunked (the trailer read and
+    dropped), else its Content-Length's bytes."""
+    if headers.get("Transfer-Encoding", "").lower() == "chunked":
+        chunks = []
+        while True:
+            size = int(rfile.readline().split(b";")[0], 16)
+            if size == 0:
+                while rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(chunks)
+            chunks.append(rfile.read(size))
+            rfile.readline()
+    length = int(headers.get("Content-Length", 0))
+    return rfile.read(length) if length else b""
+
+
+def upstream_headers(headers, body):
+    """The request's headers as forwarded: no hop-by-hop header, the Content-Length of the body as read."""
+    forwarded = {name: value for name, value in headers.items() if name.lower() not in HOP_BY_HOP}
+    forwarded["Content-Length"] = str(len(body))
+    return forwarded
+
+
+def answer_headers(headers, method):
+    """The upstream answer's headers as sent back: no hop-by-hop header, and Content-Length only on a HEAD
+    answer, where it is the object's size; any other is recomputed from the payload on the way back."""
+    return [
+        (name, value)
+        for name, value in headers
+        if name.lower() not in HOP_BY_HOP and (name.lower() != "content-length" or method == "HEAD")
+    ]
 
 
 class FaultProxy:
@@ -100,12 +168,9 @@ class FaultProxy:
     def __init__(self, upstream, rules=None, seed=0):
         parsed = urllib.parse.urlparse(upstream)
         self.upstream = (parsed.hostname, parsed.port)
-        self.rules = dict(rules or {})
-        self.injected = Injected()
+        self.faults = Faults(rules, seed)
         self.tally = Tally()
         self.after_forward = None
-        self._dice = random.Random(seed)
-        self._dice_lock = threading.Lock()
         self._server = _QuietServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -119,15 +184,23 @@ class FaultProxy:
         self._server.shutdown()
         self._server.server_close()
 
+    @property
+    def rules(self):
+        return self.faults.rules
+
+    @rules.setter
+    def rules(self, rules):
+        self.faults.rules = rules
+
+    @property
+    def injected(self):
+        return self.faults.injected
+
     def rule(self, name):
-        service = name.split(":", 1)[0]
-        return self.rules.get(name) or self.rules.get(f"{service}:*") or self.rules.get("*") or Rule()
+        return self.faults.rule(name)
 
     def decide(self, name):
-        with self._dice_lock:
-            kind = self.rule(name).pick(self._dice)
-        self.injected.count(kind)
-        return kind
+        return self.faults.decide(name)
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -144,11 +217,11 @@ def _handler(proxy):
 
         def do_request(self):
             url = urllib.parse.urlsplit(self.path)
-            body = self._body()
+            body = read_body(self.headers, self.rfile)
             name = operation(self.command, url.path, url.query, self.headers)
             kind = proxy.decide(name)
             if kind in ("error", "throttle"):
-                return self._answer(*_error_response(name, kind))
+                return self._answer(*error_response(name, kind))
             if kind == "reset":
                 return self._reset()
             if kind == "delay":
@@ -163,32 +236,13 @@ def _handler(proxy):
 
         do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = do_request
 
-        def _body(self):
-            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                chunks = []
-                while True:
-                    size = int(self.rfile.readline().split(b";")[0], 16)
-                    if size == 0:
-                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                            pass
-                        return b"".join(chunks)
-                    chunks.append(self.rfile.read(size))
-                    self.rfile.readline()
-            length = int(self.headers.get("Content-Length", 0))
-            return self.rfile.read(length) if length else b""
-
         def _forward(self, body):
             connection = http.client.HTTPConnection(*proxy.upstream, timeout=300)
             try:
-                headers = {name: value for name, value in self.headers.items() if name.lower() not in HOP_BY_HOP}
-                headers["Content-Length"] = str(len(body))
-                connection.request(self.command, self.path, body=body, headers=headers)
+                connection.request(self.command, self.path, body=body, headers=upstream_headers(self.headers, body))
                 response = connection.getresponse()
                 payload = response.read()
-                # A HEAD answer's Content-Length is the object's size; any other is recomputed on the way back.
-                kept = [(name, value) for name, value in response.getheaders()
-                        if name.lower() not in HOP_BY_HOP and (name.lower() != "content-length" or self.command == "HEAD")]
-                return response.status, kept, payload
+                return response.status, answer_headers(response.getheaders(), self.command), payload
             finally:
                 connection.close()
 

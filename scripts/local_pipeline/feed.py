@@ -35,8 +35,13 @@ def generated_ids(producer, count, seed):
     """The unique ids, in order, of the records a burst with this seed sends: the same binary's command
     line generates the same records for the same seed."""
     env = {name: value for name, value in os.environ.items() if name != "AWS_LAMBDA_RUNTIME_API"}
-    output = subprocess.run([str(producer), "generate", "--count", str(count), "--seed", str(seed)],
-                            capture_output=True, text=True, check=True, env=env).stdout
+    output = subprocess.run(
+        [str(producer), "generate", "--count", str(count), "--seed", str(seed)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    ).stdout
     return [json.loads(line)["unique_id"] for line in output.splitlines()]
 
 
@@ -67,17 +72,20 @@ def send_packed_with_bad_lines(sqs, queue_url, producer, count, seed):
     env = {name: value for name, value in os.environ.items() if name != "AWS_LAMBDA_RUNTIME_API"}
     output = subprocess.run(
         [str(producer), "generate", "--count", str(count * GOOD_LINES_PER_PACKED_MESSAGE), "--seed", str(seed)],
-        capture_output=True, text=True, check=True, env=env).stdout
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    ).stdout
     good = output.splitlines()
-    bad = itertools.cycle(body for body in malformed_bodies() if body.strip() and "\n" not in body
-                          and "\r" not in body)
+    bad = itertools.cycle(body for body in malformed_bodies() if body.strip() and "\n" not in body and "\r" not in body)
     ids, bodies = [], []
     for index in range(count):
-        lines = good[index * GOOD_LINES_PER_PACKED_MESSAGE:(index + 1) * GOOD_LINES_PER_PACKED_MESSAGE]
+        lines = good[index * GOOD_LINES_PER_PACKED_MESSAGE : (index + 1) * GOOD_LINES_PER_PACKED_MESSAGE]
         ids += [json.loads(line)["unique_id"] for line in lines]
-        bodies.append("\n".join(lines[:2] + [next(bad)] + lines[2:]))
+        bodies.append("\n".join([*lines[:2], next(bad), *lines[2:]]))
     for start in range(0, len(bodies), 10):
-        entries = [{"Id": str(index), "MessageBody": body} for index, body in enumerate(bodies[start:start + 10])]
+        entries = [{"Id": str(index), "MessageBody": body} for index, body in enumerate(bodies[start : start + 10])]
         failed = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries).get("Failed", [])
         if failed:
             raise RuntimeError(f"{len(failed)} packed messages were refused: {failed[0].get('Message')}")

@@ -14,8 +14,15 @@ import duckdb
 LANDING_TABLE = "LandingSessionsTable"
 CURATED_TABLE = "UserSessionsTable"
 # Glue column types as DuckDB types.
-DUCKDB_TYPES = {"string": "VARCHAR", "int": "INTEGER", "bigint": "BIGINT", "date": "DATE",
-                "timestamp": "TIMESTAMP", "double": "DOUBLE", "boolean": "BOOLEAN"}
+DUCKDB_TYPES = {
+    "string": "VARCHAR",
+    "int": "INTEGER",
+    "bigint": "BIGINT",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP",
+    "double": "DOUBLE",
+    "boolean": "BOOLEAN",
+}
 # Athena's session in DuckDB: its time zone, UTC, as dt and accessed_at are, which the queries compare with
 # current_date and current_timestamp; and the Athena (Presto) functions the named queries use that DuckDB
 # spells differently. Presto's date_format and DuckDB's strftime agree on the %Y, %m and %d the queries use.
@@ -56,7 +63,7 @@ def partitions(folder, template, logical_id):
         place = named / tail.strip("/")
         objects = sorted(path for path in place.iterdir() if path.is_file()) if place.is_dir() else []
         if objects:
-            found[named.name[len(prefix):]] = objects
+            found[named.name[len(prefix) :]] = objects
     return found
 
 
@@ -99,8 +106,10 @@ def connect(folder, template):
     else:
         _empty(connection, name, columns)
     name, columns = table(template, CURATED_TABLE)
-    selects = [f"SELECT {', '.join(columns)}, {_literal(dt)} AS dt FROM read_parquet({_list(paths)})"
-               for dt, paths in curated_files(folder, template).items()]
+    selects = [
+        f"SELECT {', '.join(columns)}, {_literal(dt)} AS dt FROM read_parquet({_list(paths)})"
+        for dt, paths in curated_files(folder, template).items()
+    ]
     if selects:
         connection.execute(f"CREATE VIEW {name} AS " + " UNION ALL ".join(selects))
         _check_types(connection, name, columns)

@@ -13,10 +13,10 @@ import json
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Callable
 
 import boto3
 
@@ -25,7 +25,6 @@ from .endpoint import local_endpoint
 from .event_source_mapping import EventSourceMapping, MappingSettings
 from .fault_proxy import FaultProxy
 from .runtime import LocalFunction
-
 
 # While nothing changes (failed messages waiting to become visible again), a progress line this often.
 QUIET_REPORT_SECONDS = 10
@@ -63,6 +62,7 @@ class Options:
 @dataclass
 class Outcome:
     """What a run did and what the bucket holds afterwards."""
+
     resources: resources.Resources
     # The bucket copied whole, keys as paths, and how many objects it held.
     lake: Path
@@ -108,22 +108,34 @@ def run(template, options, say=print):
         settings = dataclasses.replace(settings, max_concurrency=1)
     malformed = round(options.count * options.malformed_share)
     redrive = json.loads(created.queue.attributes["RedrivePolicy"])
-    say(f"queue {created.queue.url} (visibility {created.queue.attributes['VisibilityTimeout']} s, "
-        f"dead-letter queue after {redrive['maxReceiveCount']} receives)")
+    say(
+        f"queue {created.queue.url} (visibility {created.queue.attributes['VisibilityTimeout']} s, "
+        f"dead-letter queue after {redrive['maxReceiveCount']} receives)"
+    )
     say(f"bucket {created.bucket}")
     if options.before_start is not None:
         options.before_start(created)
-    say(f"producer: a burst of {options.count} records (seed {options.seed})"
-        + (f", and {malformed} malformed messages" if malformed else ""))
-    say(f"consumer: {settings.max_concurrency} at once, batches of up to {settings.batch_size} messages, "
-        f"batching window {settings.batching_window_seconds:g} s")
+    say(
+        f"producer: a burst of {options.count} records (seed {options.seed})"
+        + (f", and {malformed} malformed messages" if malformed else "")
+    )
+    say(
+        f"consumer: {settings.max_concurrency} at once, batches of up to {settings.batch_size} messages, "
+        f"batching window {settings.batching_window_seconds:g} s"
+    )
 
     upstream = options.function_environment.get("AWS_ENDPOINT_URL") or local_endpoint()
     meter = FaultProxy(upstream)
     extra = {**options.function_environment, "AWS_ENDPOINT_URL": meter.url}
     producer = _function(template, "ProducerFunction", options.producer, options.output / "producer.log", extra)
-    consumer = _function(template, "ConsumerFunction", options.consumer, options.output / "consumer.log", extra,
-                         instances=settings.max_concurrency)
+    consumer = _function(
+        template,
+        "ConsumerFunction",
+        options.consumer,
+        options.output / "consumer.log",
+        extra,
+        instances=settings.max_concurrency,
+    )
     mapping = EventSourceMapping(settings, lambda: boto3.client("sqs", endpoint_url=meter.url), consumer.invoke)
     started = time.monotonic()
     with meter, producer, consumer, ThreadPoolExecutor(max_workers=2) as feeders:
@@ -142,8 +154,13 @@ def run(template, options, say=print):
         compacted = None
         if options.compactor is not None:
             say("compactor: one run over everything landed")
-            compactor = _function(template, "CompactorFunction", options.compactor, options.output / "compactor.log",
-                                  {**extra, "COMPACT_GRACE_SECS": 0})
+            compactor = _function(
+                template,
+                "CompactorFunction",
+                options.compactor,
+                options.output / "compactor.log",
+                {**extra, "COMPACT_GRACE_SECS": 0},
+            )
             if options.compact_timeout_seconds is not None:
                 compactor.timeout_seconds = min(compactor.timeout_seconds, options.compact_timeout_seconds)
             compacted = compaction.run(compactor, meter.tally)
@@ -151,8 +168,7 @@ def run(template, options, say=print):
     folder = options.output / "lake"
     shutil.rmtree(folder, ignore_errors=True)
     keys = lake.download(s3, created.bucket, "", folder)
-    variables = {**template.properties("ConsumerFunction", "Environment", "Variables"),
-                 **options.function_environment}
+    variables = {**template.properties("ConsumerFunction", "Environment", "Variables"), **options.function_environment}
     data_key, prefix = variables["DATA_KEY"], variables["PARTITION_PREFIX"]
     array, segments = history(folder, data_key, set(keys)) if data_key else ([], 0)
     partition_keys = [key for key in keys if key.startswith(prefix)]
@@ -196,8 +212,9 @@ def _mix_in(queue_url, malformed, options):
     sent = feed.send_malformed(sqs, queue_url, malformed)
     mixed = []
     if options.packed_with_bad_lines:
-        mixed = feed.send_packed_with_bad_lines(sqs, queue_url, options.producer, options.packed_with_bad_lines,
-                                                options.seed + 1)
+        mixed = feed.send_packed_with_bad_lines(
+            sqs, queue_url, options.producer, options.packed_with_bad_lines, options.seed + 1
+        )
     return sent, mixed
 
 
@@ -243,7 +260,11 @@ def _function(template, logical_id, bootstrap, log_path, extra_environment, inst
     """The template's function with its environment, timeout and memory, running `bootstrap`."""
     environment = {**template.properties(logical_id, "Environment", "Variables"), **extra_environment}
     return LocalFunction(
-        template.properties(logical_id, "FunctionName"), bootstrap, environment, log_path, instances=instances,
+        template.properties(logical_id, "FunctionName"),
+        bootstrap,
+        environment,
+        log_path,
+        instances=instances,
         timeout_seconds=int(template.properties(logical_id, "Timeout")),
         memory_mb=int(template.properties(logical_id, "MemorySize")),
     )
@@ -266,9 +287,11 @@ def _drain(sqs, created, mapping, feeders, started, options, say):
         now = time.monotonic()
         if state != last_state or now - last_said >= QUIET_REPORT_SECONDS:
             sent = counts.deleted + waiting + in_flight + dead
-            say(f"[{now - started:6.1f} s] sent {sent:6d}{'' if fed else '+'}  in queue {waiting + in_flight:6d} "
+            say(
+                f"[{now - started:6.1f} s] sent {sent:6d}{'' if fed else '+'}  in queue {waiting + in_flight:6d} "
                 f"(in flight {in_flight:5d})  consumed {counts.deleted:6d}  failed {counts.failed:5d}  "
-                f"dead-letter {dead:5d}")
+                f"dead-letter {dead:5d}"
+            )
             last_state, last_said = state, now
         if fed and waiting + in_flight == 0 and counts.in_flight == 0:
             return True

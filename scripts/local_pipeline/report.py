@@ -17,8 +17,12 @@ def summary_lines(outcome):
         f"{produced['sqs_calls']} SendMessageBatch calls "
         f"({produced['elapsed_ms'] / 1000:.1f} s), failed {produced['failed']}, unsent {produced['unsent']}",
         f"malformed     {outcome.malformed_sent} messages mixed in"
-        + (f", and {outcome.mixed_messages} packed messages with a bad line among {len(outcome.mixed_ids)} "
-           "valid records" if outcome.mixed_messages else ""),
+        + (
+            f", and {outcome.mixed_messages} packed messages with a bad line among {len(outcome.mixed_ids)} "
+            "valid records"
+            if outcome.mixed_messages
+            else ""
+        ),
         f"queue         {outcome.queue_depth} messages left; dead-letter queue {outcome.dead_letter_depth}",
         f"error output  {len(outcome.error_records)} records in {len(outcome.error_keys)} objects",
         f"consumer      {mapping['invocations']} invocations, {mapping['received']} messages received, "
@@ -38,13 +42,17 @@ def summary_lines(outcome):
 def compactor_line(compaction):
     account = compaction.response
     if not compaction.ok:
-        return (f"compactor     failed after {compaction.billed_ms} ms: {account.get('errorType')}: "
-                f"{account.get('errorMessage')}")
-    return (f"compactor     {account['partitions']} partitions, {account['landed_objects']} landed objects "
-            f"({account['landed_bytes']:,} bytes), {account['records_read']} records read, "
-            f"{account['duplicates']} duplicates dropped, {account['records_written']} written in "
-            f"{account['files_written']} files ({account['bytes_written']:,} bytes), {account['commits']} commits, "
-            f"{account['objects_left']} objects left; {compaction.billed_ms} ms")
+        return (
+            f"compactor     failed after {compaction.billed_ms} ms: {account.get('errorType')}: "
+            f"{account.get('errorMessage')}"
+        )
+    return (
+        f"compactor     {account['partitions']} partitions, {account['landed_objects']} landed objects "
+        f"({account['landed_bytes']:,} bytes), {account['records_read']} records read, "
+        f"{account['duplicates']} duplicates dropped, {account['records_written']} written in "
+        f"{account['files_written']} files ({account['bytes_written']:,} bytes), {account['commits']} commits, "
+        f"{account['objects_left']} objects left; {compaction.billed_ms} ms"
+    )
 
 
 def valid_sent(outcome):
@@ -64,13 +72,21 @@ def checks(outcome):
             ("every record in streaming_data.json is in the partitions", set(array_ids) <= partition_ids),
         ]
     else:
-        landed = [(f"the partitions hold the {sent} valid records sent (streaming_data.json is off)",
-                   len(partition_ids) == sent)]
+        landed = [
+            (
+                f"the partitions hold the {sent} valid records sent (streaming_data.json is off)",
+                len(partition_ids) == sent,
+            )
+        ]
     compacted = []
     if outcome.compaction:
         account = outcome.compaction.response
-        compacted = [("the compactor compacted every landed object, every partition committed",
-                      outcome.compaction.ok and account["objects_left"] == 0 and not account["failed_partitions"])]
+        compacted = [
+            (
+                "the compactor compacted every landed object, every partition committed",
+                outcome.compaction.ok and account["objects_left"] == 0 and not account["failed_partitions"],
+            )
+        ]
     return [
         ("the queue was drained", outcome.drained and outcome.queue_depth == 0),
         *landed,
@@ -86,9 +102,12 @@ def set_aside(outcome):
     queue whole."""
     expected = outcome.malformed_sent + outcome.mixed_messages
     what = f"the {outcome.malformed_sent} malformed messages" + (
-        f" and the {outcome.mixed_messages} packed messages with a bad line" if outcome.mixed_messages else "")
+        f" and the {outcome.mixed_messages} packed messages with a bad line" if outcome.mixed_messages else ""
+    )
     if outcome.error_prefix:
         reasons = all(record.get("problem") and "record" in record for record in outcome.error_records)
-        return (f"{what} are in the error output with their reasons",
-                len(outcome.error_keys) == expected and reasons and outcome.dead_letter_depth == 0)
+        return (
+            f"{what} are in the error output with their reasons",
+            len(outcome.error_keys) == expected and reasons and outcome.dead_letter_depth == 0,
+        )
     return (f"{what} are in the dead-letter queue", outcome.dead_letter_depth == expected)

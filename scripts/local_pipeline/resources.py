@@ -9,8 +9,14 @@ from dataclasses import dataclass
 # GetRandomPassword's parameters, which say how the string is generated.
 SECRET_TEXT_PROPERTIES = ("SecretStringTemplate", "GenerateStringKey")
 # Queue properties that are also SetQueueAttributes names.
-QUEUE_ATTRIBUTES = ("MessageRetentionPeriod", "VisibilityTimeout", "MaximumMessageSize", "DelaySeconds",
-                    "SqsManagedSseEnabled", "RedrivePolicy")
+QUEUE_ATTRIBUTES = (
+    "MessageRetentionPeriod",
+    "VisibilityTimeout",
+    "MaximumMessageSize",
+    "DelaySeconds",
+    "SqsManagedSseEnabled",
+    "RedrivePolicy",
+)
 
 
 @dataclass(frozen=True)
@@ -59,8 +65,10 @@ def _create_bucket(template, s3):
     name = properties["BucketName"]
     s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": template.pseudo["AWS::Region"]})
     # CloudFormation's ServerSideEncryptionByDefault is the API's ApplyServerSideEncryptionByDefault.
-    rules = [{("Apply" + key if key == "ServerSideEncryptionByDefault" else key): value for key, value in rule.items()}
-             for rule in properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]]
+    rules = [
+        {("Apply" + key if key == "ServerSideEncryptionByDefault" else key): value for key, value in rule.items()}
+        for rule in properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    ]
     s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
     s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=properties["PublicAccessBlockConfiguration"])
     s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=properties["OwnershipControls"])

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 
 # The emulator serves the function that bootstraps register through AWS_LAMBDA_RUNTIME_API=.../.rt as "_".
 INVOCATIONS_PATH = "/2015-03-31/functions/_/invocations"
@@ -19,6 +20,7 @@ INVOCATIONS_PATH = "/2015-03-31/functions/_/invocations"
 @dataclass(frozen=True)
 class Invocation:
     """What an invocation returned: the function's response, or its error (`ok` false)."""
+
     ok: bool
     payload: bytes
 
@@ -55,22 +57,24 @@ class LocalFunction:
         self._instances_lock = threading.Lock()
 
     def __enter__(self):
-        self._log = self._stack.enter_context(open(self.log_path, "w"))
+        self._log = self._stack.enter_context(Path(self.log_path).open("w"))
         try:
             emulator = ["cargo", "lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", str(self.port)]
             self._start(emulator, None)
             self._wait_for_port()
             env = dict(os.environ)
             env.update({name: str(value) for name, value in self.environment.items()})
-            env.update({
-                "AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{self.port}/.rt",
-                "AWS_LAMBDA_FUNCTION_NAME": self.name,
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb),
-                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.name}",
-                "AWS_LAMBDA_LOG_STREAM_NAME": "local",
-                "AWS_LAMBDA_LOG_FORMAT": "JSON",
-            })
+            env.update(
+                {
+                    "AWS_LAMBDA_RUNTIME_API": f"http://127.0.0.1:{self.port}/.rt",
+                    "AWS_LAMBDA_FUNCTION_NAME": self.name,
+                    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb),
+                    "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                    "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.name}",
+                    "AWS_LAMBDA_LOG_STREAM_NAME": "local",
+                    "AWS_LAMBDA_LOG_FORMAT": "JSON",
+                }
+            )
             self._environment = env
             for _ in range(self.instances):
                 self._instances.append(self._start([str(self.bootstrap)], env))
@@ -105,13 +109,18 @@ class LocalFunction:
                 if probe.connect_ex(("127.0.0.1", self.port)) == 0:
                     return
             time.sleep(0.1)
-        raise FunctionError(f"{self.name}: the Runtime API emulator did not listen on port {self.port}; "
-                            f"see {self.log_path}")
+        raise FunctionError(
+            f"{self.name}: the Runtime API emulator did not listen on port {self.port}; see {self.log_path}"
+        )
 
     def invoke(self, payload: bytes) -> Invocation:
         """Invokes synchronously, as the event source mapping does. A timeout counts as a function error."""
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{INVOCATIONS_PATH}", data=payload,
-                                         method="POST", headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{INVOCATIONS_PATH}",
+            data=payload,
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
                 return Invocation(True, response.read())

@@ -31,9 +31,14 @@ def partitions_read(connection, sql, partitions):
     if re.search(r"\bOR\b", sql, re.IGNORECASE):
         return list(partitions)
     comparisons = [(match.group(1), _operand(sql, match.end())) for match in COMPARISON.finditer(sql)]
-    return [dt for dt in partitions
-            if all(connection.execute(f"SELECT ? {operator} ({operand})", [dt]).fetchall()[0][0]
-                   for operator, operand in comparisons)]
+    return [
+        dt
+        for dt in partitions
+        if all(
+            connection.execute(f"SELECT ? {operator} ({operand})", [dt]).fetchall()[0][0]
+            for operator, operand in comparisons
+        )
+    ]
 
 
 def _operand(sql, start):
@@ -64,7 +69,9 @@ def parquet_bytes(connection, sql, files, columns):
         return read, used, 0
     total = connection.execute(
         "SELECT coalesce(sum(total_compressed_size), 0) FROM parquet_metadata($paths) "
-        "WHERE path_in_schema IN (SELECT unnest($columns))", {"paths": paths, "columns": used}).fetchall()[0][0]
+        "WHERE path_in_schema IN (SELECT unnest($columns))",
+        {"paths": paths, "columns": used},
+    ).fetchall()[0][0]
     return read, used, int(total)
 
 
@@ -103,8 +110,10 @@ def lines(connection, template, folder):
             size = _size({dt: landing[dt] for dt in read})
             what = f"whole NDJSON objects of {landing_name}"
         baseline = _size({dt: landing[dt] for dt in read if dt in landing})
-        result.append(f"query         {name}: {size:,} bytes ({_share(size, baseline)} of the landing NDJSON of "
-                      f"the {len(read)} partitions it reads): {what}")
+        result.append(
+            f"query         {name}: {size:,} bytes ({_share(size, baseline)} of the landing NDJSON of "
+            f"the {len(read)} partitions it reads): {what}"
+        )
     return result
 
 

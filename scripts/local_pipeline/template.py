@@ -94,7 +94,7 @@ class Template:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, argument), = value.items()
+            ((key, argument),) = value.items()
             if key == "Ref":
                 return self._ref(argument)
             if key == "Fn::Sub":
@@ -138,7 +138,7 @@ class Template:
         return self._evaluate(self.document["Conditions"][name])
 
     def _evaluate(self, condition):
-        (key, argument), = condition.items()
+        ((key, argument),) = condition.items()
         if key == "Fn::Not":
             return not self._evaluate(argument[0])
         if key == "Fn::Equals":

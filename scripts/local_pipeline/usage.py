@@ -30,8 +30,11 @@ class Tally:
         """Counts one forwarded request; a refused one (4xx/5xx) is billed all the same, as AWS does."""
         units, messages = 1, 0
         if name in ("sqs:SendMessageBatch", "sqs:SendMessage"):
-            bodies = _sqs_bodies(request_body, "Entries", "MessageBody") if name.endswith("Batch") \
+            bodies = (
+                _sqs_bodies(request_body, "Entries", "MessageBody")
+                if name.endswith("Batch")
                 else _sqs_bodies(request_body, None, "MessageBody")
+            )
             units, messages = _chunks(bodies), len(bodies)
         elif name == "sqs:ReceiveMessage" and status < 300:
             bodies = _sqs_bodies(response_body, "Messages", "Body")

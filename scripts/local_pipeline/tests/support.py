@@ -52,8 +52,9 @@ def send(sqs, url, bodies, **extra):
     """Sends the bodies in batches of ten; returns their message ids in order."""
     ids = []
     for start in range(0, len(bodies), 10):
-        entries = [{"Id": str(index), "MessageBody": body, **extra}
-                   for index, body in enumerate(bodies[start:start + 10])]
+        entries = [
+            {"Id": str(index), "MessageBody": body, **extra} for index, body in enumerate(bodies[start : start + 10])
+        ]
         response = sqs.send_message_batch(QueueUrl=url, Entries=entries)
         ids.extend(entry["MessageId"] for entry in sorted(response["Successful"], key=lambda e: int(e["Id"])))
     return ids

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import boto3
 
-from local_pipeline import cost, pipeline, reliability
+from local_pipeline import cost, pipeline
+from local_pipeline.reliability.filler import filler_array
+from local_pipeline.reliability.scenarios import ABOVE_ONE_PART
 from local_pipeline.template import Template
 from local_pipeline.usage import Tally, since
 
@@ -24,11 +26,28 @@ REQUESTS_PER_1000_RECORDS = 25
 
 def measured(**overrides):
     values = dict(
-        records=10_000, messages=100, sqs_send_units=100, sqs_receive_units=100, sqs_delete_units=10, s3_put=16,
-        s3_get=2, consumer_invocations=2, consumer_billed_ms=400, producer_invocations=1, producer_billed_ms=500,
-        log_bytes=2_000, metrics=2, record_bytes=560.0, consumer_memory_mb=256, producer_memory_mb=128,
-        architecture="arm64", batch_size=50, batching_window_seconds=300, producer_runs_per_month=2920.0,
-        alarms=5, dashboards=1,
+        records=10_000,
+        messages=100,
+        sqs_send_units=100,
+        sqs_receive_units=100,
+        sqs_delete_units=10,
+        s3_put=16,
+        s3_get=2,
+        consumer_invocations=2,
+        consumer_billed_ms=400,
+        producer_invocations=1,
+        producer_billed_ms=500,
+        log_bytes=2_000,
+        metrics=2,
+        record_bytes=560.0,
+        consumer_memory_mb=256,
+        producer_memory_mb=128,
+        architecture="arm64",
+        batch_size=50,
+        batching_window_seconds=300,
+        producer_runs_per_month=2920.0,
+        alarms=5,
+        dashboards=1,
     )
     values.update(overrides)
     return cost.Measured(**values)
@@ -36,9 +55,20 @@ def measured(**overrides):
 
 def compactor(**overrides):
     """One hourly run over 2,000 records in 4 landed objects of one partition, as a small local run makes."""
-    values = dict(billed_ms=800, memory_mb=1024, s3_put=5, s3_get=8, secret_reads=1, log_bytes=1_500, records=2_000,
-                  landed_objects=4, partitions=1, curated_bytes_per_record=200.0, target_file_bytes=128 * 2**20,
-                  runs_per_month=730.0)
+    values = dict(
+        billed_ms=800,
+        memory_mb=1024,
+        s3_put=5,
+        s3_get=8,
+        secret_reads=1,
+        log_bytes=1_500,
+        records=2_000,
+        landed_objects=4,
+        partitions=1,
+        curated_bytes_per_record=200.0,
+        target_file_bytes=128 * 2**20,
+        runs_per_month=730.0,
+    )
     values.update(overrides)
     return cost.Compactor(**values)
 
@@ -63,8 +93,10 @@ class TallyTest(unittest.TestCase):
         tally.add("s3:GetObject", b"", b"", 200)
         tally.add("secretsmanager:GetSecretValue", b"{}", b"{}", 200)
         spent = since(tally.snapshot(), before)
-        self.assertEqual({name: operation.requests for name, operation in spent.items()},
-                         {"s3:GetObject": 1, "secretsmanager:GetSecretValue": 1})
+        self.assertEqual(
+            {name: operation.requests for name, operation in spent.items()},
+            {"s3:GetObject": 1, "secretsmanager:GetSecretValue": 1},
+        )
 
 
 class MonthTest(unittest.TestCase):
@@ -100,11 +132,14 @@ class MonthTest(unittest.TestCase):
         without = cost.month(measured(), self.prices, self.assumptions, cost.DEFAULT_STREAM_RATE, 1)
         self.assertAlmostEqual(stream.usage_total - without.usage_total, stream.usage["Compactor"])
         # 730 invocations and their log lines, at least the fixed time each at 1 GB; under a dollar.
-        floor = 730 * (self.prices["lambda_request"] + self.assumptions["compactor_overhead_ms_per_run"] / 1000
-                       * self.prices["lambda_gb_second_arm64"])
+        floor = 730 * (
+            self.prices["lambda_request"]
+            + self.assumptions["compactor_overhead_ms_per_run"] / 1000 * self.prices["lambda_gb_second_arm64"]
+        )
         self.assertTrue(floor < stream.usage["Compactor"] < 1.0, stream.usage)
-        self.assertAlmostEqual(stream.fixed["pseudonym secret"],
-                               self.prices["secret_month"] + 730 * self.prices["secretsmanager_request"])
+        self.assertAlmostEqual(
+            stream.fixed["pseudonym secret"], self.prices["secret_month"] + 730 * self.prices["secretsmanager_request"]
+        )
         idle = cost.month(with_compactor, self.prices, self.assumptions, 0.0, 1)
         self.assertNotIn("Compactor", idle.usage, "the schedules are off together")
         self.assertEqual(idle.fixed["pseudonym secret"], self.prices["secret_month"])
@@ -112,15 +147,22 @@ class MonthTest(unittest.TestCase):
     def test_compactor_runs_read_each_landed_object_and_rewrite_at_most_half_a_file(self):
         per_run = {}
         for rate in (1.0, 1000.0):
-            bill = cost.compactor_month(measured(compactor=compactor()), self.prices, self.assumptions,
-                                        rate * cost.SECONDS_PER_MONTH, 8760)
+            bill = cost.compactor_month(
+                measured(compactor=compactor()), self.prices, self.assumptions, rate * cost.SECONDS_PER_MONTH, 8760
+            )
             per_run[rate] = bill["Lambda"] / 730
         # 12 objects a run (8,760 consumer invocations over 730 runs, an object each as the run's 4 made 4), and
         # the run's 4 other GET-class and 5 PUT-class requests for its one partition.
-        s3 = cost.compactor_month(measured(compactor=compactor(), consumer_invocations=4), self.prices,
-                                  self.assumptions, cost.SECONDS_PER_MONTH, 8760)["S3 requests"]
-        self.assertAlmostEqual(s3, 730 * ((8760 / 730 + 4) * self.prices["s3_get_class"]
-                                          + 5 * self.prices["s3_put_class"]))
+        s3 = cost.compactor_month(
+            measured(compactor=compactor(), consumer_invocations=4),
+            self.prices,
+            self.assumptions,
+            cost.SECONDS_PER_MONTH,
+            8760,
+        )["S3 requests"]
+        self.assertAlmostEqual(
+            s3, 730 * ((8760 / 730 + 4) * self.prices["s3_get_class"] + 5 * self.prices["s3_put_class"])
+        )
         # A thousand times the records costs less than a thousand times the time: the rewrite is capped.
         self.assertLess(per_run[1000.0], 1000 * per_run[1.0])
 
@@ -138,24 +180,36 @@ class RunAccountingTest(unittest.TestCase):
         template = Template({"Company": "cost" + uuid.uuid4().hex[:12], "ConsumerBatchingWindowSeconds": 1})
         deployed = Template({"Company": template.parameters["Company"]})
         data_key = template.properties("ConsumerFunction", "Environment", "Variables", "DATA_KEY")
-        filler, _ = reliability.filler_array(reliability.ABOVE_ONE_PART)
+        filler, _ = filler_array(ABOVE_ONE_PART)
 
         def before_start(created):
             boto3.client("s3").put_object(Bucket=created.bucket, Key=data_key, Body=filler)
 
         with tempfile.TemporaryDirectory(prefix="cost-") as output:
-            options = pipeline.Options(producer=self.producer, consumer=self.consumer, compactor=self.compactor,
-                                       output=Path(output), count=2000, seed=3, drain_timeout_seconds=120,
-                                       compact_timeout_seconds=120, progress_seconds=1, before_start=before_start,
-                                       serial=True)
+            options = pipeline.Options(
+                producer=self.producer,
+                consumer=self.consumer,
+                compactor=self.compactor,
+                output=Path(output),
+                count=2000,
+                seed=3,
+                drain_timeout_seconds=120,
+                compact_timeout_seconds=120,
+                progress_seconds=1,
+                before_start=before_start,
+                serial=True,
+            )
             outcome = pipeline.run(template, options, say=lambda _line: None)
             counted = cost.measure(outcome, template, deployed)
 
         self.assertEqual((counted.records, counted.messages), (2000, 20), "a hundred records a message")
         self.assertEqual(counted.consumer_invocations, 1, "one batch of 20 messages, within the 1 s window")
         self.assertGreater(counted.s3_put, 0, "the proxy saw the consumer's writes")
-        self.assertGreaterEqual(counted.sqs_receive_units, counted.messages // 10,
-                                "the proxy read the messages in the receives (SQS's JSON protocol)")
+        self.assertGreaterEqual(
+            counted.sqs_receive_units,
+            counted.messages // 10,
+            "the proxy read the messages in the receives (SQS's JSON protocol)",
+        )
         full = counted.full_batch_invocations
         self.assertLessEqual(counted.per_1000_records(full), REQUESTS_PER_1000_RECORDS, counted)
         self.assertEqual(counted.metrics, 2, "two custom metrics by default")

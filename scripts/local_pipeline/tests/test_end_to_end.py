@@ -30,19 +30,30 @@ class EndToEndTest(unittest.TestCase):
         self.compactor = bootstrap("COMPACTOR_BOOTSTRAP", "target/release/compactor")
         self.output = Path(tempfile.mkdtemp(prefix="local-pipeline-"))
         # A company of its own gives the test its own queue, dead-letter queue and bucket.
-        self.template = Template({
-            "Company": "e2e" + uuid.uuid4().hex[:12],
-            "ConsumerBatchSize": 50,
-            "ConsumerBatchingWindowSeconds": 1,
-            "ConsumerMaxConcurrency": 4,
-            "QueueVisibilityTimeoutSeconds": 3,
-            "MaxReceiveCount": 2,
-        })
+        self.template = Template(
+            {
+                "Company": "e2e" + uuid.uuid4().hex[:12],
+                "ConsumerBatchSize": 50,
+                "ConsumerBatchingWindowSeconds": 1,
+                "ConsumerMaxConcurrency": 4,
+                "QueueVisibilityTimeoutSeconds": 3,
+                "MaxReceiveCount": 2,
+            }
+        )
 
     def test_every_valid_record_lands_once_is_compacted_once_and_malformed_messages_reach_the_error_output(self):
-        options = pipeline.Options(producer=self.producer, consumer=self.consumer, compactor=self.compactor,
-                                   output=self.output, count=COUNT, seed=SEED, malformed_share=MALFORMED_SHARE,
-                                   drain_timeout_seconds=120, compact_timeout_seconds=120, progress_seconds=1)
+        options = pipeline.Options(
+            producer=self.producer,
+            consumer=self.consumer,
+            compactor=self.compactor,
+            output=self.output,
+            count=COUNT,
+            seed=SEED,
+            malformed_share=MALFORMED_SHARE,
+            drain_timeout_seconds=120,
+            compact_timeout_seconds=120,
+            progress_seconds=1,
+        )
         outcome = pipeline.run(self.template, options, say=lambda _line: None)
 
         failed = [description for description, holds in report.checks(outcome) if not holds]
@@ -59,11 +70,15 @@ class EndToEndTest(unittest.TestCase):
 
         account = outcome.compaction.response
         self.assertTrue(outcome.compaction.ok, account)
-        self.assertEqual((account["records_written"], account["records"], account["failed_partitions"]),
-                         (COUNT, COUNT, []))
+        self.assertEqual(
+            (account["records_written"], account["records"], account["failed_partitions"]), (COUNT, COUNT, [])
+        )
         self.assertEqual(account["records_read"] - account["duplicates"], COUNT)
-        self.assertEqual(outcome.compaction.usage["secretsmanager:GetSecretValue"].requests, 1,
-                         "the compactor read its key once, through the proxy")
+        self.assertEqual(
+            outcome.compaction.usage["secretsmanager:GetSecretValue"].requests,
+            1,
+            "the compactor read its key once, through the proxy",
+        )
         self.assertTrue(outcome.resources.secret.startswith("arn:aws:secretsmanager:"))
         self.assertNotIn("secretsmanager:GetSecretValue", outcome.usage, "the compactor's requests are apart")
 
@@ -77,8 +92,10 @@ class EndToEndTest(unittest.TestCase):
         self.assertEqual(lake.records(connection, self.template, lake.CURATED_TABLE), (COUNT, COUNT))
         self.assertEqual(lake.records(connection, self.template, lake.LANDING_TABLE)[1], COUNT)
         # Pseudonymised: tokens of the key's version 1, names and streets dropped, no raw e-mail.
-        emails, names = connection.sql("SELECT count(*) FILTER (WHERE email LIKE 'k1.%' AND email NOT LIKE '%@%'), "
-                                       "count(person_name) FROM user_sessions").fetchall()[0]
+        emails, names = connection.sql(
+            "SELECT count(*) FILTER (WHERE email LIKE 'k1.%' AND email NOT LIKE '%@%'), "
+            "count(person_name) FROM user_sessions"
+        ).fetchall()[0]
         self.assertEqual((emails, names), (COUNT, 0))
 
         lines = scan.lines(connection, self.template, outcome.lake)
@@ -120,8 +137,12 @@ class EndToEndTest(unittest.TestCase):
                 record["person_name"] = f'"{marker}`'
                 message["body"] = json.dumps(record)
 
-        environment = {"BUCKET_NAME": bucket, "PARTITION_PREFIX": "user_sessions/", "AWS_LAMBDA_LOG_LEVEL": "TRACE",
-                       "AWS_LAMBDA_LOG_FORMAT": "JSON"}
+        environment = {
+            "BUCKET_NAME": bucket,
+            "PARTITION_PREFIX": "user_sessions/",
+            "AWS_LAMBDA_LOG_LEVEL": "TRACE",
+            "AWS_LAMBDA_LOG_FORMAT": "JSON",
+        }
         log_path = self.output / "trace.log"
         with LocalFunction("consumer", self.consumer, environment, log_path) as consumer:
             result = consumer.invoke(json.dumps(event).encode())

@@ -62,26 +62,41 @@ class EventSourceMappingTest(unittest.TestCase):
         self.assertEqual(mapping.poll_once(self.sqs), [])
 
         [record] = function.events[0]["Records"]
-        self.assertEqual(set(record), {"messageId", "receiptHandle", "body", "attributes", "messageAttributes",
-                                       "md5OfBody", "md5OfMessageAttributes", "eventSource", "eventSourceARN",
-                                       "awsRegion"})
+        self.assertEqual(
+            set(record),
+            {
+                "messageId",
+                "receiptHandle",
+                "body",
+                "attributes",
+                "messageAttributes",
+                "md5OfBody",
+                "md5OfMessageAttributes",
+                "eventSource",
+                "eventSourceARN",
+                "awsRegion",
+            },
+        )
         self.assertEqual(record["messageId"], message_id)
         self.assertEqual(record["body"], '{"a": 1}')
         self.assertEqual(record["md5OfBody"], hashlib.md5(b'{"a": 1}').hexdigest())
-        self.assertEqual((record["eventSource"], record["eventSourceARN"], record["awsRegion"]),
-                         ("aws:sqs", mapping.settings.queue_arn, "eu-central-1"))
+        self.assertEqual(
+            (record["eventSource"], record["eventSourceARN"], record["awsRegion"]),
+            ("aws:sqs", mapping.settings.queue_arn, "eu-central-1"),
+        )
         self.assertEqual(record["attributes"]["ApproximateReceiveCount"], "1")
         self.assertTrue({"SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp"} <= set(record["attributes"]))
-        self.assertEqual(record["messageAttributes"],
-                         {"locale": {"stringValue": "ro", "stringListValues": [], "binaryListValues": [],
-                                     "dataType": "String"}})
+        self.assertEqual(
+            record["messageAttributes"],
+            {"locale": {"stringValue": "ro", "stringListValues": [], "binaryListValues": [], "dataType": "String"}},
+        )
         self.assertEqual(depth(self.sqs, url), (0, 0))
 
     def test_only_messages_reported_as_failed_stay_and_come_back(self):
         failed = []
         function = ScriptedFunction(lambda event: report_failed(*failed)(event))
         mapping, url = self.mapping(function, batch_size=10)
-        first, second, third = send(self.sqs, url, ["1", "2", "3"])
+        _first, second, _third = send(self.sqs, url, ["1", "2", "3"])
         failed.append(second)
 
         self.assertEqual(mapping.poll_once(self.sqs), [second])

@@ -32,8 +32,9 @@ class MotoServerTest(unittest.TestCase):
         require_loopback_endpoint(self)
         self.s3 = boto3.client("s3")
         self.bucket = unique_name("moto")
-        self.s3.create_bucket(Bucket=self.bucket,
-                              CreateBucketConfiguration={"LocationConstraint": self.s3.meta.region_name})
+        self.s3.create_bucket(
+            Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": self.s3.meta.region_name}
+        )
 
     def put(self, body, key=KEY, **conditions):
         return self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, **conditions)["ETag"]
@@ -47,8 +48,12 @@ class MotoServerTest(unittest.TestCase):
     def copy_part(self, upload_id, source_key, last_byte, key=KEY, **conditions):
         """Part 1 of `upload_id`: bytes 0..=last_byte of `source_key`."""
         return self.s3.upload_part_copy(
-            Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=1,
-            CopySource={"Bucket": self.bucket, "Key": source_key}, CopySourceRange=f"bytes=0-{last_byte}",
+            Bucket=self.bucket,
+            Key=key,
+            UploadId=upload_id,
+            PartNumber=1,
+            CopySource={"Bucket": self.bucket, "Key": source_key},
+            CopySourceRange=f"bytes=0-{last_byte}",
             **conditions,
         )["CopyPartResult"]["ETag"]
 
@@ -57,13 +62,15 @@ class MotoServerTest(unittest.TestCase):
         size = self.s3.head_object(Bucket=self.bucket, Key=source_key)["ContentLength"]
         upload_id = self.start_upload(key, **extra)
         copied = self.copy_part(upload_id, source_key, size - 1, key)
-        uploaded = self.s3.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=2,
-                                       Body=suffix)["ETag"]
+        uploaded = self.s3.upload_part(Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumber=2, Body=suffix)[
+            "ETag"
+        ]
         return upload_id, [{"PartNumber": 1, "ETag": copied}, {"PartNumber": 2, "ETag": uploaded}]
 
     def complete(self, upload_id, parts, key=KEY, **conditions):
-        return self.s3.complete_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id,
-                                                 MultipartUpload={"Parts": parts}, **conditions)
+        return self.s3.complete_multipart_upload(
+            Bucket=self.bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}, **conditions
+        )
 
     def test_a_part_copied_from_a_stale_etag_is_refused(self):
         stale = self.put(base_object())
@@ -128,8 +135,9 @@ class MotoServerTest(unittest.TestCase):
 
     def test_the_uploads_metadata_is_on_the_object_and_in_ranged_reads(self):
         etag = self.put(base_object())
-        upload_id, parts = self.prepared_upload(KEY, b"suffix", Metadata={"records": "42"},
-                                                ContentType="application/json")
+        upload_id, parts = self.prepared_upload(
+            KEY, b"suffix", Metadata={"records": "42"}, ContentType="application/json"
+        )
         self.complete(upload_id, parts, IfMatch=etag)
 
         size = len(base_object()) + len(b"suffix")
@@ -170,8 +178,9 @@ class MotoServerTest(unittest.TestCase):
                     current = s3.get_object(Bucket=self.bucket, Key=KEY)
                     value = int(current["Body"].read())
                     try:
-                        s3.put_object(Bucket=self.bucket, Key=KEY, Body=str(value + 1).encode(),
-                                      IfMatch=current["ETag"])
+                        s3.put_object(
+                            Bucket=self.bucket, Key=KEY, Body=str(value + 1).encode(), IfMatch=current["ETag"]
+                        )
                         break
                     except ClientError as raised:
                         if error(raised) != (412, "PreconditionFailed"):
@@ -183,8 +192,9 @@ class MotoServerTest(unittest.TestCase):
     def test_concurrent_composes_lose_and_corrupt_nothing(self):
         base = base_object()
         self.put(base)
-        suffixes = [json.dumps({"writer": writer, "pad": "x" * (100 + 37 * writer)}).encode() + b"\n"
-                    for writer in range(8)]
+        suffixes = [
+            json.dumps({"writer": writer, "pad": "x" * (100 + 37 * writer)}).encode() + b"\n" for writer in range(8)
+        ]
         refusals = []
 
         def append(suffix):
@@ -202,8 +212,8 @@ class MotoServerTest(unittest.TestCase):
         self.run_all([lambda suffix=suffix: append(suffix) for suffix in suffixes])
 
         body = self.read()
-        self.assertEqual(body[:len(base)], base)
-        appended = body[len(base):].splitlines(keepends=True)
+        self.assertEqual(body[: len(base)], base)
+        appended = body[len(base) :].splitlines(keepends=True)
         self.assertEqual(sorted(appended), sorted(suffixes))
         self.assertEqual(len(body), len(base) + sum(map(len, suffixes)))
         self.assertGreater(len(refusals), 0, "the writers never raced; the test proves nothing")
@@ -213,14 +223,22 @@ class MotoServerTest(unittest.TestCase):
         upload_id = s3.create_multipart_upload(Bucket=self.bucket, Key=KEY)["UploadId"]
         try:
             copied = s3.upload_part_copy(
-                Bucket=self.bucket, Key=KEY, UploadId=upload_id, PartNumber=1,
-                CopySource={"Bucket": self.bucket, "Key": KEY}, CopySourceRange=f"bytes=0-{size - 1}",
+                Bucket=self.bucket,
+                Key=KEY,
+                UploadId=upload_id,
+                PartNumber=1,
+                CopySource={"Bucket": self.bucket, "Key": KEY},
+                CopySourceRange=f"bytes=0-{size - 1}",
                 CopySourceIfMatch=etag,
             )["CopyPartResult"]["ETag"]
-            uploaded = s3.upload_part(Bucket=self.bucket, Key=KEY, UploadId=upload_id, PartNumber=2,
-                                      Body=suffix)["ETag"]
+            uploaded = s3.upload_part(Bucket=self.bucket, Key=KEY, UploadId=upload_id, PartNumber=2, Body=suffix)[
+                "ETag"
+            ]
             s3.complete_multipart_upload(
-                Bucket=self.bucket, Key=KEY, UploadId=upload_id, IfMatch=etag,
+                Bucket=self.bucket,
+                Key=KEY,
+                UploadId=upload_id,
+                IfMatch=etag,
                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": copied}, {"PartNumber": 2, "ETag": uploaded}]},
             )
         except ClientError:

@@ -16,8 +16,9 @@ class TemplateTest(unittest.TestCase):
         template = Template()
         template.bind("DeadLetterQueue", "https://dlq", Arn="arn:aws:sqs:eu-central-1:123456789012:dlq")
         policy = template.properties("Queue", "RedrivePolicy")
-        self.assertEqual(policy, {"deadLetterTargetArn": "arn:aws:sqs:eu-central-1:123456789012:dlq",
-                                  "maxReceiveCount": 5})
+        self.assertEqual(
+            policy, {"deadLetterTargetArn": "arn:aws:sqs:eu-central-1:123456789012:dlq", "maxReceiveCount": 5}
+        )
 
     def test_the_compactor_reads_the_bound_secrets_arn(self):
         template = Template({"Company": "leaddata"})

@@ -253,8 +253,11 @@ class TranslatedTemplateTest(unittest.TestCase):
         value = dig(self.properties(function), ("Environment", "Variables", name))
         target = value.get("Ref") if isinstance(value, dict) else None
         known = self.template.get("Parameters", {}) if kind == "Parameter" else self.of_type(kind)
-        self.assertIn(target, known, f"{function} (AWS::Lambda::Function) {name}: {json.dumps(value)} is not a Ref"
-                      f" to a {kind} of the template")
+        self.assertIn(
+            target,
+            known,
+            f"{function} (AWS::Lambda::Function) {name}: {json.dumps(value)} is not a Ref to a {kind} of the template",
+        )
         return target
 
     def glue_table(self, name):
@@ -314,10 +317,10 @@ class TranslatedTemplateTest(unittest.TestCase):
     def test_no_role_allows_an_sqs_or_s3_action_on_every_resource(self):
         problems = []
         for role_id in self.of_type("AWS::IAM::Role"):
-            for name in broad_managed_policies(self.properties(role_id)):
-                problems.append(
-                    f"{role_id} (AWS::IAM::Role) ManagedPolicyArns: {name} allows {BROAD_MANAGED_POLICIES[name]}"
-                )
+            problems.extend(
+                f"{role_id} (AWS::IAM::Role) ManagedPolicyArns: {name} allows {BROAD_MANAGED_POLICIES[name]}"
+                for name in broad_managed_policies(self.properties(role_id))
+            )
             for where, statement in role_statements(self.resources, role_id):
                 if statement.get("Effect") != "Allow" or "*" not in as_list(statement.get("Resource")):
                     continue
@@ -435,8 +438,7 @@ class TranslatedTemplateTest(unittest.TestCase):
             if condition is not None:
                 condition = {
                     operator: {
-                        key: sorted(resource_label(value) for value in as_list(values))
-                        for key, values in keys.items()
+                        key: sorted(resource_label(value) for value in as_list(values)) for key, values in keys.items()
                     }
                     for operator, keys in condition.items()
                 }
@@ -476,7 +478,7 @@ class TranslatedTemplateTest(unittest.TestCase):
         except json.JSONDecodeError:
             shape = None
         if not (isinstance(shape, dict) and set(shape) == {"version"} and isinstance(shape["version"], int)):
-            problems.append(f"{label}.SecretStringTemplate: not JSON of the form {{\"version\": N}}")
+            problems.append(f'{label}.SecretStringTemplate: not JSON of the form {{"version": N}}')
         if int(generated.get("PasswordLength", 32)) < SECRET_MIN_KEY_LENGTH:
             problems.append(f"{label}.PasswordLength: under the {SECRET_MIN_KEY_LENGTH} bytes the compactor needs")
         for function in self.of_type("AWS::Lambda::Function"):
@@ -494,8 +496,11 @@ class TranslatedTemplateTest(unittest.TestCase):
         bucket = self.variable_ref(compactor, "BUCKET_NAME", "AWS::S3::Bucket")
         curated = self.variable_ref(compactor, "CURATED_PREFIX", "Parameter")
         landing = self.variable_ref(consumer, "PARTITION_PREFIX", "Parameter")
-        self.assertEqual(self.variable_ref(compactor, "PARTITION_PREFIX", "Parameter"), landing,
-                         "the compactor reads another landing prefix than the consumer writes")
+        self.assertEqual(
+            self.variable_ref(compactor, "PARTITION_PREFIX", "Parameter"),
+            landing,
+            "the compactor reads another landing prefix than the consumer writes",
+        )
         self.assertEqual(self.variable_ref(consumer, "BUCKET_NAME", "AWS::S3::Bucket"), bucket)
         root = f"s3://${{{bucket}}}/${{{curated}}}{MANIFESTS}"
         expected = {
