@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::decode::Rejected;
 use crate::partition::NAMESPACE;
-use crate::store::{Content, Expect, Metadata, ObjectStore};
+use crate::store::{Content, Expect, Metadata, ObjectStore, PutRequest};
 
 /// Where the error output goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +70,9 @@ pub(crate) async fn write_errors<'a, S: ObjectStore>(
         let key = object_key(&options.prefix, message_id, records[0].sent_at, now);
         let mut body = records.iter().map(|record| line(record)).collect::<Vec<_>>().join("\n");
         body.push('\n');
-        let result = store.put(&key, body.into_bytes(), content, Expect::Any, Metadata::new()).await;
+        let body = body.into_bytes();
+        let result =
+            store.put(PutRequest { key: &key, body, content, expect: Expect::Any, metadata: Metadata::new() }).await;
         (message_id, records.len() as u64, result)
     });
     let mut written = ErrorsWritten::default();

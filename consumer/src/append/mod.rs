@@ -26,7 +26,7 @@ use tokio::time::Instant;
 use tracing::debug;
 use uuid::Uuid;
 
-use crate::store::{Expect, JSON, ObjectStore, ReadRange, StoreError, Tail};
+use crate::store::{Expect, JSON, ObjectStore, PutRequest, ReadRange, StoreError, Tail};
 
 /// How the append path is configured.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -214,7 +214,8 @@ async fn attempt<S: ObjectStore>(
             let number = seal::seal(store, key, &tail, &label).await?;
             let next = Label::new(number.saturating_add(1));
             search.written = Some(Written { label: next.clone(), offset: 0, len: body.len() as u64 });
-            store.put(key, body, JSON, Expect::Version(tail.etag), next.metadata()).await?;
+            let expect = Expect::Version(tail.etag);
+            store.put(PutRequest { key, body, content: JSON, expect, metadata: next.metadata() }).await?;
             appended.sealed = true;
         }
         // The plan continues or rolls over only an array it was given.
@@ -227,7 +228,8 @@ async fn attempt<S: ObjectStore>(
             }
             let label = Label::new(1);
             search.written = Some(Written { label: label.clone(), offset: 0, len: body.len() as u64 });
-            let created = store.put(key, body, JSON, Expect::Absent, label.metadata()).await;
+            let request = PutRequest { key, body, content: JSON, expect: Expect::Absent, metadata: label.metadata() };
+            let created = store.put(request).await;
             search.creation_refused = matches!(created, Err(StoreError::Changed { .. }));
             created?;
         }

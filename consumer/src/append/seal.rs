@@ -2,7 +2,7 @@
 //! from this array (by itself before a crash, or by another writer) takes it as done, or replaces it
 //! with the later, longer version it reads; a number taken by another array's segment is skipped.
 
-use crate::store::{Expect, ObjectStore, ReadRange, StoreError, Tail};
+use crate::store::{CopyRequest, Expect, ObjectStore, ReadRange, StoreError, Tail};
 
 use super::AppendError;
 use super::segments::{Label, segment_key};
@@ -16,8 +16,17 @@ pub(crate) async fn seal<S: ObjectStore>(store: &S, key: &str, tail: &Tail, labe
     let last = label.segment.saturating_add(MAX_PROBES - 1);
     for number in label.segment..=last {
         let target = segment_key(key, number);
+        // The copy of the version read to the segment, if the segment is what `expect` says.
+        let copy = |expect| CopyRequest {
+            from: key,
+            etag: &tail.etag,
+            size: tail.size,
+            to: &target,
+            expect,
+            metadata: label.sealed_metadata(),
+        };
         let Some(existing) = store.read(&target, ReadRange::Last(1)).await? else {
-            store.copy(key, &tail.etag, tail.size, &target, Expect::Absent, label.sealed_metadata()).await?;
+            store.copy(copy(Expect::Absent)).await?;
             return Ok(number);
         };
         if !label.sealed_from_this(&existing.metadata) {
@@ -32,9 +41,7 @@ pub(crate) async fn seal<S: ObjectStore>(store: &S, key: &str, tail: &Tail, labe
         if existing.size > tail.size {
             return Err(StoreError::Changed { key: key.to_owned() }.into());
         }
-        store
-            .copy(key, &tail.etag, tail.size, &target, Expect::Version(existing.etag), label.sealed_metadata())
-            .await?;
+        store.copy(copy(Expect::Version(existing.etag))).await?;
         return Ok(number);
     }
     Err(AppendError::NoSegmentFree { key: key.to_owned(), from: label.segment, to: last })

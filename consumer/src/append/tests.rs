@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::*;
 use crate::store::memory::{Latency, MemoryStore};
-use crate::store::{Content, MIN_COMPOSE_BYTES, Metadata};
+use crate::store::{CopyRequest, MIN_COMPOSE_BYTES, Metadata};
 
 const KEY: &str = "streaming_data.json";
 const GIB: u64 = 1 << 30;
@@ -271,8 +271,8 @@ impl ObjectStore for AlwaysChanged {
         let metadata = Label { segment: 1, array: "a".into() }.metadata();
         Ok(Some(Tail { bytes: b"[]".to_vec(), offset: 0, size: 2, etag: "\"e\"".into(), metadata }))
     }
-    async fn put(&self, key: &str, _: Vec<u8>, _: Content, _: Expect, _: Metadata) -> Result<(), StoreError> {
-        Err(StoreError::Conflict { key: key.into() })
+    async fn put(&self, request: PutRequest<'_>) -> Result<(), StoreError> {
+        Err(StoreError::Conflict { key: request.key.into() })
     }
     async fn splice(
         &self,
@@ -286,8 +286,8 @@ impl ObjectStore for AlwaysChanged {
         Err(StoreError::Changed { key: key.into() })
     }
     async fn close(&self, (): ()) {}
-    async fn copy(&self, key: &str, _: &str, _: u64, _: &str, _: Expect, _: Metadata) -> Result<(), StoreError> {
-        Err(StoreError::Changed { key: key.into() })
+    async fn copy(&self, request: CopyRequest<'_>) -> Result<(), StoreError> {
+        Err(StoreError::Changed { key: request.from.into() })
     }
 }
 

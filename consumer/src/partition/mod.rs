@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use futures::future::join_all;
 use tracing::warn;
 
-use crate::store::{Content, Expect, Metadata, ObjectStore};
+use crate::store::{Content, Expect, Metadata, ObjectStore, PutRequest};
 
 /// How the partitioned path is configured.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,9 +58,10 @@ pub(crate) async fn write_partitions<S: ObjectStore>(
     let writes = by_date.into_iter().map(|(date, entries)| async move {
         let key = object_key(&options.prefix, date, entries.iter().map(|(_, entry)| entry.message_id), options.gzip);
         let result = match encode(entries.iter().map(|(_, entry)| entry.json), options.gzip) {
-            Ok(body) => {
-                store.put(&key, body, content, Expect::Any, Metadata::new()).await.map_err(|error| error.to_string())
-            }
+            Ok(body) => store
+                .put(PutRequest { key: &key, body, content, expect: Expect::Any, metadata: Metadata::new() })
+                .await
+                .map_err(|error| error.to_string()),
             Err(error) => Err(format!("compressing {key} failed: {error}")),
         };
         (entries, result)

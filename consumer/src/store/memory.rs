@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::parts::{MAX_PART_BYTES, MAX_PARTS, MIN_PART_BYTES};
-use super::s3_api::GetRange;
-use super::{Content, Expect, Metadata, S3Api, StoreError, Tail};
+use super::s3_api::{Completion, GetRange, PartCopy};
+use super::{Content, Expect, Metadata, PutRequest, S3Api, StoreError, Tail};
 
 /// The bytes of an object: shared slices and runs of spaces, so a copy costs no memory and a test can
 /// hold a 60 GiB array whose end alone is real.
@@ -378,14 +378,8 @@ impl S3Api for MemoryStore {
         Ok(read)
     }
 
-    async fn put_object(
-        &self,
-        key: &str,
-        body: Vec<u8>,
-        content: Content,
-        expect: Expect,
-        metadata: Metadata,
-    ) -> Result<(), StoreError> {
+    async fn put_object(&self, request: PutRequest<'_>) -> Result<(), StoreError> {
+        let PutRequest { key, body, content, expect, metadata } = request;
         self.request().await;
         self.before_write("PutObject", key).await?;
         {
@@ -412,15 +406,8 @@ impl S3Api for MemoryStore {
         Ok(upload_id)
     }
 
-    async fn copy_part(
-        &self,
-        key: &str,
-        upload_id: &str,
-        part: u32,
-        source: &str,
-        range: Range<u64>,
-        etag: &str,
-    ) -> Result<String, StoreError> {
+    async fn copy_part(&self, request: PartCopy<'_>) -> Result<String, StoreError> {
+        let PartCopy { key, upload_id, part, source, range, etag } = request;
         self.request().await;
         check_part_number(key, part)?;
         let len = range.end.saturating_sub(range.start);
@@ -473,13 +460,8 @@ impl S3Api for MemoryStore {
         Ok(part_etag)
     }
 
-    async fn complete_upload(
-        &self,
-        key: &str,
-        upload_id: &str,
-        parts: Vec<(u32, String)>,
-        expect: Expect,
-    ) -> Result<(), StoreError> {
+    async fn complete_upload(&self, request: Completion<'_>) -> Result<(), StoreError> {
+        let Completion { key, upload_id, parts, expect } = request;
         self.request().await;
         self.before_write("CompleteMultipartUpload", key).await?;
         {
@@ -541,24 +523,26 @@ mod tests {
         store.insert("source", vec![b'x'; 12 * MIB as usize]);
         let etag = tail(&store, "source").await.etag;
         let upload = store.create_upload("target", JSON, Metadata::new()).await.expect("created");
-        let small = store.copy_part("target", &upload, 1, "source", 0..MIB, &etag).await.expect("copied");
+        let part =
+            PartCopy { key: "target", upload_id: &upload, part: 1, source: "source", range: 0..MIB, etag: &etag };
+        let small = store.copy_part(part.clone()).await.expect("copied");
         let last = store.upload_part("target", &upload, 2, b"end".to_vec()).await.expect("uploaded");
+        let complete = |parts| Completion { key: "target", upload_id: &upload, parts, expect: Expect::Absent };
         let error = store
-            .complete_upload("target", &upload, vec![(1, small.clone()), (2, last.clone())], Expect::Absent)
+            .complete_upload(complete(vec![(1, small.clone()), (2, last.clone())]))
             .await
             .expect_err("a 1 MiB part before the last is too small");
         assert!(error.to_string().contains("EntityTooSmall"), "{error}");
-        let error = store
-            .complete_upload("target", &upload, vec![(2, last.clone()), (1, small)], Expect::Absent)
-            .await
-            .expect_err("out of order");
+        let error =
+            store.complete_upload(complete(vec![(2, last.clone()), (1, small)])).await.expect_err("out of order");
         assert!(error.to_string().contains("InvalidPartOrder"), "{error}");
-        assert!(store.copy_part("target", &upload, 10_001, "source", 0..MIB, &etag).await.is_err());
-        assert!(store.copy_part("target", &upload, 1, "source", 0..13 * MIB, &etag).await.is_err(), "beyond the end");
-        let stale = store.copy_part("target", &upload, 1, "source", 0..6 * MIB, "\"v0\"").await.expect_err("stale");
+        assert!(store.copy_part(PartCopy { part: 10_001, ..part.clone() }).await.is_err());
+        assert!(store.copy_part(PartCopy { range: 0..13 * MIB, ..part.clone() }).await.is_err(), "beyond the end");
+        let stale = PartCopy { range: 0..6 * MIB, etag: "\"v0\"", ..part.clone() };
+        let stale = store.copy_part(stale).await.expect_err("stale");
         assert!(stale.is_contention());
-        let big = store.copy_part("target", &upload, 1, "source", 0..6 * MIB, &etag).await.expect("copied");
-        store.complete_upload("target", &upload, vec![(1, big), (2, last)], Expect::Absent).await.expect("completes");
+        let big = store.copy_part(PartCopy { range: 0..6 * MIB, ..part }).await.expect("copied");
+        store.complete_upload(complete(vec![(1, big), (2, last)])).await.expect("completes");
         assert_eq!(store.size("target"), Some(6 * MIB + 3));
         assert_eq!(store.open_uploads(), 0);
     }
@@ -569,7 +553,9 @@ mod tests {
         store.insert_padded("big", b"[\n]\n", 6 << 30);
         let etag = tail(&store, "big").await.etag;
         let upload = store.create_upload("big", JSON, Metadata::new()).await.expect("created");
-        let error = store.copy_part("big", &upload, 1, "big", 0..(6 << 30) - 3, &etag).await.expect_err("too large");
+        let part =
+            PartCopy { key: "big", upload_id: &upload, part: 1, source: "big", range: 0..(6 << 30) - 3, etag: &etag };
+        let error = store.copy_part(part).await.expect_err("too large");
         assert!(error.to_string().contains("exceeds 5 GiB"), "{error}");
     }
 

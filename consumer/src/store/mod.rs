@@ -76,6 +76,28 @@ pub struct Content {
 /// JSON, as `streaming_data.json` is.
 pub(crate) const JSON: Content = Content { content_type: "application/json", content_encoding: None };
 
+/// A write of a whole object: `body` to `key`, if the object there is what `expect` says.
+#[derive(Debug)]
+pub struct PutRequest<'a> {
+    pub key: &'a str,
+    pub body: Vec<u8>,
+    pub content: Content,
+    pub expect: Expect,
+    pub metadata: Metadata,
+}
+
+/// A copy of version `etag` (of `size` bytes) of `from` to `to`, if `to` is what `expect` says, with
+/// `metadata`.
+#[derive(Debug)]
+pub struct CopyRequest<'a> {
+    pub from: &'a str,
+    pub etag: &'a str,
+    pub size: u64,
+    pub to: &'a str,
+    pub expect: Expect,
+    pub metadata: Metadata,
+}
+
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -125,15 +147,8 @@ pub trait ObjectStore {
     /// (S3 answers 403 for a missing key to a role that may not list the bucket).
     fn read(&self, key: &str, range: ReadRange) -> impl Future<Output = Result<Option<Tail>, StoreError>> + Send;
 
-    /// Writes `body` to `key` if the object there is what `expect` says.
-    fn put(
-        &self,
-        key: &str,
-        body: Vec<u8>,
-        content: Content,
-        expect: Expect,
-        metadata: Metadata,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Writes `request.body` to `request.key` if the object there is what `request.expect` says.
+    fn put(&self, request: PutRequest<'_>) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Replaces the version of `key` that `read` came from by its first `keep` bytes followed by
     /// `suffix`, with `metadata`. The store copies the kept bytes on its side when it can, so the caller
@@ -154,14 +169,7 @@ pub trait ObjectStore {
     /// Releases what `session` holds.
     fn close(&self, session: Self::Session) -> impl Future<Output = ()> + Send;
 
-    /// Copies version `etag` (of `size` bytes) of `from` to `to`, if `to` is what `expect` says.
-    fn copy(
-        &self,
-        from: &str,
-        etag: &str,
-        size: u64,
-        to: &str,
-        expect: Expect,
-        metadata: Metadata,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Copies version `request.etag` (of `request.size` bytes) of `request.from` to `request.to`, if
+    /// `request.to` is what `request.expect` says.
+    fn copy(&self, request: CopyRequest<'_>) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -7,8 +7,8 @@ use futures::{StreamExt, TryStreamExt, stream};
 use tracing::{debug, warn};
 
 use super::parts;
-use super::s3_api::S3Api;
-use super::{Expect, JSON, Metadata, StoreError, Tail};
+use super::s3_api::{Completion, PartCopy, S3Api};
+use super::{CopyRequest, Expect, JSON, Metadata, StoreError, Tail};
 
 /// Parts copied at once: an append to an array of up to 4 GiB copies all its parts in one round, one of
 /// 50 GiB in 13.
@@ -36,20 +36,13 @@ struct Upload {
 pub(crate) const MAX_RESENT_BYTES: u64 = 64 * 1024;
 
 /// Copies version `etag` (of `size` bytes) of `from` to `to` in parts, if `to` is what `expect` says.
-pub(super) async fn copy<A: S3Api>(
-    api: &A,
-    from: &str,
-    etag: &str,
-    size: u64,
-    to: &str,
-    expect: Expect,
-    metadata: Metadata,
-) -> Result<(), StoreError> {
+pub(super) async fn copy<A: S3Api>(api: &A, request: CopyRequest<'_>) -> Result<(), StoreError> {
+    let CopyRequest { from, etag, size, to, expect, metadata } = request;
     let ranges = parts::copy_ranges(size, 0)?;
     let upload_id = api.create_upload(to, JSON, metadata).await?;
     let copied = async {
         let parts = copy_parts(api, to, &upload_id, from, etag, ranges).await?;
-        api.complete_upload(to, &upload_id, parts, expect).await
+        api.complete_upload(Completion { key: to, upload_id: &upload_id, parts, expect }).await
     };
     finish_or_abort(api, to, &upload_id, copied.await).await
 }
@@ -82,7 +75,7 @@ pub(super) async fn compose<A: S3Api>(
         let mut parts = upload.parts.clone();
         let result = async {
             parts.push((last, api.upload_part(key, &upload.id, last, body).await?));
-            api.complete_upload(key, &upload.id, parts, guard.clone()).await
+            api.complete_upload(Completion { key, upload_id: &upload.id, parts, expect: guard.clone() }).await
         };
         match result.await {
             // The upload may be gone (its completion landed though its answer was lost): copy anew.
@@ -109,7 +102,7 @@ pub(super) async fn compose<A: S3Api>(
                 upload.parts = parts.clone();
             }
             parts.push((last, suffix_etag));
-            api.complete_upload(key, &id, parts, guard).await
+            api.complete_upload(Completion { key, upload_id: &id, parts, expect: guard }).await
         }
         (Err(error), _) | (_, Err(error)) => Err(error),
     };
@@ -159,7 +152,8 @@ async fn copy_parts<A: S3Api>(
     let mut parts: Vec<(u32, String)> = stream::iter(ranges.into_iter().enumerate())
         .map(|(index, range)| async move {
             let number = part_number(key, index + 1)?;
-            Ok::<_, StoreError>((number, api.copy_part(key, upload_id, number, source, range, etag).await?))
+            let copy = PartCopy { key, upload_id, part: number, source, range, etag };
+            Ok::<_, StoreError>((number, api.copy_part(copy).await?))
         })
         .buffer_unordered(COPY_CONCURRENCY)
         .try_collect()

@@ -1,7 +1,6 @@
 //! The SDK adapter of `S3Api`: the only code that calls S3.
 
 use std::collections::HashMap;
-use std::ops::Range;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
@@ -11,8 +10,8 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use shared::aws::describe_error;
 use tracing::debug;
 
-use super::s3_api::GetRange;
-use super::{Content, Expect, Metadata, S3Api, StoreError, Tail};
+use super::s3_api::{Completion, GetRange, PartCopy};
+use super::{Content, Expect, Metadata, PutRequest, S3Api, StoreError, Tail};
 
 /// Characters of a key that `x-amz-copy-source` may carry unencoded.
 const COPY_SOURCE_KEEP: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
@@ -84,14 +83,8 @@ impl S3Api for S3Store {
         Ok(Some(Tail { bytes, offset, size, etag, metadata }))
     }
 
-    async fn put_object(
-        &self,
-        key: &str,
-        body: Vec<u8>,
-        content: Content,
-        expect: Expect,
-        metadata: Metadata,
-    ) -> Result<(), StoreError> {
+    async fn put_object(&self, request: PutRequest<'_>) -> Result<(), StoreError> {
+        let PutRequest { key, body, content, expect, metadata } = request;
         let request = self
             .client
             .put_object()
@@ -125,15 +118,8 @@ impl S3Api for S3Store {
         required(upload.upload_id(), "CreateMultipartUpload", key, "UploadId")
     }
 
-    async fn copy_part(
-        &self,
-        key: &str,
-        upload_id: &str,
-        part: u32,
-        source: &str,
-        range: Range<u64>,
-        etag: &str,
-    ) -> Result<String, StoreError> {
+    async fn copy_part(&self, request: PartCopy<'_>) -> Result<String, StoreError> {
+        let PartCopy { key, upload_id, part, source, range, etag } = request;
         let copy_source = format!("{}/{}", self.bucket, utf8_percent_encode(source, COPY_SOURCE_KEEP));
         let copied = self
             .client
@@ -166,13 +152,8 @@ impl S3Api for S3Store {
         required(uploaded.e_tag(), "UploadPart", key, "ETag")
     }
 
-    async fn complete_upload(
-        &self,
-        key: &str,
-        upload_id: &str,
-        parts: Vec<(u32, String)>,
-        expect: Expect,
-    ) -> Result<(), StoreError> {
+    async fn complete_upload(&self, request: Completion<'_>) -> Result<(), StoreError> {
+        let Completion { key, upload_id, parts, expect } = request;
         let parts = parts
             .into_iter()
             .map(|(number, etag)| CompletedPart::builder().part_number(part_number(number)).e_tag(etag).build())

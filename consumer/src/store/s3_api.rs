@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use super::multipart;
 use super::parts::MIN_PART_BYTES;
-use super::{Content, Expect, JSON, Metadata, ObjectStore, ReadRange, StoreError, Tail};
+use super::{Content, CopyRequest, Expect, JSON, Metadata, ObjectStore, PutRequest, ReadRange, StoreError, Tail};
 
 /// S3's smallest multipart part but the last: below it, an object is rewritten instead of composed.
 pub(crate) const MIN_COMPOSE_BYTES: u64 = MIN_PART_BYTES;
@@ -26,6 +26,27 @@ pub(crate) enum GetRange {
     },
 }
 
+/// An UploadPartCopy: `range` of version `etag` of `source` as part `part` of upload `upload_id` of `key`.
+#[derive(Debug, Clone)]
+pub(crate) struct PartCopy<'a> {
+    pub(crate) key: &'a str,
+    pub(crate) upload_id: &'a str,
+    pub(crate) part: u32,
+    pub(crate) source: &'a str,
+    pub(crate) range: Range<u64>,
+    pub(crate) etag: &'a str,
+}
+
+/// A CompleteMultipartUpload: upload `upload_id` of `key` from `parts` (number and ETag), if `key` is what
+/// `expect` says.
+#[derive(Debug)]
+pub(crate) struct Completion<'a> {
+    pub(crate) key: &'a str,
+    pub(crate) upload_id: &'a str,
+    pub(crate) parts: Vec<(u32, String)>,
+    pub(crate) expect: Expect,
+}
+
 /// The S3 requests an [`ObjectStore`] is built from, each as S3 answers it.
 pub(crate) trait S3Api: Sync {
     /// GetObject; `None` when the key is missing (or S3 will not say, 403). A range that starts beyond
@@ -37,14 +58,8 @@ pub(crate) trait S3Api: Sync {
         if_match: Option<&str>,
     ) -> impl Future<Output = Result<Option<Tail>, StoreError>> + Send;
 
-    fn put_object(
-        &self,
-        key: &str,
-        body: Vec<u8>,
-        content: Content,
-        expect: Expect,
-        metadata: Metadata,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// PutObject, guarded by `request.expect`.
+    fn put_object(&self, request: PutRequest<'_>) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// CreateMultipartUpload; answers the upload id.
     fn create_upload(
@@ -54,16 +69,8 @@ pub(crate) trait S3Api: Sync {
         metadata: Metadata,
     ) -> impl Future<Output = Result<String, StoreError>> + Send;
 
-    /// UploadPartCopy of `range` of version `etag` of `source`; answers the part's ETag.
-    fn copy_part(
-        &self,
-        key: &str,
-        upload_id: &str,
-        part: u32,
-        source: &str,
-        range: Range<u64>,
-        etag: &str,
-    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+    /// UploadPartCopy `request`; answers the part's ETag.
+    fn copy_part(&self, request: PartCopy<'_>) -> impl Future<Output = Result<String, StoreError>> + Send;
 
     /// UploadPart; answers the part's ETag.
     fn upload_part(
@@ -74,14 +81,8 @@ pub(crate) trait S3Api: Sync {
         body: Vec<u8>,
     ) -> impl Future<Output = Result<String, StoreError>> + Send;
 
-    /// CompleteMultipartUpload of `parts` (number and ETag), if the key is what `expect` says.
-    fn complete_upload(
-        &self,
-        key: &str,
-        upload_id: &str,
-        parts: Vec<(u32, String)>,
-        expect: Expect,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// CompleteMultipartUpload `request`.
+    fn complete_upload(&self, request: Completion<'_>) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     fn abort_upload(&self, key: &str, upload_id: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
@@ -107,15 +108,8 @@ impl<A: S3Api> ObjectStore for A {
         }
     }
 
-    async fn put(
-        &self,
-        key: &str,
-        body: Vec<u8>,
-        content: Content,
-        expect: Expect,
-        metadata: Metadata,
-    ) -> Result<(), StoreError> {
-        self.put_object(key, body, content, expect, metadata).await
+    async fn put(&self, request: PutRequest<'_>) -> Result<(), StoreError> {
+        self.put_object(request).await
     }
 
     async fn splice(
@@ -141,7 +135,8 @@ impl<A: S3Api> ObjectStore for A {
         };
         body.truncate(keep);
         body.extend_from_slice(&suffix);
-        self.put_object(key, body, JSON, Expect::Version(read.etag.clone()), metadata).await?;
+        let expect = Expect::Version(read.etag.clone());
+        self.put_object(PutRequest { key, body, content: JSON, expect, metadata }).await?;
         Ok(false)
     }
 
@@ -149,16 +144,8 @@ impl<A: S3Api> ObjectStore for A {
         multipart::close(self, session).await;
     }
 
-    async fn copy(
-        &self,
-        from: &str,
-        etag: &str,
-        size: u64,
-        to: &str,
-        expect: Expect,
-        metadata: Metadata,
-    ) -> Result<(), StoreError> {
-        multipart::copy(self, from, etag, size, to, expect, metadata).await
+    async fn copy(&self, request: CopyRequest<'_>) -> Result<(), StoreError> {
+        multipart::copy(self, request).await
     }
 }
 
