@@ -66,7 +66,7 @@ fn batch(size: usize) -> Vec<(Uuid, Vec<u8>)> {
 }
 
 fn one_append(criterion: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
     let options = AppendOptions {
         key: "streaming_data.json".into(),
         dedup_window_bytes: 1 << 20,
