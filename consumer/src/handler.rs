@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use crate::decode::{MissingMessageId, decode};
 use crate::ingest::{Outputs, ingest};
 use crate::store::ObjectStore;
-use crate::telemetry::{BatchReport, MetricSet, Metrics};
+use crate::telemetry::{BatchReport, MetricSet, Metrics, log_rejections};
 
 /// What an invocation needs, built once per container.
 pub struct Consumer<S> {
@@ -45,6 +45,7 @@ pub async fn handle<S: ObjectStore>(
 ) -> Result<SqsBatchResponse, HandlerError> {
     let messages = &event.payload.records;
     let decoded = decode(messages)?;
+    log_rejections(&decoded.rejected);
     let stop_at = deadline::stop_at(Instant::now(), event.context.deadline, consumer.deadline_margin);
     let mut rng = seed::rng(None);
     let now = chrono::Utc::now();

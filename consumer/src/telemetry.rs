@@ -1,5 +1,5 @@
-//! What an invocation did, reported once: a warning for each record refused (its id, field and problem,
-//! never its text), a structured summary line with every count, which Logs Insights queries, and a few
+//! What an invocation did: a warning for each record refused (its id, field and problem, never its
+//! text) as soon as the batch is decoded, then once a structured summary line with every count, which Logs Insights queries, and a few
 //! of the counts as CloudWatch metrics in Embedded Metric Format, which CloudWatch Logs turns into
 //! metrics with no API call. Each metric costs $0.30 a month while it is published, so by default there
 //! are two: records taken in and records refused.
@@ -94,9 +94,8 @@ impl Counts {
 
 /// What one invocation did: the batch as decoded and what the core made of it.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct BatchReport<'a> {
+pub(crate) struct BatchReport {
     counts: Counts,
-    rejected: &'a [Rejected<'a>],
     rejected_written: u64,
     partition_objects: u64,
     composed: bool,
@@ -104,9 +103,24 @@ pub(crate) struct BatchReport<'a> {
     out_of_time: bool,
 }
 
-impl<'a> BatchReport<'a> {
+/// Logs each refused record: its message id, line, field and problem, never its text. Called as soon as
+/// the batch is decoded, so the refusals are in the log even if the invocation does not finish.
+pub(crate) fn log_rejections(rejected: &[Rejected<'_>]) {
+    for Rejected { message_id, line, reason, .. } in rejected {
+        warn!(
+            message_id,
+            line,
+            field = reason.field(),
+            problem = reason.problem().as_str(),
+            detail = reason.detail(),
+            "message rejected"
+        );
+    }
+}
+
+impl BatchReport {
     /// The report of a batch of `messages` messages, decoded as `decoded` and ingested as `ingested`.
-    pub(crate) fn new(messages: usize, decoded: &'a Decoded<'a>, ingested: &Ingested<'_>) -> Self {
+    pub(crate) fn new(messages: usize, decoded: &Decoded<'_>, ingested: &Ingested<'_>) -> Self {
         let counts = Counts {
             messages: messages as u64,
             records: (decoded.accepted.len() + decoded.rejected.len()) as u64,
@@ -119,7 +133,6 @@ impl<'a> BatchReport<'a> {
         };
         Self {
             counts,
-            rejected: &decoded.rejected,
             rejected_written: ingested.rejected_written,
             partition_objects: ingested.partition_objects,
             composed: ingested.appended.composed,
@@ -128,20 +141,10 @@ impl<'a> BatchReport<'a> {
         }
     }
 
-    /// Logs each refused record and the summary, and writes the EMF document of `metrics` to `out` (the
+    /// Logs the summary, and writes the EMF document of `metrics` to `out` (the
     /// function's standard output) as a line of its own: CloudWatch reads it there, not inside a log
     /// record. Metrics that cannot be written are logged and lost; the batch's outcome stands.
     pub(crate) fn write(&self, metrics: &Metrics<'_>, mut out: impl Write) {
-        for Rejected { message_id, line, reason, .. } in self.rejected {
-            warn!(
-                message_id,
-                line,
-                field = reason.field(),
-                problem = reason.problem().as_str(),
-                detail = reason.detail(),
-                "message rejected"
-            );
-        }
         let counts = &self.counts;
         info!(
             messages = counts.messages,

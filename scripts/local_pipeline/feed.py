@@ -31,9 +31,9 @@ def produce(producer, count, seed):
 SQS_BODY = re.compile("[\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]+")
 
 
-def generated_ids(producer, count, seed):
-    """The unique ids, in order, of the records a burst with this seed sends: the same binary's command
-    line generates the same records for the same seed."""
+def generated_lines(producer, count, seed):
+    """The records, one JSON line each, that the producer's command line generates for this seed. It runs
+    without AWS_LAMBDA_RUNTIME_API, which would make the binary wait for Lambda invocations instead."""
     env = {name: value for name, value in os.environ.items() if name != "AWS_LAMBDA_RUNTIME_API"}
     output = subprocess.run(
         [str(producer), "generate", "--count", str(count), "--seed", str(seed)],
@@ -42,7 +42,13 @@ def generated_ids(producer, count, seed):
         check=True,
         env=env,
     ).stdout
-    return [json.loads(line)["unique_id"] for line in output.splitlines()]
+    return output.splitlines()
+
+
+def generated_ids(producer, count, seed):
+    """The unique ids, in order, of the records a burst with this seed sends: the same binary's command
+    line generates the same records for the same seed."""
+    return [json.loads(line)["unique_id"] for line in generated_lines(producer, count, seed)]
 
 
 def malformed_bodies():
@@ -69,15 +75,7 @@ GOOD_LINES_PER_PACKED_MESSAGE = 4
 def send_packed_with_bad_lines(sqs, queue_url, producer, count, seed):
     """Sends `count` packed messages, each four valid records (the command line's, from `seed`) with a
     corpus body of one line as its third line; returns the valid records' unique ids."""
-    env = {name: value for name, value in os.environ.items() if name != "AWS_LAMBDA_RUNTIME_API"}
-    output = subprocess.run(
-        [str(producer), "generate", "--count", str(count * GOOD_LINES_PER_PACKED_MESSAGE), "--seed", str(seed)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=env,
-    ).stdout
-    good = output.splitlines()
+    good = generated_lines(producer, count * GOOD_LINES_PER_PACKED_MESSAGE, seed)
     bad = itertools.cycle(body for body in malformed_bodies() if body.strip() and "\n" not in body and "\r" not in body)
     ids, bodies = [], []
     for index in range(count):

@@ -26,24 +26,24 @@ struct Bucket {
 
 /// The bucket; clones share it.
 #[derive(Debug, Clone, Default)]
-pub struct MemoryLake {
+pub(crate) struct MemoryLake {
     bucket: Arc<Mutex<Bucket>>,
 }
 
 impl MemoryLake {
-    pub fn new(now: DateTime<Utc>) -> Self {
+    pub(crate) fn new(now: DateTime<Utc>) -> Self {
         let lake = Self::default();
         lake.set_now(now);
         lake
     }
 
     /// The time later writes are stamped with.
-    pub fn set_now(&self, now: DateTime<Utc>) {
+    pub(crate) fn set_now(&self, now: DateTime<Utc>) {
         self.bucket().now = now;
     }
 
     /// Every key with its bytes.
-    pub fn objects(&self) -> BTreeMap<String, Bytes> {
+    pub(crate) fn objects(&self) -> BTreeMap<String, Bytes> {
         self.bucket().objects.iter().map(|(key, object)| (key.clone(), object.body.clone())).collect()
     }
 

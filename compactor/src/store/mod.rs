@@ -1,8 +1,8 @@
 //! The port to the bucket: the few object operations a compaction makes, with conditional writes. The S3
 //! adapter is in `s3`, an in-memory one for tests in `memory`.
 
-#[cfg(any(test, feature = "testing"))]
-pub mod memory;
+#[cfg(test)]
+pub(crate) mod memory;
 pub mod s3;
 
 use std::future::Future;

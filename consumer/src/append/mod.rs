@@ -89,7 +89,7 @@ pub enum AppendError {
 
 /// The wait before another attempt after a lost race: full jitter over a doubling bound, so writers
 /// that collided spread out.
-const BACKOFF: Backoff = Backoff { base: Duration::from_millis(20), max: Duration::from_millis(250) };
+const BACKOFF: Backoff = Backoff { base: Duration::from_millis(40), max: Duration::from_millis(250) };
 
 /// Appends `lines` that the history does not hold yet, retrying lost races until `stop_at`, where it
 /// stops whatever it is doing and releases what the store holds for it (an open upload); `rng` draws the
@@ -123,9 +123,7 @@ pub async fn append<S: ObjectStore, R: Rng + Send + ?Sized>(
             }
             Err(AppendError::Store(error)) if error.is_contention() => {
                 retries += 1;
-                // `retries` counts from 1 where `Backoff` counts from 0: the first wait stays bounded by 40 ms,
-                // the bound this path was tuned with.
-                let wait = BACKOFF.wait(u32::try_from(retries).unwrap_or(u32::MAX), rng);
+                let wait = BACKOFF.wait(u32::try_from(retries - 1).unwrap_or(u32::MAX), rng);
                 debug!(attempt = retries, key = %options.key, "lost a race to a concurrent writer");
                 if Instant::now() + wait >= stop_at {
                     break Err(AppendError::Contention { key: options.key.clone(), attempts: retries });

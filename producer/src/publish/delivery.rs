@@ -15,13 +15,13 @@ use super::queue::{MessageQueue, OutgoingMessage, SendError};
 pub struct RetryPolicy {
     /// Attempts per message, the first included.
     pub(crate) max_attempts: u32,
-    /// The bound on the wait before each retry: 100 ms for the first, doubling up to 5 s.
+    /// The bound on the wait before each retry: 200 ms for the first, doubling up to 5 s.
     pub(crate) backoff: Backoff,
 }
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { max_attempts: 5, backoff: Backoff { base: Duration::from_millis(100), max: Duration::from_secs(5) } }
+        Self { max_attempts: 5, backoff: Backoff { base: Duration::from_millis(200), max: Duration::from_secs(5) } }
     }
 }
 
@@ -223,14 +223,14 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn backoff_grows_and_is_capped() {
-        // Four retries of the default policy wait at most 100 + 200 + 400 + 800 ms.
+        // Four retries of the default policy wait at most 200 + 400 + 800 + 1,600 ms.
         let queue = ScriptedQueue::new((0..5).map(|_| Err(call_error(true))).collect());
         let started = Instant::now();
         let delivery = deliver(&queue, messages(1), &RetryPolicy::default(), far()).await.expect("counted");
         assert_eq!(delivery.calls, 5);
-        assert!(started.elapsed() <= Duration::from_millis(1_500), "{:?}", started.elapsed());
+        assert!(started.elapsed() <= Duration::from_millis(3_000), "{:?}", started.elapsed());
         let policy = RetryPolicy::default();
-        assert_eq!(policy.backoff.bound(0), Duration::from_millis(100), "the first retry's bound");
+        assert_eq!(policy.backoff.bound(0), Duration::from_millis(200), "the first retry's bound");
         assert_eq!(policy.backoff.bound(30), Duration::from_secs(5), "the cap");
     }
 

@@ -1,5 +1,5 @@
-//! An in-memory [`MessageQueue`] that keeps what it is sent: the test double of this crate's tests, and of
-//! other crates' and the integration tests' through the `testing` feature; never in a release build.
+//! An in-memory [`MessageQueue`] that keeps what it is sent: the test double of this crate's unit tests,
+//! compiled only for them.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -8,24 +8,24 @@ use super::queue::{EntryFailure, MessageQueue, OutgoingMessage, SendError};
 
 /// Accepts every message, after an optional delay per call, and keeps them in arrival order.
 #[derive(Debug, Default)]
-pub struct MemoryQueue {
+pub(crate) struct MemoryQueue {
     messages: Mutex<Vec<OutgoingMessage>>,
     latency: Duration,
 }
 
 impl MemoryQueue {
     /// A queue whose every call takes `latency`.
-    pub fn with_latency(latency: Duration) -> Self {
+    pub(crate) fn with_latency(latency: Duration) -> Self {
         Self { latency, ..Self::default() }
     }
 
     /// The messages received so far.
-    pub fn messages(&self) -> Vec<OutgoingMessage> {
+    pub(crate) fn messages(&self) -> Vec<OutgoingMessage> {
         self.messages.lock().map(|messages| messages.clone()).unwrap_or_default()
     }
 
     /// The records received so far, one a line of the bodies.
-    pub fn records(&self) -> Vec<String> {
+    pub(crate) fn records(&self) -> Vec<String> {
         self.messages()
             .iter()
             .flat_map(|message| message.body.split('\n').map(str::to_owned).collect::<Vec<_>>())

@@ -3,8 +3,8 @@
 
 pub(crate) mod batch;
 pub mod delivery;
-#[cfg(any(test, feature = "testing"))]
-pub mod memory;
+#[cfg(test)]
+pub(crate) mod memory;
 pub(crate) mod pack;
 pub mod queue;
 pub mod sqs;
