@@ -10,7 +10,7 @@ from pathlib import Path
 
 import boto3
 
-from . import cost, lake, pipeline, report, scan
+from . import bootstraps, cost, lake, pipeline, report, scan
 from .reliability.filler import filler_array
 from .runtime import FunctionError
 from .template import ROOT, Template, TemplateError
@@ -63,12 +63,12 @@ def arguments(argv):
         metavar="NAME=VALUE",
         help="any other template parameter, as with sam deploy --parameter-overrides",
     )
-    parser.add_argument("--producer", type=Path, default=ROOT / "target/release/producer", help="producer bootstrap")
-    parser.add_argument("--consumer", type=Path, default=ROOT / "target/release/consumer", help="consumer bootstrap")
+    parser.add_argument("--producer", type=Path, default=bootstraps.default("producer"), help="producer bootstrap")
+    parser.add_argument("--consumer", type=Path, default=bootstraps.default("consumer"), help="consumer bootstrap")
     parser.add_argument(
         "--compactor",
         type=Path,
-        default=ROOT / "target/release/compactor",
+        default=bootstraps.default("compactor"),
         help="compactor bootstrap, run once after the queue drains",
     )
     parser.add_argument(

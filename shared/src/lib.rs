@@ -2,6 +2,7 @@
 //! how settings are read from the environment, how an invocation's deadline is read, how long a retry
 //! waits and how a run's random generator is seeded.
 
+#[cfg(feature = "aws")]
 pub mod aws;
 pub mod backoff;
 pub mod deadline;

@@ -6,8 +6,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from local_pipeline import reliability
-from local_pipeline.template import ROOT
+from local_pipeline import bootstraps, reliability
 
 from .runner import run_scenario
 from .scenarios import scenarios
@@ -17,8 +16,8 @@ from .table import document, progress_line
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="scripts/reliability", description=reliability.__doc__)
     parser.add_argument("--write", type=Path, help="write the report here (e.g. docs/reliability.md)")
-    parser.add_argument("--producer", type=Path, default=ROOT / "target/release/producer")
-    parser.add_argument("--consumer", type=Path, default=ROOT / "target/release/consumer")
+    parser.add_argument("--producer", type=Path, default=bootstraps.default("producer"))
+    parser.add_argument("--consumer", type=Path, default=bootstraps.default("consumer"))
     options = parser.parse_args(argv)
     rows = []
     for scenario in scenarios():

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import boto3
 
+from local_pipeline import bootstraps
 from local_pipeline.endpoint import NotLocal, local_endpoint
-from local_pipeline.template import ROOT
 
 
 def require_loopback_endpoint(test_case):
@@ -68,9 +68,9 @@ def wait_for_visibility(seconds=1):
     time.sleep(seconds + 0.2)
 
 
-def bootstrap(variable, default):
-    """A bootstrap to run: the path in `variable` (scripts/test passes the ones sam build made), else `default`."""
-    path = Path(os.environ.get(variable, ROOT / default))
+def bootstrap(variable, name):
+    """The bootstrap of the function `name` to run: the path in `variable`, else cargo's dev build."""
+    path = Path(os.environ.get(variable, bootstraps.default(name)))
     if not path.is_file():
-        raise AssertionError(f"{path} does not exist: run cargo build --release, or set {variable}")
+        raise AssertionError(f"{path} does not exist: run cargo build, or set {variable}")
     return path

@@ -172,9 +172,9 @@ class RunAccountingTest(unittest.TestCase):
 
     def setUp(self):
         require_loopback_endpoint(self)
-        self.producer = bootstrap("PRODUCER_BOOTSTRAP", "target/release/producer")
-        self.consumer = bootstrap("CONSUMER_BOOTSTRAP", "target/release/consumer")
-        self.compactor = bootstrap("COMPACTOR_BOOTSTRAP", "target/release/compactor")
+        self.producer = bootstrap("PRODUCER_BOOTSTRAP", "producer")
+        self.consumer = bootstrap("CONSUMER_BOOTSTRAP", "consumer")
+        self.compactor = bootstrap("COMPACTOR_BOOTSTRAP", "compactor")
 
     def test_requests_per_thousand_records_stay_within_the_bound(self):
         template = Template({"Company": "cost" + uuid.uuid4().hex[:12], "ConsumerBatchingWindowSeconds": 1})

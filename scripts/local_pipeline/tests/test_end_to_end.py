@@ -1,6 +1,5 @@
 """The pipeline end to end with the real bootstraps (PRODUCER_BOOTSTRAP, CONSUMER_BOOTSTRAP and
-COMPACTOR_BOOTSTRAP, by default target/release/producer, consumer and compactor; scripts/test passes the ones
-sam build made)."""
+COMPACTOR_BOOTSTRAP, by default cargo's dev build of producer, consumer and compactor, which scripts/test makes)."""
 
 import json
 import os
@@ -25,9 +24,9 @@ MALFORMED_SHARE = 0.05
 class EndToEndTest(unittest.TestCase):
     def setUp(self):
         require_loopback_endpoint(self)
-        self.producer = bootstrap("PRODUCER_BOOTSTRAP", "target/release/producer")
-        self.consumer = bootstrap("CONSUMER_BOOTSTRAP", "target/release/consumer")
-        self.compactor = bootstrap("COMPACTOR_BOOTSTRAP", "target/release/compactor")
+        self.producer = bootstrap("PRODUCER_BOOTSTRAP", "producer")
+        self.consumer = bootstrap("CONSUMER_BOOTSTRAP", "consumer")
+        self.compactor = bootstrap("COMPACTOR_BOOTSTRAP", "compactor")
         self.output = Path(tempfile.mkdtemp(prefix="local-pipeline-"))
         # A company of its own gives the test its own queue, dead-letter queue and bucket.
         self.template = Template(

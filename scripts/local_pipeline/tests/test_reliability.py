@@ -2,6 +2,7 @@
 doubled under each fault. Writes the report to target/reliability.md."""
 
 import json
+import sys
 import tempfile
 import time
 import unittest
@@ -16,7 +17,7 @@ from local_pipeline.reliability.during import Running, watch_the_array
 from local_pipeline.reliability.filler import filler_array, filler_damage
 from local_pipeline.reliability.runner import appends_failed, run_scenario
 from local_pipeline.reliability.scenarios import BASE_PARAMETERS, s3_faults, s3_slower, scenarios
-from local_pipeline.reliability.table import document
+from local_pipeline.reliability.table import document, progress_line
 from local_pipeline.template import ROOT, Template
 
 from .support import bootstrap, require_loopback_endpoint, unique_name
@@ -27,8 +28,8 @@ class ReliabilityTest(unittest.TestCase):
 
     def setUp(self):
         require_loopback_endpoint(self)
-        self.producer = bootstrap("PRODUCER_BOOTSTRAP", "target/release/producer")
-        self.consumer = bootstrap("CONSUMER_BOOTSTRAP", "target/release/consumer")
+        self.producer = bootstrap("PRODUCER_BOOTSTRAP", "producer")
+        self.consumer = bootstrap("CONSUMER_BOOTSTRAP", "consumer")
 
     @classmethod
     def tearDownClass(cls):
@@ -38,9 +39,13 @@ class ReliabilityTest(unittest.TestCase):
             report.write_text(document(cls.rows))
 
     def test_every_scenario_loses_and_doubles_nothing(self):
-        for scenario in scenarios():
+        planned = scenarios()
+        for number, scenario in enumerate(planned, 1):
             with self.subTest(scenario.name), tempfile.TemporaryDirectory(prefix="reliability-") as output:
+                # A line as each scenario starts and ends: together they take minutes.
+                print(f"\n    scenario {number}/{len(planned)}: {scenario.name}", file=sys.stderr, flush=True)
                 row = run_scenario(scenario, self.producer, self.consumer, Path(output))
+                print(f"    {progress_line(row)}", file=sys.stderr, flush=True)
                 self.rows.append(row)
                 self.assertTrue(row.holds, row)
 
