@@ -13,7 +13,7 @@ started_at=$SECONDS
 step_name=""
 step_started=0
 step_rows=()
-declare -A job_pid=() job_started=()
+declare -A job_pid=()
 
 # The time since the command started, as m:ss.
 clock() {
@@ -39,12 +39,12 @@ end_step() {
 # Prints each step's seconds and the total, as the table in docs/testing.md has them.
 step_table() {
     end_step
-    printf '\n%-78s %8s\n' "step" "seconds" >&2
+    printf '\n%-90s %8s\n' "step" "seconds" >&2
     local row
     for row in "${step_rows[@]}"; do
-        printf '%-78s %8s\n' "${row%%$'\t'*}" "${row##*$'\t'}" >&2
+        printf '%-90s %8s\n' "${row%%$'\t'*}" "${row##*$'\t'}" >&2
     done
-    printf '%-78s %8s\n' "total" "$((SECONDS - started_at))" >&2
+    printf '%-90s %8s\n' "total" "$((SECONDS - started_at))" >&2
 }
 
 # start_job NAME [--nice] COMMAND...: runs COMMAND (a function or a program) in the background, its output
@@ -60,15 +60,24 @@ start_job() {
     fi
     mkdir -p "$job_logs"
     # Job control gives the job a process group of its own, so stop_jobs can end it with all its children.
+    rm -f "$job_logs/$name.seconds"
     set -m
     (
         renice -n "$nice" -p "$BASHPID" >/dev/null
-        "$@"
+        started=$SECONDS
+        status=0
+        "$@" || status=$?
+        echo $((SECONDS - started)) >"$job_logs/$name.seconds"
+        exit "$status"
     ) >"$job_logs/$name.log" 2>&1 </dev/null &
     job_pid[$name]=$!
     set +m
-    job_started[$name]=$SECONDS
     printf '    [%s] started in the background: %s (log: target/logs/%s.log)\n' "$(clock)" "$name" "$name" >&2
+}
+
+# Gives the rest of the current job only the CPU the foreground leaves idle (what --nice does from the start).
+lower_priority() {
+    renice -n 19 -p "$BASHPID" >/dev/null
 }
 
 # Waits for the background job NAME, printing its latest line every 20 s meanwhile; on failure prints
@@ -88,9 +97,10 @@ finish_job() {
     local status=0
     wait "$pid" || status=$?
     unset "job_pid[$name]"
-    printf '    [%s] %s finished after %d s in the background\n' "$(clock)" "$name" \
-        $((SECONDS - job_started[$name])) >&2
-    step_rows+=("  in the background: $name"$'\t'"$((SECONDS - job_started[$name]))")
+    local seconds
+    seconds="$(cat "$job_logs/$name.seconds" 2>/dev/null || echo "?")"
+    printf '    [%s] %s took %s s in the background\n' "$(clock)" "$name" "$seconds" >&2
+    step_rows+=("  in the background: $name"$'\t'"$seconds")
     if ((status != 0)); then
         echo "$name failed (exit $status); the end of target/logs/$name.log:" >&2
         tail -n 60 "$log" >&2
@@ -131,7 +141,8 @@ ensure_venv() {
         # output if it fails.
         local output="$project_root/target/$(basename "$env").pip.log"
         set +e +o pipefail
-        "$env/bin/python" -m pip install --disable-pip-version-check --progress-bar off -r "$requirements" 2>&1 |
+        "$env/bin/python" -m pip install --disable-pip-version-check --progress-bar off --no-compile \
+            -r "$requirements" 2>&1 |
             tee "$output" | grep --line-buffered '^Collecting' >&2
         pip_status="${PIPESTATUS[0]}"
         set -e -o pipefail
