@@ -154,10 +154,14 @@ ensure_venv() {
     ) 9>"$project_root/target/$(basename "$env").lock"
 }
 
-# Ends the background jobs and moto; the scripts run it on exit, also on failure or Ctrl-C.
+# Ends the background jobs and moto, and prints the steps' seconds if the command had steps; the scripts
+# run it on exit, also on failure or Ctrl-C.
 clean_up() {
     stop_jobs
     stop_moto
+    if [[ -n "$step_name" || ${#step_rows[@]} -gt 0 ]]; then
+        step_table
+    fi
 }
 trap clean_up EXIT
 trap 'exit 130' INT TERM
