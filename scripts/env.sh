@@ -59,14 +59,15 @@ start_job() {
         shift
     fi
     mkdir -p "$job_logs"
-    # Job control gives the job a process group of its own, so stop_jobs can end it with all its children.
     rm -f "$job_logs/$name.seconds"
+    # Job control gives the job a process group of its own, so stop_jobs can end it with all its children.
     set -m
     (
         renice -n "$nice" -p "$BASHPID" >/dev/null
         started=$SECONDS
         status=0
         "$@" || status=$?
+        # The job's own time, which finish_job reports: it may end long before anything waits for it.
         echo $((SECONDS - started)) >"$job_logs/$name.seconds"
         exit "$status"
     ) >"$job_logs/$name.log" 2>&1 </dev/null &
