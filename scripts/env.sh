@@ -65,8 +65,14 @@ start_job() {
     (
         renice -n "$nice" -p "$BASHPID" >/dev/null
         started=$SECONDS
-        status=0
-        "$@" || status=$?
+        # Its own subshell with errexit, so the job stops at its first failing command (errexit is off
+        # inside anything run as `cmd || ...`).
+        set +e
+        (
+            set -e
+            "$@"
+        )
+        status=$?
         # The job's own time, which finish_job reports: it may end long before anything waits for it.
         echo $((SECONDS - started)) >"$job_logs/$name.seconds"
         exit "$status"
