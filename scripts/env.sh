@@ -63,7 +63,9 @@ start_job() {
     # Job control gives the job a process group of its own, so stop_jobs can end it with all its children.
     set -m
     (
-        renice -n "$nice" -p "$BASHPID" >/dev/null
+        if ((nice != 0)); then
+            renice -n "$nice" -p "$BASHPID" >/dev/null
+        fi
         started=$SECONDS
         # Its own subshell with errexit, so the job stops at its first failing command (errexit is off
         # inside anything run as `cmd || ...`).
