@@ -1,12 +1,13 @@
-//! A landed record as a row of the curated table: identifiers as keyed tokens; the name, user name, street
-//! address and birth date dropped; and what an analyst asks of a person derived instead (birth year, sex,
-//! county). With personal data kept raw, everything stays as it came.
+//! A landed record as a row of the curated table: identifiers and the record's id as keyed tokens; the name,
+//! user name, street address and birth date dropped; what an analyst asks of a person derived instead (birth
+//! year, sex, county from a fixed list); the time to the millisecond. Nothing in a pseudonymised row finds
+//! its raw record again without the key. With personal data kept raw, everything stays as it came.
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, SubsecRound};
 use serde::Serialize;
 use shared::UserSession;
-use uuid::Uuid;
 
+use crate::county::county;
 use crate::pseudonym::PseudonymKey;
 
 /// What the curated table holds of a person.
@@ -30,7 +31,10 @@ pub enum Sex {
 /// One row of the curated table, columns in table order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CuratedRecord {
-    pub unique_id: Uuid,
+    /// The record's id as a token (HMAC purpose `unique_id`), or as it came when raw.
+    pub unique_id: String,
+    /// To the millisecond, as Athena reads a Hive table's timestamps: the microseconds would tell a row's
+    /// raw record apart.
     pub accessed_at: NaiveDateTime,
     pub session_duration: u32,
     pub download_speed: u32,
@@ -38,7 +42,7 @@ pub struct CuratedRecord {
     pub consumed_traffic: u32,
     pub birth_year: i32,
     pub sex: Option<Sex>,
-    pub county: Option<String>,
+    pub county: Option<&'static str>,
     /// The CNP's token (or the CNP, raw).
     pub personal_number: String,
     pub email: String,
@@ -56,6 +60,18 @@ pub struct CuratedRecord {
     pub birth_date: Option<NaiveDate>,
 }
 
+/// The `unique_id` column of `record`'s row, which exactly-once compaction tells rows apart by.
+pub fn row_id(record: &UserSession, personal: &PersonalData) -> String {
+    let id = record.unique_id.hyphenated().to_string();
+    match personal {
+        PersonalData::Raw => id,
+        PersonalData::Pseudonymised(key) => key.token(UNIQUE_ID_PURPOSE, &id),
+    }
+}
+
+/// The record id's HMAC purpose, apart from every identifier's.
+const UNIQUE_ID_PURPOSE: &str = "unique_id";
+
 /// The curated row of `record`.
 pub fn curate(record: &UserSession, personal: &PersonalData) -> CuratedRecord {
     let identifiers = Identifiers::of(record);
@@ -65,8 +81,8 @@ pub fn curate(record: &UserSession, personal: &PersonalData) -> CuratedRecord {
         PersonalData::Pseudonymised(key) => identifiers.tokens(key),
     };
     CuratedRecord {
-        unique_id: record.unique_id,
-        accessed_at: record.accessed_at,
+        unique_id: row_id(record, personal),
+        accessed_at: record.accessed_at.trunc_subsecs(3),
         session_duration: record.session_duration,
         download_speed: record.download_speed,
         upload_speed: record.upload_speed,
@@ -140,18 +156,11 @@ fn sex(cnp: &str) -> Option<Sex> {
     }
 }
 
-/// The county of a one-line Romanian address: the name after its last `jud. `, or București for a
-/// Bucharest sector; none when the address says neither.
-fn county(address: &str) -> Option<String> {
-    if let Some((_, name)) = address.rsplit_once("jud. ") {
-        let name = name.split(',').next().unwrap_or(name).trim();
-        return (!name.is_empty()).then(|| name.to_owned());
-    }
-    address.contains("București").then(|| "București".to_owned())
-}
-
 #[cfg(test)]
 mod tests {
+    use chrono::Timelike;
+    use proptest::prelude::*;
+
     use super::*;
 
     const RECORD: &str = r#"{"person_name":"Ioana Popescu","user_name":"ioanapopescu","email":"IoanaPopescu@gmail.com","personal_number":"2900101120013","birth_date":"1990-01-01","address":"Strada Florilor nr. 7, 400123 Cluj-Napoca, jud. Cluj","phone_number":"+40 722 123 456","mac_address":"0a:1b:2c:3d:4e:5f","ip_address":"10.0.0.1","iban":"RO49AAAA1B31007593840000","accessed_at":"2026-11-26 06:30:00.123456","session_duration":1,"download_speed":2,"upload_speed":3,"consumed_traffic":4,"unique_id":"7c9e6679-7425-40de-944b-e07fc1f90ae7"}"#;
@@ -167,7 +176,7 @@ mod tests {
     #[test]
     fn pseudonymised_rows_hold_tokens_and_derived_columns_only() {
         let row = curate(&record(), &PersonalData::Pseudonymised(key()));
-        assert_eq!((row.birth_year, row.sex, row.county.as_deref()), (1990, Some(Sex::Female), Some("Cluj")));
+        assert_eq!((row.birth_year, row.sex, row.county), (1990, Some(Sex::Female), Some("Cluj")));
         assert_eq!((row.person_name, row.user_name, row.address, row.birth_date), (None, None, None, None));
         for token in [&row.personal_number, &row.email, &row.phone_number, &row.iban, &row.mac_address] {
             assert!(token.starts_with("k1."), "{token}");
@@ -194,17 +203,64 @@ mod tests {
         let row = curate(&record(), &PersonalData::Raw);
         assert_eq!(row.personal_number, "2900101120013");
         assert_eq!(row.person_name.as_deref(), Some("Ioana Popescu"));
-        assert_eq!(row.county.as_deref(), Some("Cluj"));
+        assert_eq!(row.county, Some("Cluj"));
     }
 
     #[test]
-    fn sex_and_county_are_read_only_where_they_are_written() {
+    fn sex_is_read_only_where_it_is_written() {
         assert_eq!(
             (sex("1850101"), sex("6050101"), sex("9000101"), sex("")),
             (Some(Sex::Male), Some(Sex::Female), None, None)
         );
-        assert_eq!(county("Strada X nr. 1, 030167 București, Sector 3").as_deref(), Some("București"));
-        assert_eq!(county("Main Street 1, Springfield"), None);
-        assert_eq!(county("Str. A, jud. Ilfov, România").as_deref(), Some("Ilfov"));
+    }
+
+    #[test]
+    fn the_record_id_is_a_token_of_its_own_purpose_and_the_time_is_kept_to_the_millisecond() {
+        let row = curate(&record(), &PersonalData::Pseudonymised(key()));
+        assert!(row.unique_id.starts_with("k1.") && !row.unique_id.contains("7c9e6679"), "{}", row.unique_id);
+        assert_ne!(row.unique_id, key().token("personal_number", "7c9e6679-7425-40de-944b-e07fc1f90ae7"));
+        assert_eq!(row.accessed_at.to_string(), "2026-11-26 06:30:00.123");
+        assert_eq!(curate(&record(), &PersonalData::Raw).unique_id, "7c9e6679-7425-40de-944b-e07fc1f90ae7");
+    }
+
+    /// Any text where a record has free text, with the characters a hostile sender would use.
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[ -~ăâîșțĂÂÎȘȚ]{0,60}",
+            "[ -~]{0,30}, jud\\. [ -~ăâîșț]{0,30}",
+            Just("Str. A, jud. Cluj".to_owned()),
+        ]
+    }
+
+    proptest! {
+        /// Whatever a record's text holds, its pseudonymised row holds tokens, numbers and words of the
+        /// fixed vocabularies only, and none of the record's own text.
+        #[test]
+        fn a_pseudonymised_row_holds_no_raw_text(
+            address in text(), name in text(), email in text(), cnp in text(), phone in text(), iban in text(),
+            micros in 0u32..1_000_000,
+        ) {
+            let mut hostile = record();
+            (hostile.address, hostile.person_name, hostile.user_name) = (address, name.clone(), name);
+            (hostile.email, hostile.personal_number, hostile.phone_number, hostile.iban) = (email, cnp, phone, iban);
+            hostile.accessed_at = hostile.accessed_at.with_nanosecond(micros * 1_000).expect("a valid time");
+            let row = curate(&hostile, &PersonalData::Pseudonymised(key()));
+            prop_assert!(row.county.is_none_or(|county| crate::county::COUNTIES.contains(&county)));
+            prop_assert_eq!(row.accessed_at.nanosecond() % 1_000_000, 0);
+            prop_assert_eq!((&row.person_name, &row.user_name, &row.address, row.birth_date), (&None, &None, &None, None));
+            let tokens = [
+                &row.unique_id, &row.personal_number, &row.email, &row.phone_number, &row.mac_address, &row.ip_address,
+                &row.iban,
+            ];
+            for token in tokens {
+                let (version, body) = token.split_once('.').unwrap_or_default();
+                prop_assert_eq!(version, "k1");
+                prop_assert!(body.len() == 16 && body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+            }
+            let text = serde_json::to_string(&row).expect("JSON");
+            for raw in [&hostile.address, &hostile.person_name, &hostile.email, &hostile.personal_number, &hostile.iban] {
+                prop_assert!(raw.trim().len() < 8 || !text.contains(raw.trim()), "{} in {}", raw, text);
+            }
+        }
     }
 }

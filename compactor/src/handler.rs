@@ -1,4 +1,4 @@
-//! The Lambda handler: a scheduled event starts one run over the bucket. The event's content is not used;
+//! The Lambda handler: a scheduled event starts one run over the buckets. The event's content is not used;
 //! the run's account is the response, and a partition that failed makes the invocation fail, so the
 //! function's Errors metric and alarm see it.
 
@@ -8,17 +8,17 @@ use chrono::Utc;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 
-use crate::compaction::{self, Report, Run};
+use crate::compaction::{self, Report, Run, RunError};
 use crate::curate::PersonalData;
 use crate::lake::layout::Layout;
-use crate::store::LakeStore;
+use crate::store::{LakeStore, Stores};
 
 /// Time kept back at the end of an invocation: no commit is started later, so one in flight finishes.
 const COMMIT_ALLOWANCE: Duration = Duration::from_secs(120);
 
 /// What the handler needs, built once per container.
 pub struct Compactor<S> {
-    pub store: S,
+    pub stores: Stores<S>,
     pub layout: Layout,
     pub settings: compaction::Settings,
     pub personal: PersonalData,
@@ -27,8 +27,8 @@ pub struct Compactor<S> {
 /// Why an invocation failed. The committed work of the other partitions stays.
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
-    #[error("listing the landed objects failed: {0}")]
-    List(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Run(#[from] RunError),
     #[error("{} partitions were not compacted: {}", .0.len(), dates(.0))]
     Partitions(Vec<chrono::NaiveDate>),
     #[error("{0} landed lines are not records and were left out; the log names each object and line")]
@@ -38,7 +38,9 @@ pub enum HandlerError {
 impl From<HandlerError> for Diagnostic {
     fn from(error: HandlerError) -> Self {
         let error_type = match error {
-            HandlerError::List(_) => "ListFailed",
+            HandlerError::Run(RunError::List(_)) => "ListFailed",
+            HandlerError::Run(RunError::KeyRefused(_)) => "PseudonymKeyRefused",
+            HandlerError::Run(_) => "KeyLedgerFailed",
             HandlerError::Partitions(_) => "PartitionsNotCompacted",
             HandlerError::Rejected(_) => "LandedLinesRejected",
         };
@@ -50,7 +52,7 @@ fn dates(dates: &[chrono::NaiveDate]) -> String {
     dates.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
 
-/// Runs one compaction over the bucket, reports it, and fails the invocation if any of it failed.
+/// Runs one compaction over the buckets, reports it, and fails the invocation if any of it failed.
 pub async fn handle<S: LakeStore>(compactor: &Compactor<S>, event: LambdaEvent<Value>) -> Result<Report, HandlerError> {
     let run = Run {
         layout: &compactor.layout,
@@ -59,7 +61,7 @@ pub async fn handle<S: LakeStore>(compactor: &Compactor<S>, event: LambdaEvent<V
         now: Utc::now(),
         stop_at: shared::deadline::stop_at(Instant::now(), event.context.deadline, COMMIT_ALLOWANCE),
     };
-    let report = compaction::compact(&compactor.store, &run).await?;
+    let report = compaction::compact(&compactor.stores, &run).await?;
     report.log();
     if !report.failed_partitions.is_empty() {
         return Err(HandlerError::Partitions(report.failed_partitions));

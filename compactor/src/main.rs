@@ -1,10 +1,11 @@
 //! The compactor Lambda's entry point: settings, the pseudonym key (read once per container), the S3
-//! client, and the runtime.
+//! client for both buckets, and the runtime.
 
 use compactor::curate::PersonalData;
 use compactor::handler::{Compactor, handle};
 use compactor::key::{self, SecretsManager};
 use compactor::settings::{PersonalDataSetting, Settings};
+use compactor::store::Stores;
 use compactor::store::s3::S3Lake;
 use lambda_runtime::service_fn;
 
@@ -19,8 +20,12 @@ async fn main() -> anyhow::Result<()> {
             PersonalData::Pseudonymised(key::load(&SecretsManager::new(&config), secret_id).await?)
         }
     };
+    let s3 = shared::aws::s3_client(&config);
     let compactor = Compactor {
-        store: S3Lake::new(shared::aws::s3_client(&config), settings.layout.bucket.clone()),
+        stores: Stores {
+            landing: S3Lake::new(s3.clone(), settings.landing_bucket),
+            lake: S3Lake::new(s3, settings.layout.curated_bucket.clone()),
+        },
         layout: settings.layout,
         settings: settings.compaction,
         personal,

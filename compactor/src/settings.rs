@@ -8,6 +8,8 @@ use crate::compaction;
 use crate::lake::layout::Layout;
 
 pub const BUCKET_ENV: &str = "BUCKET_NAME";
+pub const CURATED_BUCKET_ENV: &str = "CURATED_BUCKET";
+pub const RETENTION_ENV: &str = "CURATED_RETENTION_DAYS";
 pub const PARTITION_PREFIX_ENV: &str = "PARTITION_PREFIX";
 pub const CURATED_PREFIX_ENV: &str = "CURATED_PREFIX";
 pub const GRACE_ENV: &str = "COMPACT_GRACE_SECS";
@@ -30,6 +32,8 @@ pub enum PersonalDataSetting {
 
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// The raw bucket records land in.
+    pub landing_bucket: String,
     pub layout: Layout,
     pub compaction: compaction::Settings,
     pub personal: PersonalDataSetting,
@@ -41,7 +45,10 @@ impl Settings {
     }
 
     pub fn from_lookup(lookup: &impl Lookup) -> Result<Self, EnvError> {
-        let bucket = env::required(lookup, BUCKET_ENV, "the bucket the consumer lands in")?;
+        let landing_bucket = env::required(lookup, BUCKET_ENV, "the bucket the consumer lands in")?;
+        // A one-bucket stack (a local run) keeps the lake beside the landing zone.
+        let curated_bucket =
+            lookup(CURATED_BUCKET_ENV).filter(|name| !name.trim().is_empty()).unwrap_or_else(|| landing_bucket.clone());
         let landing_prefix = prefix(lookup, PARTITION_PREFIX_ENV, None)?;
         let curated_prefix = prefix(lookup, CURATED_PREFIX_ENV, Some(DEFAULT_CURATED_PREFIX))?;
         if landing_prefix.starts_with(&curated_prefix) || curated_prefix.starts_with(&landing_prefix) {
@@ -59,6 +66,8 @@ impl Settings {
             // At most what a function of the template's 1024 MB holds with a commit's rows beside it.
             target_file_bytes: (env::bounded(lookup, FILE_MIB_ENV, 128, 1..=512)? << 20) as usize,
             input_bytes_per_commit: env::bounded(lookup, INPUT_MIB_ENV, 128, 1..=1024)? << 20,
+            // 0 keeps every partition; at most about a thousand years.
+            retention_days: Some(env::bounded(lookup, RETENTION_ENV, 0, 0..=365_000)?).filter(|days| *days > 0),
             ..defaults
         };
         let personal = match lookup(PERSONAL_DATA_ENV).as_deref().map(str::trim) {
@@ -70,7 +79,12 @@ impl Settings {
                 return Err(EnvError::invalid(PERSONAL_DATA_ENV, other, "expected pseudonymised or raw"));
             }
         };
-        Ok(Self { layout: Layout { bucket, landing_prefix, curated_prefix }, compaction, personal })
+        Ok(Self {
+            landing_bucket,
+            layout: Layout { curated_bucket, landing_prefix, curated_prefix },
+            compaction,
+            personal,
+        })
     }
 }
 
@@ -104,6 +118,21 @@ mod tests {
         assert_eq!(read.personal, PersonalDataSetting::Pseudonymised { secret_id: "arn".into() });
         assert_eq!(read.compaction.target_file_bytes, 128 << 20);
         assert_eq!(read.compaction.grace, Duration::from_secs(300));
+        assert_eq!((read.layout.curated_bucket, read.compaction.retention_days), ("b".into(), None));
+    }
+
+    #[test]
+    fn the_curated_bucket_and_the_retention_are_read() {
+        let read = settings(&[
+            ("BUCKET_NAME", "raw"),
+            ("CURATED_BUCKET", "curated"),
+            ("CURATED_RETENTION_DAYS", "730"),
+            ("PARTITION_PREFIX", "p/"),
+            ("LAKE_PERSONAL_DATA", "raw"),
+        ])
+        .expect("valid");
+        assert_eq!((read.landing_bucket.as_str(), read.layout.curated_bucket.as_str()), ("raw", "curated"));
+        assert_eq!(read.compaction.retention_days, Some(730));
     }
 
     #[test]

@@ -20,6 +20,9 @@ impl Report {
             conflicts = totals.conflicts,
             objects_left = totals.objects_left,
             rejected_lines = totals.rejected_lines,
+            without_county = totals.without_county,
+            partitions_expired = self.partitions_expired,
+            landed_past_retention = self.landed_past_retention,
             failed = self.failed_partitions.len(),
             "run finished"
         );

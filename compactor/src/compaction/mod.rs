@@ -2,23 +2,26 @@
 //! partition's curated files, each `unique_id` once, committed per partition with a conditional write.
 //! docs/curated-lake.md gives the design and why it holds under retries, overlap and crashes.
 
+mod keys;
 mod new_rows;
 mod orphans;
 mod partition;
+mod retention;
 #[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::Serialize;
 use tracing::{error, info};
 
 use crate::curate::PersonalData;
+use crate::lake::keys::{KeyRefused, LedgerError};
 use crate::lake::layout::Layout;
 use crate::lake::state::StateError;
-use crate::store::{LakeStore, Listed, StoreError};
+use crate::store::{LakeStore, Listed, StoreError, Stores};
 use crate::table::TableError;
 
 /// How a run compacts.
@@ -35,6 +38,8 @@ pub struct Settings {
     pub orphan_age: Duration,
     /// Commits lost to other runs before a partition is left for the next run.
     pub max_conflicts: u32,
+    /// Days a curated partition is kept, counted from its date; `None` keeps every partition.
+    pub retention_days: Option<u64>,
 }
 
 impl Default for Settings {
@@ -45,11 +50,12 @@ impl Default for Settings {
             input_bytes_per_commit: 128 << 20,
             orphan_age: Duration::from_secs(24 * 3600),
             max_conflicts: 8,
+            retention_days: None,
         }
     }
 }
 
-/// What a run needs besides the store.
+/// What a run needs besides the stores.
 #[derive(Debug, Clone)]
 pub struct Run<'a> {
     pub layout: &'a Layout,
@@ -76,6 +82,8 @@ pub struct PartitionReport {
     pub files_merged: u64,
     /// Landed lines that are not records (or gzip that is not), left out and logged.
     pub rejected_lines: u64,
+    /// Rows written whose address named none of Romania's counties: their `county` is null.
+    pub without_county: u64,
     pub commits: u64,
     /// Commits another run won first.
     pub conflicts: u64,
@@ -98,6 +106,7 @@ impl PartitionReport {
         self.bytes_written += other.bytes_written;
         self.files_merged += other.files_merged;
         self.rejected_lines += other.rejected_lines;
+        self.without_county += other.without_county;
         self.commits += other.commits;
         self.conflicts += other.conflicts;
         self.orphans_deleted += other.orphans_deleted;
@@ -111,6 +120,10 @@ impl PartitionReport {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
     pub partitions: u64,
+    /// Partitions older than the retention, deleted whole.
+    pub partitions_expired: u64,
+    /// Landed objects of days older than the retention, left to expire uncompacted.
+    pub landed_past_retention: u64,
     #[serde(flatten)]
     pub totals: PartitionReport,
     pub failed_partitions: Vec<NaiveDate>,
@@ -129,20 +142,43 @@ pub enum CompactError {
     Contended { date: NaiveDate, conflicts: u32 },
 }
 
-/// Compacts every partition with landed objects, one partition at a time. A partition that fails is
-/// reported and the others go on.
-pub async fn compact<S: LakeStore>(store: &S, run: &Run<'_>) -> Result<Report, StoreError> {
-    let landed = store.list(&run.layout.landing_prefix).await?;
+/// Why a run compacted nothing. What earlier runs committed stays as it is.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("listing the landed objects failed: {0}")]
+    List(#[source] StoreError),
+    #[error("the key ledger: {0}")]
+    KeyLedgerStore(#[source] StoreError),
+    #[error(transparent)]
+    KeyLedger(#[from] LedgerError),
+    #[error("the key ledger changed under every attempt to add this key; left for the next run")]
+    KeyLedgerContended,
+    #[error(transparent)]
+    KeyRefused(#[from] KeyRefused),
+}
+
+/// Compacts every partition with landed objects, one partition at a time, then deletes the partitions past
+/// the retention. A partition that fails is reported and the others go on. A pseudonym key the lake's key
+/// ledger refuses stops the run before it writes anything.
+pub async fn compact<S: LakeStore>(stores: &Stores<S>, run: &Run<'_>) -> Result<Report, RunError> {
+    if let PersonalData::Pseudonymised(key) = run.personal {
+        keys::admit(&stores.lake, run.layout, key, run.now).await?;
+    }
+    let keep_from = run.settings.retention_days.and_then(|days| run.now.date_naive().checked_sub_days(Days::new(days)));
+    let landed = stores.landing.list(&run.layout.landing_prefix).await.map_err(RunError::List)?;
+    let mut report = Report::default();
     let mut by_date: BTreeMap<NaiveDate, Vec<Listed>> = BTreeMap::new();
     for object in landed {
-        if let Some(date) = run.layout.landing_date(&object.key) {
-            by_date.entry(date).or_default().push(object);
+        match run.layout.landing_date(&object.key) {
+            // Its partition would be deleted as soon as it was made; the landing zone's own expiry takes it.
+            Some(date) if keep_from.is_some_and(|from| date < from) => report.landed_past_retention += 1,
+            Some(date) => by_date.entry(date).or_default().push(object),
+            None => {}
         }
     }
-    let mut report = Report::default();
     for (date, objects) in by_date {
         report.partitions += 1;
-        match partition::compact(store, run, date, &objects).await {
+        match partition::compact(stores, run, date, &objects).await {
             Ok(partition) => {
                 info!(%date, files = partition.files, records = partition.records, written = partition.records_written,
                     duplicates = partition.duplicates, "partition compacted");
@@ -154,5 +190,32 @@ pub async fn compact<S: LakeStore>(store: &S, run: &Run<'_>) -> Result<Report, S
             }
         }
     }
+    if let Some(keep_from) = keep_from {
+        expire(&stores.lake, run.layout, keep_from, &mut report).await;
+    }
     Ok(report)
+}
+
+/// Deletes the partitions older than `keep_from`; one that fails is reported and the next run goes on.
+async fn expire<S: LakeStore>(lake: &S, layout: &Layout, keep_from: NaiveDate, report: &mut Report) {
+    let dates = match retention::expired(lake, layout, keep_from).await {
+        Ok(dates) => dates,
+        Err(failure) => {
+            error!(error = %failure, "listing the partitions past the retention failed");
+            report.failed_partitions.push(keep_from);
+            return;
+        }
+    };
+    for date in dates {
+        match retention::expire(lake, layout, date).await {
+            Ok(()) => {
+                info!(%date, "partition past the retention deleted");
+                report.partitions_expired += 1;
+            }
+            Err(failure) => {
+                error!(%date, error = %failure, "partition past the retention not deleted");
+                report.failed_partitions.push(date);
+            }
+        }
+    }
 }

@@ -12,7 +12,7 @@ use super::new_rows::NewRows;
 use super::{CompactError, PartitionReport, Run, orphans};
 use crate::lake::landing;
 use crate::lake::state::{FileEntry, PartitionState, RetiredFile};
-use crate::store::{Condition, LakeStore, Listed};
+use crate::store::{Condition, LakeStore, Listed, Stores};
 use crate::table::reader::{for_each_batch, for_each_unique_id};
 use crate::table::schema::to_batch;
 use crate::table::writer::{DataFile, DataFileWriter};
@@ -28,7 +28,7 @@ struct Read {
 
 enum Commit {
     /// Committed: what it did, and the state it made.
-    Done(PartitionReport, PartitionState),
+    Done(Box<(PartitionReport, PartitionState)>),
     /// The state changed since it was read: another run committed first, or this commit's own write took
     /// effect and its answer was lost. Read again either way; no state lists this attempt's files.
     Lost,
@@ -36,7 +36,7 @@ enum Commit {
 
 /// Compacts `landed` (every object listed under the partition) into `date`'s partition.
 pub(super) async fn compact<S: LakeStore>(
-    store: &S,
+    stores: &Stores<S>,
     run: &Run<'_>,
     date: NaiveDate,
     landed: &[Listed],
@@ -47,6 +47,7 @@ pub(super) async fn compact<S: LakeStore>(
         landed.iter().filter(|object| run.now.signed_duration_since(object.last_modified) >= grace).collect();
     let mut report = PartitionReport::default();
     let mut conflicts = 0;
+    let store = &stores.lake;
     loop {
         let read = read_state(store, run, date).await?;
         let todo: Vec<&Listed> =
@@ -62,8 +63,9 @@ pub(super) async fn compact<S: LakeStore>(
             return Ok(report);
         }
         let chunk = take_chunk(&todo, run.settings.input_bytes_per_commit);
-        match commit(store, run, date, read, chunk, &present).await? {
-            Commit::Done(committed, state) => {
+        match commit(stores, run, date, read, chunk, &present).await? {
+            Commit::Done(done) => {
+                let (committed, state) = *done;
                 conflicts = 0;
                 report.add(&committed);
                 // Readers see each commit as it lands, not only once a run has got through them all.
@@ -110,18 +112,19 @@ async fn read_state<S: LakeStore>(store: &S, run: &Run<'_>, date: NaiveDate) -> 
 
 /// Compacts `chunk` on top of `read` and commits it.
 async fn commit<S: LakeStore>(
-    store: &S,
+    stores: &Stores<S>,
     run: &Run<'_>,
     date: NaiveDate,
     read: Read,
     chunk: Vec<&Listed>,
     present: &BTreeSet<&str>,
 ) -> Result<Commit, CompactError> {
+    let store = &stores.lake;
     let mut report = PartitionReport { commits: 1, ..PartitionReport::default() };
     let mut rows = NewRows::default();
     for object in &chunk {
         // Gone since the listing: it expired, and every record it held was compacted long ago.
-        let Some(fetched) = store.get(&object.key).await? else { continue };
+        let Some(fetched) = stores.landing.get(&object.key).await? else { continue };
         report.landed_objects += 1;
         report.landed_bytes += fetched.body.len() as u64;
         let landed = landing::records(&object.key, &fetched.body);
@@ -141,6 +144,7 @@ async fn commit<S: LakeStore>(
     report.records_read = rows.offered;
     report.duplicates = rows.offered - rows.len() as u64;
     report.records_written = rows.len() as u64;
+    report.without_county = rows.without_county();
 
     let mut files = read.state.files.clone();
     let cutoff = orphans::cutoff(run);
@@ -179,7 +183,7 @@ async fn commit<S: LakeStore>(
         Err(error) => return Err(error.into()),
     }
     info!(%date, generation = state.generation, files = state.files.len(), records = state.records(), "committed");
-    Ok(Commit::Done(report, state))
+    Ok(Commit::Done(Box::new((report, state))))
 }
 
 /// Stores finished data files, each named by the run's start and its content. The run's part keeps a name

@@ -12,11 +12,11 @@ use crate::curate::PersonalData;
 use crate::lake::layout::Layout;
 use crate::lake::state::PartitionState;
 use crate::store::memory::MemoryLake;
-use crate::store::{Condition, LakeStore};
+use crate::store::{Condition, LakeStore, Stores};
 use crate::table::reader::for_each_unique_id;
 
 fn layout() -> Layout {
-    Layout { bucket: "lake".into(), landing_prefix: "landing/".into(), curated_prefix: "curated/".into() }
+    Layout { curated_bucket: "lake".into(), landing_prefix: "landing/".into(), curated_prefix: "curated/".into() }
 }
 
 fn time(text: &str) -> DateTime<Utc> {
@@ -47,7 +47,7 @@ async fn run(lake: &MemoryLake, settings: &Settings, now: &str) -> super::Report
         now: time(now),
         stop_at: Instant::now() + Duration::from_secs(60),
     };
-    compact(lake, &run).await.expect("listed")
+    compact(&Stores::single(lake.clone()), &run).await.expect("listed")
 }
 
 /// How many times each `unique_id` is in the files the manifest lists.
@@ -211,4 +211,75 @@ async fn a_day_of_the_default_stream_compacted_hourly_is_one_data_file() {
     assert_eq!(curated.iter().filter(|key| key.ends_with(".parquet")).count(), 1, "{curated:?}");
     assert_eq!(curated.len(), 3, "a data file, the state and the manifest: {curated:?}");
     assert_eq!(table(&lake).await.len(), 10_800);
+}
+
+async fn run_as(
+    lake: &Stores<MemoryLake>,
+    settings: &Settings,
+    personal: &PersonalData,
+    now: &str,
+) -> Result<super::Report, super::RunError> {
+    let layout = layout();
+    let run =
+        Run { layout: &layout, settings, personal, now: time(now), stop_at: Instant::now() + Duration::from_secs(60) };
+    compact(lake, &run).await
+}
+
+fn pseudonymised(version: u32, byte: u8) -> PersonalData {
+    PersonalData::Pseudonymised(crate::pseudonym::PseudonymKey::new(version, &[byte; 32]).expect("a valid key"))
+}
+
+#[tokio::test]
+async fn landing_is_read_from_one_bucket_and_the_lake_written_to_the_other() {
+    let (raw, curated) = (MemoryLake::new(time("2026-11-29T10:00:00Z")), MemoryLake::new(time("2026-11-29T10:00:00Z")));
+    land(&raw, "a", &records(9, 10)).await;
+    let stores = Stores { landing: raw.clone(), lake: curated.clone() };
+    let report = run_as(&stores, &settings(), &pseudonymised(1, 1), "2026-11-29T11:00:00Z").await.expect("a run");
+    assert_eq!(report.totals.records_written, 10);
+    assert!(raw.objects().keys().all(|key| key.starts_with("landing/")), "{:?}", raw.objects().keys());
+    assert!(curated.objects().keys().all(|key| key.starts_with("curated/")), "{:?}", curated.objects().keys());
+}
+
+#[tokio::test]
+async fn a_key_the_ledger_refuses_stops_the_run_before_it_writes() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    let stores = Stores::single(lake.clone());
+    let at = "2026-11-29T11:00:00Z";
+    run_as(&stores, &settings(), &pseudonymised(1, 1), at).await.expect("the first key");
+    land(&lake, "a", &records(10, 5)).await;
+    let before = lake.objects();
+    for (version, byte, expected) in [
+        (1, 2, "pseudonym key version 1 already wrote tokens with other key bytes; a new key needs a version above 1"),
+        (0, 1, "pseudonym key version 0 is older than version 1, which already wrote tokens"),
+    ] {
+        let refused = run_as(&stores, &settings(), &pseudonymised(version, byte), at).await.expect_err("refused");
+        assert!(
+            matches!(refused, super::RunError::KeyRefused(_)) && refused.to_string().starts_with(expected),
+            "{refused}"
+        );
+        assert_eq!(lake.objects(), before, "a refused key wrote nothing");
+    }
+    run_as(&stores, &settings(), &pseudonymised(2, 2), at).await.expect("a newer key");
+    run_as(&stores, &settings(), &pseudonymised(1, 1), at).await.expect("a container still on the old key");
+    let ledger = crate::lake::keys::KeyLedger::from_json("ledger", &lake.objects()[&layout().key_ledger_key()])
+        .expect("a ledger");
+    let versions: Vec<u32> = ledger.keys.iter().map(|key| key.version).collect();
+    assert_eq!(versions, [1, 2]);
+    let text = String::from_utf8(lake.objects()[&layout().key_ledger_key()].to_vec()).expect("text");
+    assert!(!text.contains(&"\u{1}".repeat(32)) && !text.contains(&"\u{2}".repeat(32)), "no key in the ledger");
+}
+
+#[tokio::test]
+async fn partitions_past_the_retention_go_whole_and_their_landing_is_left_to_expire() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    let stores = Stores::single(lake.clone());
+    land(&lake, "a", &records(11, 10)).await;
+    let settings = Settings { retention_days: Some(7), ..settings() };
+    run_as(&stores, &settings, &PersonalData::Raw, "2026-11-29T11:00:00Z").await.expect("a run");
+    assert_eq!(table(&lake).await.len(), 10);
+    let kept = run_as(&stores, &settings, &PersonalData::Raw, "2026-12-06T11:00:00Z").await.expect("a run");
+    assert_eq!((kept.partitions_expired, table(&lake).await.len()), (0, 10), "seven days old: kept");
+    let expired = run_as(&stores, &settings, &PersonalData::Raw, "2026-12-07T11:00:00Z").await.expect("a run");
+    assert_eq!((expired.partitions_expired, expired.landed_past_retention, expired.partitions), (1, 1, 0));
+    assert!(lake.objects().keys().all(|key| !key.starts_with("curated/")), "{:?}", lake.objects().keys());
 }

@@ -1,19 +1,21 @@
-//! Where each object of the lake lives. Under the curated prefix: `data/dt=D/` holds the Parquet files,
-//! `state/dt=D.json` each partition's committed state, and `tables/user_sessions/dt=D/manifest` the list
-//! of files the Glue table reads.
+//! Where each object of the lake lives. The landing zone is in the raw bucket; under the curated prefix of
+//! the curated bucket, `data/dt=D/` holds the Parquet files, `state/dt=D.json` each partition's committed
+//! state, `state/keys.json` the key ledger, and `tables/user_sessions/dt=D/manifest` the list of files the
+//! Glue table reads.
 
 use chrono::NaiveDate;
 
 /// The name the curated table is known by, in its manifests' path.
 pub const TABLE: &str = "user_sessions";
 
-/// The bucket and the two prefixes.
+/// The curated bucket and the two prefixes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
-    pub bucket: String,
+    /// The bucket of the curated lake, which manifests name their files in.
+    pub curated_bucket: String,
     /// Where the consumer lands NDJSON, `dt=D/` partitions below it.
     pub landing_prefix: String,
-    /// Where the compactor writes.
+    /// Where the compactor writes, in the curated bucket.
     pub curated_prefix: String,
 }
 
@@ -37,7 +39,21 @@ impl Layout {
     }
 
     pub fn state_key(&self, date: NaiveDate) -> String {
-        format!("{}state/dt={}.json", self.curated_prefix, day(date))
+        format!("{}dt={}.json", self.state_prefix(), day(date))
+    }
+
+    pub fn state_prefix(&self) -> String {
+        format!("{}state/", self.curated_prefix)
+    }
+
+    /// The date of a partition's state, or `None` for any other key (the key ledger).
+    pub fn state_date(&self, key: &str) -> Option<NaiveDate> {
+        let name = key.strip_prefix(&self.state_prefix())?.strip_prefix("dt=")?.strip_suffix(".json")?;
+        NaiveDate::parse_from_str(name, "%Y-%m-%d").ok()
+    }
+
+    pub fn key_ledger_key(&self) -> String {
+        format!("{}keys.json", self.state_prefix())
     }
 
     pub fn manifest_key(&self, date: NaiveDate) -> String {
@@ -46,7 +62,7 @@ impl Layout {
 
     /// `s3://bucket/key`, as a manifest names a file.
     pub fn uri(&self, key: &str) -> String {
-        format!("s3://{}/{key}", self.bucket)
+        format!("s3://{}/{key}", self.curated_bucket)
     }
 }
 
@@ -59,7 +75,7 @@ mod tests {
     use super::*;
 
     fn layout() -> Layout {
-        Layout { bucket: "b".into(), landing_prefix: "partitioned/".into(), curated_prefix: "curated/".into() }
+        Layout { curated_bucket: "b".into(), landing_prefix: "partitioned/".into(), curated_prefix: "curated/".into() }
     }
 
     #[test]
@@ -79,6 +95,8 @@ mod tests {
         let date = NaiveDate::from_ymd_opt(2026, 11, 29).expect("valid");
         assert_eq!(layout().data_key(date, "x.parquet"), "curated/data/dt=2026-11-29/x.parquet");
         assert_eq!(layout().state_key(date), "curated/state/dt=2026-11-29.json");
+        assert_eq!(layout().state_date(&layout().state_key(date)), Some(date));
+        assert_eq!(layout().state_date(&layout().key_ledger_key()), None);
         assert_eq!(layout().manifest_key(date), "curated/tables/user_sessions/dt=2026-11-29/manifest");
         assert_eq!(layout().uri("k"), "s3://b/k");
     }

@@ -1,4 +1,4 @@
-//! The port to the bucket: the few object operations a compaction makes, with conditional writes. The S3
+//! The port to the buckets: the few object operations a compaction makes, with conditional writes. The S3
 //! adapter is in `s3`, an in-memory one for tests in `memory`.
 
 #[cfg(test)]
@@ -68,4 +68,21 @@ pub trait LakeStore: Clone + Send + Sync + Unpin + 'static {
         condition: Condition,
     ) -> impl Future<Output = Result<String, StoreError>> + Send;
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The two buckets a run uses: the raw one records land in, and the curated one the lake is kept in. One
+/// store may serve as both (a one-bucket local run, the unit tests).
+#[derive(Debug, Clone)]
+pub struct Stores<S> {
+    /// Read only: the landed NDJSON.
+    pub landing: S,
+    /// The curated lake: data files, states, manifests, the key ledger.
+    pub lake: S,
+}
+
+impl<S: LakeStore> Stores<S> {
+    /// One store as both buckets.
+    pub fn single(store: S) -> Self {
+        Self { landing: store.clone(), lake: store }
+    }
 }

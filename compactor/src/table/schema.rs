@@ -1,6 +1,6 @@
 //! The curated table's columns as Arrow types that Glue and Athena read from Parquet: `string`, `int`,
-//! `timestamp` (microseconds, no zone, as `accessed_at` is written) and `date`. One schema serves both
-//! modes; the raw-only columns are null when personal data is pseudonymised.
+//! `timestamp` (microseconds, no zone; the values are whole milliseconds, which a file of an earlier
+//! version's schema reads the same) and `date`. One schema serves both modes; the raw-only columns are null when personal data is pseudonymised.
 
 use std::sync::{Arc, LazyLock};
 
@@ -68,8 +68,7 @@ pub fn to_batch(rows: &[CuratedRecord]) -> Result<RecordBatch, TableError> {
         Arc::new(builder.finish()) as ArrayRef
     };
     let mut unique_ids = StringBuilder::with_capacity(rows.len(), rows.len() * 36);
-    let mut buffer = uuid::Uuid::encode_buffer();
-    rows.iter().for_each(|row| unique_ids.append_value(row.unique_id.hyphenated().encode_lower(&mut buffer)));
+    rows.iter().for_each(|row| unique_ids.append_value(&row.unique_id));
     let mut accessed_at = TimestampMicrosecondBuilder::with_capacity(rows.len());
     rows.iter().for_each(|row| accessed_at.append_value(row.accessed_at.and_utc().timestamp_micros()));
     let mut birth_dates = Date32Builder::with_capacity(rows.len());
@@ -83,7 +82,7 @@ pub fn to_batch(rows: &[CuratedRecord]) -> Result<RecordBatch, TableError> {
         ints(&|row| saturating_i32(row.consumed_traffic)),
         ints(&|row| row.birth_year),
         optional_strings(&|row| row.sex.map(sex_code)),
-        optional_strings(&|row| row.county.as_deref()),
+        optional_strings(&|row| row.county),
         strings(&|row| &row.personal_number),
         strings(&|row| &row.email),
         strings(&|row| &row.phone_number),
@@ -126,7 +125,7 @@ mod tests {
 
     fn row() -> CuratedRecord {
         CuratedRecord {
-            unique_id: uuid::Uuid::from_u128(7),
+            unique_id: uuid::Uuid::from_u128(7).to_string(),
             accessed_at: NaiveDateTime::parse_from_str("2026-11-29 10:00:00.5", "%Y-%m-%d %H:%M:%S%.f").expect("valid"),
             session_duration: 1,
             download_speed: 2,

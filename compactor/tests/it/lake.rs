@@ -1,12 +1,13 @@
 //! The compactor's scenarios: against a real S3 API on loopback (moto, started by `scripts/test`, each
 //! test a bucket of its own), the curated table holds each produced record exactly once after S3 faults,
-//! a run killed between any two of its writes, runs at once, late records and records landed twice; and no
-//! curated value is a CNP, an IBAN or an e-mail address.
+//! a run killed between any two of its writes, runs at once, late records and records landed twice; no
+//! curated value is a CNP, an IBAN, an e-mail address, a record's id, name or street; and the lake is in
+//! the curated bucket only.
 
 use std::collections::HashMap;
 
 use crate::support::faults::FaultyLake;
-use crate::support::moto::{MotoLake, key, records, settings};
+use crate::support::moto::{MotoLake, key, records, row_id, settings};
 use crate::support::personal_data::personal_data_in;
 use compactor::curate::{PersonalData, curate};
 use shared::UserSession;
@@ -32,7 +33,7 @@ async fn land_two_days(lake: &MotoLake, seed: u64) -> Vec<UserSession> {
 fn assert_once(table: &HashMap<String, usize>, produced: &[UserSession]) {
     assert_eq!(table.len(), produced.len(), "records in the table");
     for record in produced {
-        assert_eq!(table.get(&record.unique_id.to_string()), Some(&1), "{} once", record.unique_id);
+        assert_eq!(table.get(&row_id(record)), Some(&1), "{} once", record.unique_id);
     }
 }
 
@@ -40,17 +41,27 @@ fn assert_once(table: &HashMap<String, usize>, produced: &[UserSession]) {
 async fn after_thirty_percent_faults_each_record_is_in_the_table_once_and_no_value_is_personal() {
     let lake = MotoLake::new().await;
     let produced = land_two_days(&lake, 1).await;
-    let faulty = FaultyLake::random(lake.store.clone(), 0.3, 7);
+    let faulty = lake.faulty(|store| FaultyLake::random(store, 0.3, 7));
     for _ in 0..60 {
         let _ = lake.run(&faulty, &settings()).await;
         // Whatever a run left half done, readers see each record at most once.
         assert!(lake.table().await.values().all(|count| *count == 1));
     }
     assert!(!lake.table().await.is_empty(), "the faulty runs committed nothing");
-    let clean = lake.run(&lake.store, &settings()).await.expect("a clean run");
+    let clean = lake.run(&lake.stores, &settings()).await.expect("a clean run");
     assert_eq!(clean.failed_partitions, vec![]);
     assert_once(&lake.table().await, &produced);
-    assert_eq!(personal_data_in(&lake.curated_text().await), (0, 0, 0));
+    let curated = lake.curated_text().await;
+    assert_eq!(personal_data_in(&curated), (0, 0, 0));
+    for record in &produced {
+        let street = record.address.split(',').next().unwrap_or_default();
+        for raw in [record.unique_id.to_string().as_str(), street, &record.person_name, &record.user_name] {
+            assert!(!curated.contains(raw), "{raw} is in the curated lake");
+        }
+    }
+    let (raw_keys, curated_keys) = (lake.raw_keys().await, lake.curated_keys().await);
+    assert!(raw_keys.iter().all(|key| key.starts_with("landing/")), "{raw_keys:?}");
+    assert!(curated_keys.iter().all(|key| key.starts_with("curated/")), "{curated_keys:?}");
 }
 
 #[tokio::test]
@@ -59,17 +70,17 @@ async fn a_run_killed_between_any_two_writes_loses_and_repeats_nothing() {
         assert!(writes <= 60, "a run needs more writes than expected");
         let lake = MotoLake::new().await;
         let mut produced = land_two_days(&lake, 2).await;
-        lake.run(&lake.store, &settings()).await.expect("the first run");
+        lake.run(&lake.stores, &settings()).await.expect("the first run");
         // Late records, some of them repeats, so the killed run also merges files.
         let late = records(30, 40, DAY_2);
         lake.land(&DAY_2[..10], "late", &late).await;
         lake.land(&DAY_2[..10], "late-again", &produced[150..170]).await;
         produced.extend(late);
-        let killed = lake.run(&FaultyLake::dying_after_writes(lake.store.clone(), writes), &settings()).await;
+        let killed = lake.run(&lake.faulty(|store| FaultyLake::dying_after_writes(store, writes)), &settings()).await;
         let finished = killed.is_ok_and(|report| report.failed_partitions.is_empty());
         // Before the next run, readers see each record at most once.
         assert!(lake.table().await.values().all(|count| *count == 1));
-        lake.run(&lake.store, &settings()).await.expect("the run after");
+        lake.run(&lake.stores, &settings()).await.expect("the run after");
         assert_once(&lake.table().await, &produced);
         if finished {
             break;
@@ -83,9 +94,9 @@ async fn three_runs_at_once_put_each_record_in_the_table_once() {
     let produced = land_two_days(&lake, 4).await;
     let settings = settings();
     let (first, second, third) = tokio::join!(
-        lake.run(&lake.store, &settings),
-        lake.run(&lake.store, &settings),
-        lake.run(&lake.store, &settings)
+        lake.run(&lake.stores, &settings),
+        lake.run(&lake.stores, &settings),
+        lake.run(&lake.stores, &settings)
     );
     for report in [first, second, third] {
         assert_eq!(report.expect("listed").failed_partitions, vec![]);
@@ -97,12 +108,12 @@ async fn three_runs_at_once_put_each_record_in_the_table_once() {
 async fn records_landing_after_their_day_was_compacted_join_it_once() {
     let lake = MotoLake::new().await;
     let mut produced = land_two_days(&lake, 5).await;
-    lake.run(&lake.store, &settings()).await.expect("a run");
+    lake.run(&lake.stores, &settings()).await.expect("a run");
     let late = records(60, 25, DAY_1);
     lake.land(&DAY_1[..10], "late", &late).await;
     lake.land(&DAY_1[..10], "late-repeats", &produced[..30]).await;
     produced.extend(late);
-    let report = lake.run(&lake.store, &settings()).await.expect("a run");
+    let report = lake.run(&lake.stores, &settings()).await.expect("a run");
     assert_eq!((report.totals.records_written, report.totals.duplicates), (25, 30));
     assert_once(&lake.table().await, &produced);
     let files = lake.listed_files().await;

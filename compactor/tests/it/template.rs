@@ -2,8 +2,8 @@
 //! the curated Glue table has the data files' columns.
 
 use compactor::settings::{
-    BUCKET_ENV, CURATED_PREFIX_ENV, FILE_MIB_ENV, GRACE_ENV, INPUT_MIB_ENV, PARTITION_PREFIX_ENV, PERSONAL_DATA_ENV,
-    SECRET_ENV,
+    BUCKET_ENV, CURATED_BUCKET_ENV, CURATED_PREFIX_ENV, FILE_MIB_ENV, GRACE_ENV, INPUT_MIB_ENV, PARTITION_PREFIX_ENV,
+    PERSONAL_DATA_ENV, RETENTION_ENV, SECRET_ENV,
 };
 use shared::testing::{environment_names, template, text};
 
@@ -11,6 +11,8 @@ use shared::testing::{environment_names, template, text};
 fn compactor_environment_names_only_variables_the_compactor_reads() {
     let known = [
         BUCKET_ENV,
+        CURATED_BUCKET_ENV,
+        RETENTION_ENV,
         PARTITION_PREFIX_ENV,
         CURATED_PREFIX_ENV,
         GRACE_ENV,

@@ -42,6 +42,11 @@ impl<S: LakeStore> FaultyLake<S> {
         Self { inner, plan: Arc::new(Mutex::new(Plan::DieAfterWrites(writes))) }
     }
 
+    /// Another store failing by the same plan, as a second bucket of one run.
+    pub(crate) fn beside(&self, inner: S) -> Self {
+        Self { inner, plan: Arc::clone(&self.plan) }
+    }
+
     fn fault(&self, write: bool) -> Fault {
         let mut plan = self.plan.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         match &mut *plan {

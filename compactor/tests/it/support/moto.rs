@@ -1,5 +1,5 @@
-//! A bucket of its own on the local S3 emulator (moto, on loopback), with what a test lands in it and
-//! reads back from the curated table.
+//! Buckets of its own on the local S3 emulator (moto, on loopback), a raw one to land in and a curated one
+//! for the lake, with what a test lands and reads back from the curated table.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -8,32 +8,48 @@ use arrow_array::cast::AsArray;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use chrono::{DateTime, Utc};
-use compactor::compaction::{self, Report, Run, Settings};
+use compactor::compaction::{self, Report, Run, RunError, Settings};
 use compactor::curate::PersonalData;
 use compactor::lake::layout::Layout;
 use compactor::pseudonym::PseudonymKey;
-use compactor::store::LakeStore;
 use compactor::store::s3::S3Lake;
+use compactor::store::{LakeStore, Stores};
 use compactor::table::reader::{for_each_batch, for_each_unique_id};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use shared::UserSession;
 
+use crate::support::faults::FaultyLake;
+
 pub(crate) struct MotoLake {
     pub client: Client,
     pub layout: Layout,
-    pub store: S3Lake,
+    pub raw_bucket: String,
+    pub stores: Stores<S3Lake>,
 }
 
 impl MotoLake {
     pub(crate) async fn new() -> Self {
         shared::testing::loopback_endpoint();
         let client = shared::aws::s3_client(&shared::aws::load_sdk_config().await);
-        let bucket = shared::testing::s3_bucket(&client, "compactor-test").await;
-        let layout =
-            Layout { bucket: bucket.clone(), landing_prefix: "landing/".into(), curated_prefix: "curated/".into() };
-        let store = S3Lake::new(client.clone(), bucket);
-        Self { client, layout, store }
+        let raw_bucket = shared::testing::s3_bucket(&client, "compactor-raw").await;
+        let curated_bucket = shared::testing::s3_bucket(&client, "compactor-curated").await;
+        let layout = Layout {
+            curated_bucket: curated_bucket.clone(),
+            landing_prefix: "landing/".into(),
+            curated_prefix: "curated/".into(),
+        };
+        let stores = Stores {
+            landing: S3Lake::new(client.clone(), &raw_bucket),
+            lake: S3Lake::new(client.clone(), curated_bucket),
+        };
+        Self { client, layout, raw_bucket, stores }
+    }
+
+    /// Both buckets through one fault plan, as one run sees them.
+    pub(crate) fn faulty(&self, plan: impl FnOnce(S3Lake) -> FaultyLake<S3Lake>) -> Stores<FaultyLake<S3Lake>> {
+        let lake = plan(self.stores.lake.clone());
+        Stores { landing: lake.beside(self.stores.landing.clone()), lake }
     }
 
     /// Lands `records` as one NDJSON object `name` of the date `day` (`YYYY-MM-DD`).
@@ -41,7 +57,7 @@ impl MotoLake {
         let text: String = records.iter().map(|record| record.to_json().expect("encodes") + "\n").collect();
         self.client
             .put_object()
-            .bucket(&self.layout.bucket)
+            .bucket(&self.raw_bucket)
             .key(format!("landing/dt={day}/{name}.ndjson"))
             .body(ByteStream::from(text.into_bytes()))
             .send()
@@ -49,12 +65,8 @@ impl MotoLake {
             .expect("landed");
     }
 
-    /// A run over this bucket through `store`, pseudonymised.
-    pub(crate) async fn run<S: LakeStore>(
-        &self,
-        store: &S,
-        settings: &Settings,
-    ) -> Result<Report, compactor::store::StoreError> {
+    /// A run over these buckets through `stores`, pseudonymised.
+    pub(crate) async fn run<S: LakeStore>(&self, stores: &Stores<S>, settings: &Settings) -> Result<Report, RunError> {
         let personal = PersonalData::Pseudonymised(key());
         let run = Run {
             layout: &self.layout,
@@ -63,19 +75,20 @@ impl MotoLake {
             now: Utc::now(),
             stop_at: Instant::now() + Duration::from_secs(120),
         };
-        compaction::compact(store, &run).await
+        compaction::compact(stores, &run).await
     }
 
     /// The data files the manifests list, with their sizes.
     pub(crate) async fn listed_files(&self) -> Vec<(String, u64)> {
         let prefix = format!("{}tables/", self.layout.curated_prefix);
         let mut files = Vec::new();
-        for manifest in self.store.list(&prefix).await.expect("listed") {
-            let body = self.store.get(&manifest.key).await.expect("read").expect("a manifest").body;
+        let lake = &self.stores.lake;
+        for manifest in lake.list(&prefix).await.expect("listed") {
+            let body = lake.get(&manifest.key).await.expect("read").expect("a manifest").body;
             for line in std::str::from_utf8(&body).expect("text").lines() {
-                let uri_prefix = format!("s3://{}/", self.layout.bucket);
-                let key = line.strip_prefix(&uri_prefix).expect("a URI of this bucket").to_owned();
-                let size = self.store.list(&key).await.expect("listed").first().expect("a listed file exists").size;
+                let uri_prefix = format!("s3://{}/", self.layout.curated_bucket);
+                let key = line.strip_prefix(&uri_prefix).expect("a URI of the curated bucket").to_owned();
+                let size = lake.list(&key).await.expect("listed").first().expect("a listed file exists").size;
                 files.push((key, size));
             }
         }
@@ -86,18 +99,29 @@ impl MotoLake {
     pub(crate) async fn table(&self) -> HashMap<String, usize> {
         let mut counts = HashMap::new();
         for (key, size) in self.listed_files().await {
-            for_each_unique_id(&self.store, &key, size, |id| *counts.entry(id.to_owned()).or_default() += 1)
+            for_each_unique_id(&self.stores.lake, &key, size, |id| *counts.entry(id.to_owned()).or_default() += 1)
                 .await
                 .expect("a data file");
         }
         counts
     }
 
+    /// Every key of the raw bucket.
+    pub(crate) async fn raw_keys(&self) -> Vec<String> {
+        self.stores.landing.list("").await.expect("listed").into_iter().map(|object| object.key).collect()
+    }
+
+    /// Every key of the curated bucket.
+    pub(crate) async fn curated_keys(&self) -> Vec<String> {
+        self.stores.lake.list("").await.expect("listed").into_iter().map(|object| object.key).collect()
+    }
+
     /// Every string value of every data file under the curated prefix, one a line.
     pub(crate) async fn curated_text(&self) -> String {
         let mut text = String::new();
-        for object in self.store.list(&format!("{}data/", self.layout.curated_prefix)).await.expect("listed") {
-            for_each_batch(&self.store, &object.key, object.size, |batch| {
+        let lake = &self.stores.lake;
+        for object in lake.list(&format!("{}data/", self.layout.curated_prefix)).await.expect("listed") {
+            for_each_batch(lake, &object.key, object.size, |batch| {
                 for column in batch.columns() {
                     if let Some(strings) = column.as_string_opt::<i32>() {
                         strings.iter().flatten().for_each(|value| {
@@ -113,6 +137,11 @@ impl MotoLake {
         }
         text
     }
+}
+
+/// The `unique_id` the curated table holds `record` under.
+pub(crate) fn row_id(record: &UserSession) -> String {
+    compactor::curate::row_id(record, &PersonalData::Pseudonymised(key()))
 }
 
 pub(crate) fn key() -> PseudonymKey {

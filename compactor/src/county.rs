@@ -1,0 +1,116 @@
+//! The county a curated row names: one of Romania's 41 counties or București, from a fixed list, so no text a
+//! sender writes in an address reaches the curated table. An address naming none gives none.
+
+/// The counties (județe) and București, as the curated table writes them.
+pub const COUNTIES: [&str; 42] = [
+    "Alba",
+    "Arad",
+    "Argeș",
+    "Bacău",
+    "Bihor",
+    "Bistrița-Năsăud",
+    "Botoșani",
+    "Brașov",
+    "Brăila",
+    "București",
+    "Buzău",
+    "Caraș-Severin",
+    "Călărași",
+    "Cluj",
+    "Constanța",
+    "Covasna",
+    "Dâmbovița",
+    "Dolj",
+    "Galați",
+    "Giurgiu",
+    "Gorj",
+    "Harghita",
+    "Hunedoara",
+    "Ialomița",
+    "Iași",
+    "Ilfov",
+    "Maramureș",
+    "Mehedinți",
+    "Mureș",
+    "Neamț",
+    "Olt",
+    "Prahova",
+    "Satu Mare",
+    "Sălaj",
+    "Sibiu",
+    "Suceava",
+    "Teleorman",
+    "Timiș",
+    "Tulcea",
+    "Vaslui",
+    "Vâlcea",
+    "Vrancea",
+];
+
+const BUCHAREST: &str = "București";
+
+/// The county of a one-line Romanian address: the name after its last `jud. ` if it is one of
+/// [`COUNTIES`] once case, diacritics (either cedilla or comma below), hyphens and spaces are set aside; else
+/// București when the address names the city (its sectors are written `București, Sector N`); else none.
+pub fn county(address: &str) -> Option<&'static str> {
+    if let Some((_, after)) = address.rsplit_once("jud. ") {
+        let name = normalise(after.split(',').next().unwrap_or(after));
+        return COUNTIES.iter().copied().find(|county| normalise(county) == name);
+    }
+    normalise(address).contains(&normalise(BUCHAREST)).then_some(BUCHAREST)
+}
+
+/// Lower case, ASCII letters for the Romanian ones, hyphens as spaces, runs of spaces as one.
+fn normalise(text: &str) -> String {
+    let folded: String = text
+        .chars()
+        .map(|c| match c {
+            'ă' | 'â' | 'Ă' | 'Â' => 'a',
+            'î' | 'Î' => 'i',
+            'ș' | 'ş' | 'Ș' | 'Ş' => 's',
+            'ț' | 'ţ' | 'Ț' | 'Ţ' => 't',
+            '-' => ' ',
+            other => other.to_ascii_lowercase(),
+        })
+        .collect();
+    folded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_county_is_found_however_it_is_spelled() {
+        for (address, expected) in [
+            ("Str. A nr. 1, 400123 Cluj-Napoca, jud. Cluj", Some("Cluj")),
+            ("Str. A, jud. Bistrita Nasaud", Some("Bistrița-Năsăud")),
+            ("Str. A, jud.  CARAŞ-SEVERIN , România", Some("Caraș-Severin")),
+            ("Str. A, jud. Iasi", Some("Iași")),
+            ("Str. A, jud. Satu-Mare", Some("Satu Mare")),
+            ("Strada X nr. 1, 030167 București, Sector 3", Some("București")),
+            ("Strada X nr. 1, 030167 Bucuresti", Some("București")),
+        ] {
+            assert_eq!(county(address), expected, "{address}");
+        }
+    }
+
+    #[test]
+    fn text_that_names_no_county_gives_none() {
+        for address in [
+            "Main Street 1, Springfield",
+            "Str. A, jud. Ioana Popescu 2900101120013",
+            "Str. A, jud. ",
+            "Str. A, jud. Cluj Napoca",
+            "",
+        ] {
+            assert_eq!(county(address), None, "{address}");
+        }
+    }
+
+    #[test]
+    fn the_list_is_41_counties_and_bucharest_each_told_apart() {
+        let names: std::collections::HashSet<String> = COUNTIES.iter().map(|name| normalise(name)).collect();
+        assert_eq!((names.len(), COUNTIES.contains(&BUCHAREST)), (42, true));
+    }
+}
