@@ -1,15 +1,22 @@
 """Checks on the CloudFormation that SAM makes of template.yaml (see translate.py), for what cfn-lint and checkov
 do not look at: names that two stacks in one account would share, roles that reach every queue or bucket, the
-consumer's and the compactor's least privilege, the pseudonym key, message and log retention, the landing zone's
-expiry, where Athena's results go, where the curated table reads, and the alarms. TEMPLATE_REVIEW_TEMPLATE names
-another template file to check, e.g. `git show HEAD:template.yaml` saved to a file."""
+consumer's and the compactor's least privilege, who reads raw data (the raw bucket's policy, its key, the
+pseudonym key's secret) and what analysts may (AnalystsPolicy), the two data classes' buckets, databases and
+workgroups, encryption, what is retained when the stack goes, tags, retries, message, log and data retention, where
+Athena's results go, where the tables read, and the alarms. Every check runs on two stacks: the parameters'
+defaults, and customer-managed keys with operators, an alarm address and retention days set (every conditional
+resource and statement there). TEMPLATE_REVIEW_TEMPLATE names another template file to check, e.g. `git show
+HEAD:template.yaml` saved to a file."""
 
+import fnmatch
+import importlib.resources
 import json
 import os
 import re
+import typing
 import unittest
 
-from template_review.translate import translate
+from template_review.translate import stack
 
 # Where each resource type keeps its physical name.
 NAME_PROPERTIES = {
@@ -77,6 +84,60 @@ COMPACTOR_MAX_GRACE = 7 * DAY_SECONDS
 # The most days an S3 lifecycle rule's ExpirationInDays may say (a bound only for a parameter without MaxValue).
 S3_MAX_EXPIRATION_DAYS = 2147483647
 RATE_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": DAY_SECONDS, "days": DAY_SECONDS}
+# Operators' roles as a deployer gives them (OperatorRoleArns is comma-separated).
+OPERATORS = ["arn:aws:iam::123456789012:role/op1", "arn:aws:iam::123456789012:role/ops/op2"]
+# The second stack every check runs on: every condition of the template the other way from its default.
+EVERY_OPTION = {
+    "EncryptionKeys": "customer-managed",
+    "OperatorRoleArns": ",".join(OPERATORS),
+    "AlarmEmail": "ops@example.com",
+    "ArrayRetentionDays": "30",
+    "CuratedRetentionDays": "400",
+    "BucketName": "raw-bucket",
+    "CuratedBucketName": "curated-bucket",
+}
+# Every S3 action that returns an object's content or hands it to someone: the raw bucket's policy must deny each
+# to all but the roles that read raw data.
+OBJECT_READS = (
+    "s3:GetObject",
+    "s3:GetObjectVersion",
+    "s3:GetObjectTorrent",
+    "s3:GetObjectVersionTorrent",
+    "s3:GetObjectVersionForReplication",
+    "s3:RestoreObject",
+)
+# Every S3 action that writes or deletes an object or what it holds.
+OBJECT_WRITES = (
+    "s3:PutObject",
+    "s3:PutObjectAcl",
+    "s3:PutObjectVersionAcl",
+    "s3:PutObjectTagging",
+    "s3:PutObjectRetention",
+    "s3:PutObjectLegalHold",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:DeleteObjectTagging",
+    "s3:AbortMultipartUpload",
+    "s3:RestoreObject",
+    "s3:ReplicateObject",
+    "s3:ReplicateDelete",
+)
+# What a KMS key does for whoever may use it; the account's administration of a key must include none of these.
+KEY_USE = (
+    "kms:Decrypt",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+)
+KEY_USE += ("kms:ReEncryptTo", "kms:CreateGrant")
+DATA_CLASSES = ("raw", "curated", "none")
+# The Athena results prefix in both buckets, and how long results stay there.
+RESULTS_PREFIX = "athena-results/"
+RESULTS_DAYS = 1
+# SAM makes the consumer's event source mapping from its SQS event and, in the translator aws-sam-cli 1.170.0 pins,
+# neither takes Tags on the event nor propagates the function's (PropagateTags) to the mapping.
+UNTAGGABLE_BY_SAM = {"AWS::Lambda::EventSourceMapping"}
 
 
 def as_list(value):
@@ -191,6 +252,56 @@ def resource_label(value):
     return json.dumps(value)
 
 
+def references(value):
+    """The logical IDs and parameters a value names: Refs, Fn::GetAtts and ${X} or ${X.Attr} in Fn::Sub texts."""
+    found = set()
+    if isinstance(value, list):
+        for item in value:
+            found |= references(item)
+    elif isinstance(value, dict):
+        if set(value) == {"Ref"}:
+            found.add(value["Ref"])
+        elif getatt_target(value):
+            found.add(getatt_target(value)[0])
+        elif sub_text(value) is not None:
+            found |= {name.split(".")[0] for name in re.findall(r"\$\{([^!}][^}]*)\}", sub_text(value))}
+            argument = value["Fn::Sub"]
+            if isinstance(argument, list):
+                found |= references(argument[1:])
+        else:
+            for item in value.values():
+                found |= references(item)
+    return found
+
+
+def matches(patterns, action):
+    """Whether an IAM action is among `patterns` (case-insensitive, * and ? as IAM reads them)."""
+    return any(fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in as_list(patterns))
+
+
+def tags_of(properties):
+    """A resource's Tags as a dict: CloudFormation's list of Key and Value, or SAM's map."""
+    tags = properties.get("Tags")
+    if isinstance(tags, dict):
+        return tags
+    return {tag.get("Key"): tag.get("Value") for tag in tags or [] if isinstance(tag, dict)}
+
+
+def taggable_types():
+    """The resource types whose CloudFormation schema (cfn-lint's copy) takes Tags."""
+    schemas = importlib.resources.files("cfnlint") / "data" / "schemas"
+    providers = json.loads((schemas / "providers" / "eu-central-1.json").read_text())
+    taggable = set()
+    for kind, name in providers.items():
+        if not kind.startswith("AWS::"):
+            continue
+        schema = json.loads((schemas / "resources" / f"{name}.json").read_text())
+        tagging = schema.get("tagging", {})
+        if tagging.get("taggable") and tagging.get("tagProperty", "/properties/Tags") == "/properties/Tags":
+            taggable.add(kind)
+    return taggable
+
+
 def rate_seconds(expression):
     """The period of a `rate(N unit)` schedule expression in seconds, or None (cron, or not a rate)."""
     match = re.fullmatch(r"rate\((\d+) (\w+)\)", str(expression).strip())
@@ -215,10 +326,16 @@ def number_range(value, parameters, absent, highest):
 
 
 class TranslatedTemplateTest(unittest.TestCase):
+    """The stack of the parameters' defaults."""
+
+    PARAMETERS: typing.ClassVar[dict] = {}
+
     @classmethod
     def setUpClass(cls):
-        cls.template = translate(path=os.environ.get("TEMPLATE_REVIEW_TEMPLATE"))
+        cls.template = stack(cls.PARAMETERS, path=os.environ.get("TEMPLATE_REVIEW_TEMPLATE"))
         cls.resources = cls.template["Resources"]
+        cls.customer_managed = cls.PARAMETERS.get("EncryptionKeys") == "customer-managed"
+        cls.operators = [arn for arn in cls.PARAMETERS.get("OperatorRoleArns", "").split(",") if arn]
 
     def assertNoProblems(self, problems):
         if problems:
@@ -289,6 +406,71 @@ class TranslatedTemplateTest(unittest.TestCase):
         target = getatt_target(value)
         named = own_name is not None and value == own_name
         return value == {"Ref": logical_id} or bool(target and target[0] == logical_id) or named
+
+    def raw_bucket(self):
+        """The bucket the consumer writes (its BUCKET_NAME), which the compactor reads the landing zone from."""
+        consumer = self.function_named("${Company}-consumer")
+        compactor = self.function_named("${Company}-compactor")
+        bucket = self.variable_ref(consumer, "BUCKET_NAME", "AWS::S3::Bucket")
+        self.assertEqual(self.variable_ref(compactor, "BUCKET_NAME", "AWS::S3::Bucket"), bucket)
+        return bucket
+
+    def curated_bucket(self):
+        """The bucket the compactor keeps the curated lake in (its CURATED_BUCKET), which is not the raw bucket."""
+        compactor = self.function_named("${Company}-compactor")
+        bucket = self.variable_ref(compactor, "CURATED_BUCKET", "AWS::S3::Bucket")
+        self.assertNotEqual(bucket, self.raw_bucket(), "the curated lake is in the raw bucket")
+        return bucket
+
+    def bucket_key(self, bucket):
+        """The KMS key of the template a bucket's default encryption names, or None (SSE-S3); fails on anything
+        else."""
+        rules = dig(self.properties(bucket), ("BucketEncryption", "ServerSideEncryptionConfiguration")) or []
+        self.assertEqual(len(rules), 1, f"{bucket} (AWS::S3::Bucket) BucketEncryption: not one rule")
+        default = rules[0].get("ServerSideEncryptionByDefault", {})
+        if default.get("SSEAlgorithm") == "AES256":
+            return None
+        key = getatt_target(default.get("KMSMasterKeyID"))
+        self.assertTrue(
+            default.get("SSEAlgorithm") == "aws:kms" and key and key[0] in self.of_type("AWS::KMS::Key"),
+            f"{bucket} (AWS::S3::Bucket) BucketEncryption: {json.dumps(default)} is neither SSE-S3 nor SSE-KMS with"
+            " a key of the template",
+        )
+        return key[0]
+
+    def bucket_policy(self, bucket):
+        """The statements of the bucket's AWS::S3::BucketPolicy; fails unless there is exactly one."""
+        policies = [
+            logical_id
+            for logical_id in self.of_type("AWS::S3::BucketPolicy")
+            if self.properties(logical_id).get("Bucket") == {"Ref": bucket}
+        ]
+        self.assertEqual(len(policies), 1, f"{bucket}: not exactly one AWS::S3::BucketPolicy")
+        return policies[0], statements(self.properties(policies[0]).get("PolicyDocument"))
+
+    def principal_exceptions(self, label, statement):
+        """(roles, operators, problems) of a Deny to every principal but some: the roles of the template its
+        ArnNotEquals aws:PrincipalArn names, the ARNs its ArnNotLike aws:PrincipalArn names. A problem is anything
+        else that would narrow the Deny: another principal, key or operator, or an exception not a role's ARN."""
+        problems = []
+        if statement.get("Principal") not in ("*", {"AWS": "*"}):
+            problems.append(f"{label}: Principal {json.dumps(statement.get('Principal'))}, not every principal")
+        if "NotAction" in statement or "NotResource" in statement or "NotPrincipal" in statement:
+            problems.append(f"{label}: NotAction, NotResource or NotPrincipal")
+        condition = statement.get("Condition", {})
+        keys = {(operator, key) for operator, block in condition.items() for key in block}
+        extra = keys - {("ArnNotEquals", "aws:PrincipalArn"), ("ArnNotLike", "aws:PrincipalArn")}
+        if extra:
+            problems.append(f"{label}: Condition {sorted(extra)} narrows the Deny beyond who the principal is")
+        roles = []
+        for value in as_list(dig(condition, ("ArnNotEquals", "aws:PrincipalArn")) or []):
+            target = getatt_target(value)
+            if target and target[1] == "Arn" and target[0] in self.of_type("AWS::IAM::Role"):
+                roles.append(target[0])
+            else:
+                problems.append(f"{label}: excepts {json.dumps(value)}, not the ARN of a role of the template")
+        operators = as_list(dig(condition, ("ArnNotLike", "aws:PrincipalArn")) or [])
+        return sorted(roles), operators, problems
 
     def test_no_physical_name_is_the_same_in_two_stacks(self):
         problems = []
@@ -377,6 +559,10 @@ class TranslatedTemplateTest(unittest.TestCase):
                             allowed = " and ".join(f"!Sub {arn!r}" for arn in sorted(may[lowered]))
                             problems.append(f"{label}: allows {action} on {json.dumps(resource)}; only on {allowed}")
                         must.discard((lowered, sub_text(resource)))
+                elif lowered.startswith("kms:"):
+                    key = self.bucket_key(bucket)
+                    if key is None or any(getatt_target(resource) != (key, "Arn") for resource in resources):
+                        problems.append(f"{label}: allows {action} on {resources}; only on the raw bucket's key")
                 elif lowered.startswith("sqs:"):
                     if action not in CONSUMER_SQS_ACTIONS:
                         problems.append(f"{label}: allows {action}; of SQS it may have only {CONSUMER_SQS_ACTIONS}")
@@ -401,7 +587,8 @@ class TranslatedTemplateTest(unittest.TestCase):
     def test_the_compactor_reads_and_writes_only_what_it_must(self):
         compactor = self.function_named("${Company}-compactor")
         role = self.function_role(compactor)
-        bucket = self.variable_ref(compactor, "BUCKET_NAME", "AWS::S3::Bucket")
+        bucket = self.raw_bucket()
+        lake = self.curated_bucket()
         secret = self.variable_ref(compactor, "PSEUDONYM_SECRET_ARN", "AWS::SecretsManager::Secret")
         landing = self.variable_ref(compactor, "PARTITION_PREFIX", "Parameter")
         curated = self.variable_ref(compactor, "CURATED_PREFIX", "Parameter")
@@ -413,12 +600,20 @@ class TranslatedTemplateTest(unittest.TestCase):
             ("logs:PutLogEvents", f"!GetAtt {log_group}.Arn"): None,
             # Unconditioned: with a prefix condition S3 would answer a missing state with 403, not 404.
             ("s3:ListBucket", f"!GetAtt {bucket}.Arn"): None,
+            ("s3:ListBucket", f"!GetAtt {lake}.Arn"): None,
             ("s3:GetObject", f"!Sub '${{{bucket}.Arn}}/${{{landing}}}*'"): None,
-            ("s3:GetObject", f"!Sub '${{{bucket}.Arn}}/${{{curated}}}*'"): None,
-            ("s3:PutObject", f"!Sub '${{{bucket}.Arn}}/${{{curated}}}*'"): None,
-            ("s3:DeleteObject", f"!Sub '${{{bucket}.Arn}}/${{{curated}}}*'"): None,
+            ("s3:GetObject", f"!Sub '${{{lake}.Arn}}/${{{curated}}}*'"): None,
+            ("s3:PutObject", f"!Sub '${{{lake}.Arn}}/${{{curated}}}*'"): None,
+            ("s3:DeleteObject", f"!Sub '${{{lake}.Arn}}/${{{curated}}}*'"): None,
             ("secretsmanager:GetSecretValue", f"!Ref {secret}"): None,
         }
+        raw_key, curated_key = self.bucket_key(bucket), self.bucket_key(lake)
+        # SSE-KMS: reading the landing zone and the secret decrypts with the raw key; the lake is read and written.
+        if raw_key:
+            rights[("kms:Decrypt", f"!GetAtt {raw_key}.Arn")] = None
+        if curated_key:
+            rights[("kms:Decrypt", f"!GetAtt {curated_key}.Arn")] = None
+            rights[("kms:GenerateDataKey", f"!GetAtt {curated_key}.Arn")] = None
         wanted = {(action.lower(), resource): condition for (action, resource), condition in rights.items()}
         names = {action.lower(): action for action, _ in rights}
         problems = [
@@ -493,7 +688,8 @@ class TranslatedTemplateTest(unittest.TestCase):
     def test_the_tables_read_where_the_consumer_and_the_compactor_write(self):
         compactor = self.function_named("${Company}-compactor")
         consumer = self.function_named("${Company}-consumer")
-        bucket = self.variable_ref(compactor, "BUCKET_NAME", "AWS::S3::Bucket")
+        bucket = self.raw_bucket()
+        lake = self.curated_bucket()
         curated = self.variable_ref(compactor, "CURATED_PREFIX", "Parameter")
         landing = self.variable_ref(consumer, "PARTITION_PREFIX", "Parameter")
         self.assertEqual(
@@ -501,8 +697,7 @@ class TranslatedTemplateTest(unittest.TestCase):
             landing,
             "the compactor reads another landing prefix than the consumer writes",
         )
-        self.assertEqual(self.variable_ref(consumer, "BUCKET_NAME", "AWS::S3::Bucket"), bucket)
-        root = f"s3://${{{bucket}}}/${{{curated}}}{MANIFESTS}"
+        root = f"s3://${{{lake}}}/${{{curated}}}{MANIFESTS}"
         expected = {
             CURATED_TABLE: {
                 "Location": root,
@@ -715,6 +910,419 @@ class TranslatedTemplateTest(unittest.TestCase):
             except json.JSONDecodeError as error:
                 self.fail(f"{dashboard} (AWS::CloudWatch::Dashboard) DashboardBody: not JSON: {error}")
             self.assertTrue(document.get("widgets"), f"{dashboard} (AWS::CloudWatch::Dashboard) has no widgets")
+
+    def test_only_the_functions_and_operators_read_or_write_raw_objects(self):
+        """The raw bucket's policy denies every object read to all but the consumer's and the compactor's roles and
+        OperatorRoleArns, and every object write to all but the consumer's role and OperatorRoleArns, whatever
+        identity policies allow; it allows nothing."""
+        bucket = self.raw_bucket()
+        readers = sorted(
+            self.function_role(self.function_named(f"${{Company}}-{name}")) for name in ("consumer", "compactor")
+        )
+        writers = [self.function_role(self.function_named("${Company}-consumer"))]
+        policy, found = self.bucket_policy(bucket)
+        objects = f"${{{bucket}.Arn}}/*"
+        problems = [
+            f"{policy} (AWS::S3::BucketPolicy) {statement_label('', statement).lstrip(', ')}: allows"
+            for statement in found
+            if statement.get("Effect") != "Deny"
+        ]
+        for kind, actions, roles in (("read", OBJECT_READS, readers), ("write", OBJECT_WRITES, writers)):
+            denies = [
+                statement
+                for statement in found
+                if statement.get("Effect") == "Deny"
+                and "Condition" in statement
+                and "aws:SecureTransport" not in json.dumps(statement["Condition"])
+                and any(sub_text(resource) == objects for resource in as_list(statement.get("Resource")))
+                and any(matches(statement.get("Action", []), action) for action in actions)
+            ]
+            for action in actions:
+                covering = [statement for statement in denies if matches(statement["Action"], action)]
+                if not covering:
+                    problems.append(f"{policy} (AWS::S3::BucketPolicy): no Deny of {action} on !Sub {objects!r}")
+                    continue
+                exceptions = [
+                    self.principal_exceptions(
+                        f"{policy} (AWS::S3::BucketPolicy) statement {statement.get('Sid')}", statement
+                    )
+                    for statement in covering
+                ]
+                problems += [problem for _, _, found in exceptions for problem in found]
+                # Denied if any statement denies it: a principal is excepted only if every statement excepts it.
+                excepted = set.intersection(*(set(found_roles) for found_roles, _, _ in exceptions))
+                operators = set.intersection(*(set(found_operators) for _, found_operators, _ in exceptions))
+                label = f"{policy} (AWS::S3::BucketPolicy) {action}"
+                # The functions need their own reads and writes: those actions except exactly them.
+                if action in ("s3:GetObject", "s3:PutObject") and sorted(excepted) != roles:
+                    problems.append(f"{label}: denied to all but {sorted(excepted)}, not {roles}")
+                elif not excepted <= set(roles):
+                    extra = sorted(excepted - set(roles))
+                    problems.append(f"{label}: not denied to {extra}; only {roles} may {kind} raw objects")
+                if operators != set(self.operators):
+                    problems.append(f"{label}: denied to all operators but {sorted(operators)}, not {self.operators}")
+        self.assertNoProblems(problems)
+
+    def test_the_pseudonym_key_is_read_only_by_the_compactor_and_operators(self):
+        compactor = self.function_named("${Company}-compactor")
+        secret = self.variable_ref(compactor, "PSEUDONYM_SECRET_ARN", "AWS::SecretsManager::Secret")
+        role = self.function_role(compactor)
+        policies = [
+            logical_id
+            for logical_id in self.of_type("AWS::SecretsManager::ResourcePolicy")
+            if self.properties(logical_id).get("SecretId") == {"Ref": secret}
+        ]
+        self.assertEqual(len(policies), 1, f"{secret}: not exactly one AWS::SecretsManager::ResourcePolicy")
+        policy = policies[0]
+        properties = self.properties(policy)
+        problems = []
+        if properties.get("BlockPublicPolicy") not in (True, "true"):
+            problems.append(f"{policy} (AWS::SecretsManager::ResourcePolicy) BlockPublicPolicy: not true")
+        found = statements(properties.get("ResourcePolicy"))
+        problems += [
+            f"{policy} statement {statement.get('Sid')}: allows; the policy only denies"
+            for statement in found
+            if statement.get("Effect") != "Deny"
+        ]
+        denies = [
+            statement for statement in found if matches(statement.get("Action", []), "secretsmanager:GetSecretValue")
+        ]
+        if not denies:
+            problems.append(f"{policy} (AWS::SecretsManager::ResourcePolicy): no Deny of secretsmanager:GetSecretValue")
+        for statement in denies:
+            label = f"{policy} (AWS::SecretsManager::ResourcePolicy) statement {statement.get('Sid')}"
+            excepted, operators, found_problems = self.principal_exceptions(label, statement)
+            problems += found_problems
+            if excepted != [role]:
+                problems.append(f"{label}: excepts {excepted}, not the compactor's role {role} alone")
+            if operators != self.operators:
+                problems.append(f"{label}: excepts the operators {operators}, not OperatorRoleArns {self.operators}")
+            if as_list(statement.get("Resource")) != ["*"]:
+                problems.append(f"{label}: Resource {json.dumps(statement.get('Resource'))}, not * (the secret)")
+        # With customer-managed keys the secret is raw data's: the raw bucket's key encrypts it.
+        key = self.bucket_key(self.raw_bucket())
+        wanted = {"Ref": key} if key else "alias/aws/secretsmanager"
+        if self.properties(secret).get("KmsKeyId", "alias/aws/secretsmanager") != wanted:
+            problems.append(f"{secret} (AWS::SecretsManager::Secret) KmsKeyId: not {json.dumps(wanted)}")
+        self.assertNoProblems(problems)
+
+    def test_data_the_stack_holds_outlives_it(self):
+        """Buckets, the pseudonym key's secret and the keys that encrypt them are kept when the stack is deleted
+        or they are replaced: raw and curated data, and what re-identifies or decrypts it."""
+        kept = [*self.of_type("AWS::S3::Bucket"), *self.of_type("AWS::SecretsManager::Secret")]
+        kept += [key for key in map(self.bucket_key, self.of_type("AWS::S3::Bucket")) if key]
+        kept += [
+            secret_key["Ref"]
+            for secret in self.of_type("AWS::SecretsManager::Secret")
+            if isinstance(secret_key := self.properties(secret).get("KmsKeyId"), dict) and "Ref" in secret_key
+        ]
+        self.assertIn(self.curated_bucket(), kept)
+        if self.customer_managed:
+            self.assertEqual(len(set(kept)), 5, f"two buckets, the secret and two keys: {sorted(set(kept))}")
+        problems = [
+            f"{logical_id} ({self.resources[logical_id]['Type']}) {attribute}:"
+            f" {self.resources[logical_id].get(attribute)!r}, not Retain"
+            for logical_id in sorted(set(kept))
+            for attribute in ("DeletionPolicy", "UpdateReplacePolicy")
+            if self.resources[logical_id].get(attribute) != "Retain"
+        ]
+        self.assertNoProblems(problems)
+
+    def test_each_bucket_is_encrypted_as_encryption_keys_says(self):
+        buckets = {"raw": self.raw_bucket(), "curated": self.curated_bucket()}
+        problems = []
+        keys = {}
+        for data_class, bucket in buckets.items():
+            rule = dig(self.properties(bucket), ("BucketEncryption", "ServerSideEncryptionConfiguration"))[0]
+            keys[data_class] = self.bucket_key(bucket)
+            if self.customer_managed and keys[data_class] is None:
+                problems.append(f"{bucket} (AWS::S3::Bucket): SSE-S3 with EncryptionKeys=customer-managed")
+            if not self.customer_managed and keys[data_class] is not None:
+                problems.append(f"{bucket} (AWS::S3::Bucket): SSE-KMS with EncryptionKeys=s3-managed")
+            if rule.get("BucketKeyEnabled") not in (True, "true"):
+                problems.append(f"{bucket} (AWS::S3::Bucket) BucketKeyEnabled: not true (a KMS request per object)")
+        if self.customer_managed and keys["raw"] == keys["curated"]:
+            problems.append(f"both buckets are encrypted with {keys['raw']}; each data class needs a key of its own")
+        problems += [
+            f"{key} (AWS::KMS::Key) EnableKeyRotation: not true"
+            for key in filter(None, keys.values())
+            if self.properties(key).get("EnableKeyRotation") not in (True, "true")
+        ]
+        self.assertNoProblems(problems)
+
+    def test_the_keys_are_used_only_by_who_reads_their_data(self):
+        """The account administers each key but gets no use of it from the key policy. The raw key is used by the
+        consumer's and the compactor's roles and OperatorRoleArns, named by aws:PrincipalArn, and through Secrets
+        Manager for the pseudonym key's secret alone; the curated key only through S3 (IAM decides who)."""
+        raw, curated = self.bucket_key(self.raw_bucket()), self.bucket_key(self.curated_bucket())
+        if not self.customer_managed:
+            self.assertEqual((raw, curated), (None, None))
+            return
+        roles = sorted(
+            self.function_role(self.function_named(f"${{Company}}-{name}")) for name in ("consumer", "compactor")
+        )
+        secret_arn = (
+            "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${Company}-pseudonym-key-*"
+        )
+        problems = []
+        users = set()
+        for key, data_class in ((raw, "raw"), (curated, "curated")):
+            for statement in statements(self.properties(key).get("KeyPolicy")):
+                label = f"{key} (AWS::KMS::Key) statement {statement.get('Sid')}"
+                uses = [action for action in KEY_USE if matches(statement.get("Action", []), action)]
+                if statement.get("Effect") != "Allow" or not uses:
+                    continue
+                if "NotAction" in statement or "NotPrincipal" in statement:
+                    problems.append(f"{label}: NotAction or NotPrincipal")
+                if "kms:CreateGrant" in uses:
+                    problems.append(f"{label}: allows kms:CreateGrant, which hands out use of the key")
+                condition = statement.get("Condition", {})
+                via = dig(condition, ("StringEquals", "kms:ViaService"))
+                principals = dig(condition, ("ArnEquals", "aws:PrincipalArn"))
+                patterns = dig(condition, ("ArnLike", "aws:PrincipalArn"))
+                if data_class == "curated":
+                    if sub_text(via) != "s3.${AWS::Region}.amazonaws.com":
+                        problems.append(f"{label}: allows {uses} other than through S3")
+                elif principals is not None:
+                    named = sorted(getatt_target(value)[0] for value in as_list(principals) if getatt_target(value))
+                    if named != roles or len(as_list(principals)) != len(roles):
+                        problems.append(f"{label}: allows {uses} to {json.dumps(principals)}; only to {roles}")
+                    users.add("functions")
+                elif patterns is not None:
+                    if as_list(patterns) != self.operators:
+                        problems.append(f"{label}: allows {uses} to {patterns}, not OperatorRoleArns {self.operators}")
+                    users.add("operators")
+                elif sub_text(via) == "secretsmanager.${AWS::Region}.amazonaws.com":
+                    context = dig(condition, ("StringLike", "kms:EncryptionContext:SecretARN"))
+                    if sub_text(context) != secret_arn:
+                        problems.append(f"{label}: Secrets Manager may use it for any secret, not only {secret_arn}")
+                else:
+                    problems.append(f"{label}: allows {uses} without naming who: {json.dumps(condition)}")
+        wanted = {"functions", "operators"} if self.operators else {"functions"}
+        if users != wanted:
+            problems.append(f"{raw} (AWS::KMS::Key): its policy lets {sorted(users)} use it, not {sorted(wanted)}")
+        self.assertNoProblems(problems)
+
+    def test_the_analysts_policy_names_nothing_raw(self):
+        """AnalystsPolicy (its ARN an output) lets a holder query user_sessions through the analysts' workgroup and
+        names no raw resource: not the raw bucket, its key, the landing database or table, the operators' workgroup
+        or the pseudonym key; and no S3 action on *."""
+        output = self.template["Outputs"].get("AnalystsPolicyArn", {}).get("Value", {})
+        policy = output.get("Ref") if isinstance(output, dict) else None
+        self.assertIn(
+            policy, self.of_type("AWS::IAM::ManagedPolicy"), "the output AnalystsPolicyArn: not a Ref to a policy"
+        )
+        raw_bucket, lake = self.raw_bucket(), self.curated_bucket()
+        landing_table, _ = self.glue_table(LANDING_TABLE)
+        landing_database = self.properties(landing_table).get("DatabaseName", {}).get("Ref")
+        operators = self.workgroup_named("${Company}-operators")
+        analysts = self.workgroup_named("${Company}-analysts")
+        compactor = self.function_named("${Company}-compactor")
+        secret = self.variable_ref(compactor, "PSEUDONYM_SECRET_ARN", "AWS::SecretsManager::Secret")
+        raw = {raw_bucket, landing_table, landing_database, operators, secret, self.bucket_key(raw_bucket)} - {None}
+        raw |= {"PartitionPrefix", "ErrorPrefix", "BucketName"}
+        document = self.properties(policy).get("PolicyDocument")
+        problems = [f"{policy} (AWS::IAM::ManagedPolicy): names {name}" for name in sorted(references(document) & raw)]
+        problems += [
+            f"{policy} (AWS::IAM::ManagedPolicy): names {text!r}"
+            for text in string_leaves(document)
+            if LANDING_TABLE in text or "streaming_data" in text
+        ]
+        granted = set()
+        for statement in statements(document):
+            label = f"{policy} (AWS::IAM::ManagedPolicy) statement {statement.get('Sid')}"
+            if statement.get("Effect") != "Allow" or "NotAction" in statement or "NotResource" in statement:
+                problems.append(f"{label}: not a plain Allow")
+                continue
+            resources = as_list(statement.get("Resource"))
+            for action in as_list(statement.get("Action", [])):
+                # Every S3 resource is the curated bucket or under it: no *, no other bucket.
+                if action.lower().startswith("s3:") or action == "*":
+                    problems += [
+                        f"{label}: allows {action} on {resource_label(resource)}, not in {lake}"
+                        for resource in resources
+                        if getatt_target(resource) != (lake, "Arn")
+                        and not (sub_text(resource) or "").startswith(f"${{{lake}.Arn}}/")
+                    ]
+                granted |= {(action.lower(), resource_label(resource)) for resource in resources}
+        curated = "${CuratedPrefix}"
+        curated_table, _ = self.glue_table(CURATED_TABLE)
+        database = self.properties(curated_table).get("DatabaseName", {}).get("Ref")
+        arn = "arn:${AWS::Partition}:SERVICE:${AWS::Region}:${AWS::AccountId}:"
+        needed = [
+            ("athena:startqueryexecution", arn.replace("SERVICE", "athena") + f"workgroup/${{{analysts}}}"),
+            ("glue:gettable", arn.replace("SERVICE", "glue") + f"table/${{{database}}}/{CURATED_TABLE}"),
+        ]
+        needed = [(action, f"!Sub {resource!r}") for action, resource in needed]
+        needed += [
+            ("s3:getobject", f"!Sub '${{{lake}.Arn}}/{curated}tables/*'"),
+            ("s3:getobject", f"!Sub '${{{lake}.Arn}}/{curated}data/*'"),
+            ("s3:putobject", f"!Sub '${{{lake}.Arn}}/{RESULTS_PREFIX}*'"),
+            ("s3:getobject", f"!Sub '${{{lake}.Arn}}/{RESULTS_PREFIX}*'"),
+        ]
+        key = self.bucket_key(lake)
+        if key:
+            needed += [("kms:decrypt", f"!GetAtt {key}.Arn"), ("kms:generatedatakey", f"!GetAtt {key}.Arn")]
+        problems += [
+            f"{policy} (AWS::IAM::ManagedPolicy): no statement allows {action} on {what}"
+            for action, what in needed
+            if (action, what) not in granted
+        ]
+        self.assertNoProblems(problems)
+
+    def workgroup_named(self, text):
+        """The AWS::Athena::WorkGroup whose Name is !Sub text."""
+        for logical_id in self.of_type("AWS::Athena::WorkGroup"):
+            if sub_text(self.properties(logical_id).get("Name")) == text:
+                return logical_id
+        self.fail(f"no AWS::Athena::WorkGroup has Name !Sub {text!r}")
+
+    def test_each_data_class_has_its_database_and_workgroup(self):
+        """The curated table in one Glue database, the landing table in another; the analysts' workgroup writes
+        results to the curated bucket and the operators' to the raw bucket; the named queries of each table name its
+        database and workgroup."""
+        lake, raw = self.curated_bucket(), self.raw_bucket()
+        places = {
+            CURATED_TABLE: (self.workgroup_named("${Company}-analysts"), lake),
+            LANDING_TABLE: (self.workgroup_named("${Company}-operators"), raw),
+        }
+        problems = []
+        databases = {}
+        for table, (workgroup, bucket) in places.items():
+            logical_id, _ = self.glue_table(table)
+            database = self.properties(logical_id).get("DatabaseName", {}).get("Ref")
+            if database not in self.of_type("AWS::Glue::Database"):
+                problems.append(f"{logical_id} (AWS::Glue::Table {table}) DatabaseName: not a Ref to a database")
+            databases[table] = database
+            location = dig(
+                self.properties(workgroup), ("WorkGroupConfiguration", "ResultConfiguration", "OutputLocation")
+            )
+            if sub_text(location) != f"s3://${{{bucket}}}/{RESULTS_PREFIX}":
+                problems.append(
+                    f"{workgroup} (AWS::Athena::WorkGroup) OutputLocation: {json.dumps(location)}, not in {bucket}"
+                )
+            results = ("WorkGroupConfiguration", "ResultConfiguration", "EncryptionConfiguration")
+            encryption = dig(self.properties(workgroup), results)
+            key = self.bucket_key(bucket)
+            # The results are encrypted as the bucket they are in.
+            wanted = {"EncryptionOption": "SSE_KMS", "KmsKey": {"Fn::GetAtt": [key, "Arn"]}} if key else None
+            wanted = wanted or {"EncryptionOption": "SSE_S3"}
+            if encryption != wanted:
+                problems.append(
+                    f"{workgroup} (AWS::Athena::WorkGroup) EncryptionConfiguration: {json.dumps(encryption)}, not"
+                    f" {json.dumps(wanted)}"
+                )
+        if len(set(databases.values())) != 2:
+            problems.append(f"the two tables share a Glue database: {databases}")
+        for query in self.of_type("AWS::Athena::NamedQuery"):
+            properties = self.properties(query)
+            table = LANDING_TABLE if LANDING_TABLE in properties.get("QueryString", "") else CURATED_TABLE
+            wanted = ({"Ref": databases[table]}, {"Ref": places[table][0]})
+            if (properties.get("Database"), properties.get("WorkGroup")) != wanted:
+                problems.append(
+                    f"{query} (AWS::Athena::NamedQuery) over {table}: Database and WorkGroup not {json.dumps(wanted)}"
+                )
+        self.assertNoProblems(problems)
+
+    def test_raw_data_expires_as_the_parameters_say(self):
+        """In the raw bucket the error output expires with the landing zone, the sealed segments after
+        ArrayRetentionDays if it is above 0 (streaming_data.json never), query results after a day. In the curated
+        bucket only query results expire: the compactor deletes whole partitions after CuratedRetentionDays, so no
+        manifest lists an expired file."""
+        raw, lake = self.raw_bucket(), self.curated_bucket()
+        compactor = self.function_named("${Company}-compactor")
+
+        def expiring(bucket):
+            return {
+                json.dumps(rule.get("Prefix", dig(rule, ("Filter", "Prefix")) or "")): rule["ExpirationInDays"]
+                for rule in dig(self.properties(bucket), ("LifecycleConfiguration", "Rules")) or []
+                if rule.get("Status") == "Enabled" and "ExpirationInDays" in rule
+            }
+
+        wanted = {
+            json.dumps(RESULTS_PREFIX): RESULTS_DAYS,
+            json.dumps({"Ref": "ErrorPrefix"}): {"Ref": "LandingRetentionDays"},
+            json.dumps({"Ref": "PartitionPrefix"}): {"Ref": "LandingRetentionDays"},
+        }
+        if int(self.PARAMETERS.get("ArrayRetentionDays", 0)) > 0:
+            wanted[json.dumps("streaming_data/")] = {"Ref": "ArrayRetentionDays"}
+        problems = []
+        for bucket, rules in ((raw, wanted), (lake, {json.dumps(RESULTS_PREFIX): RESULTS_DAYS})):
+            found = expiring(bucket)
+            if found != rules:
+                problems.append(f"{bucket} (AWS::S3::Bucket) expiring prefixes {found}, not {rules}")
+            problems += [
+                f"{bucket} (AWS::S3::Bucket): the rule on {prefix} would expire {DATA_KEY}"
+                for prefix in map(json.loads, found)
+                if isinstance(prefix, str) and DATA_KEY.startswith(prefix)
+            ]
+        retention = dig(self.properties(compactor), ("Environment", "Variables", "CURATED_RETENTION_DAYS"))
+        if retention != {"Ref": "CuratedRetentionDays"}:
+            problems.append(
+                f"{compactor} CURATED_RETENTION_DAYS: {json.dumps(retention)}, not !Ref CuratedRetentionDays"
+            )
+        self.assertNoProblems(problems)
+
+    def test_scheduled_functions_are_not_retried_by_lambda(self):
+        """A scheduled run that failed is replaced by the next one; Lambda's own two retries would only overlap it."""
+        problems = []
+        for name in ("producer", "compactor"):
+            function = self.function_named(f"${{Company}}-{name}")
+            configs = [
+                self.properties(config)
+                for config in self.of_type("AWS::Lambda::EventInvokeConfig")
+                if self.properties(config).get("FunctionName") == {"Ref": function}
+            ]
+            if [config.get("MaximumRetryAttempts") for config in configs] != [0]:
+                problems.append(f"{function}: not one AWS::Lambda::EventInvokeConfig with MaximumRetryAttempts 0")
+        self.assertNoProblems(problems)
+
+    def test_every_resource_that_takes_tags_has_company_and_data_class(self):
+        taggable = taggable_types() - UNTAGGABLE_BY_SAM
+        expected = {self.raw_bucket(): "raw", self.curated_bucket(): "curated"}
+        for bucket, data_class in list(expected.items()):
+            if self.bucket_key(bucket):
+                expected[self.bucket_key(bucket)] = data_class
+        for workgroup in self.of_type("AWS::Athena::WorkGroup"):
+            location = sub_text(
+                dig(self.properties(workgroup), ("WorkGroupConfiguration", "ResultConfiguration", "OutputLocation"))
+            )
+            bucket = re.fullmatch(r"s3://\$\{(\w+)\}/.*", location or "")
+            if bucket and bucket[1] in expected:
+                expected[workgroup] = expected[bucket[1]]
+        for kind, data_class in (
+            ("AWS::SQS::Queue", "raw"),
+            ("AWS::SecretsManager::Secret", "raw"),
+            ("AWS::Lambda::Function", "raw"),
+            ("AWS::Logs::LogGroup", "none"),
+            ("AWS::CloudWatch::Alarm", "none"),
+        ):
+            expected.update(dict.fromkeys(self.of_type(kind), data_class))
+        problems = []
+        for logical_id, resource in self.resources.items():
+            if resource["Type"] not in taggable:
+                continue
+            tags = tags_of(resource.get("Properties", {}))
+            label = f"{logical_id} ({resource['Type']}) Tags"
+            if tags.get("company") != {"Ref": "Company"}:
+                problems.append(f"{label}: company is {json.dumps(tags.get('company'))}, not !Ref Company")
+            data_class = tags.get("data-class")
+            if data_class not in DATA_CLASSES:
+                problems.append(f"{label}: data-class is {json.dumps(data_class)}, not one of {DATA_CLASSES}")
+            elif logical_id in expected and data_class != expected[logical_id]:
+                problems.append(f"{label}: data-class is {data_class}, not {expected[logical_id]}")
+        self.assertTrue(
+            taggable & {"AWS::S3::Bucket", "AWS::IAM::Role", "AWS::KMS::Key"},
+            "cfn-lint's schemas list no taggable type",
+        )
+        self.assertNoProblems(problems)
+
+
+class EveryOptionTest(TranslatedTemplateTest):
+    """The same checks on the stack of EVERY_OPTION: customer-managed keys, operators, an alarm address, retention
+    days and bucket names given."""
+
+    PARAMETERS = EVERY_OPTION
 
 
 if __name__ == "__main__":
