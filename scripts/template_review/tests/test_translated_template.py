@@ -1008,7 +1008,9 @@ class TranslatedTemplateTest(unittest.TestCase):
 
     def test_data_the_stack_holds_outlives_it(self):
         """Buckets, the pseudonym key's secret and the keys that encrypt them are kept when the stack is deleted
-        or they are replaced: raw and curated data, and what re-identifies or decrypts it."""
+        or they are replaced: raw and curated data, and what re-identifies or decrypts it. So are the bucket
+        policies and the secret's resource policy (when the stack is deleted): kept raw data stays refused to all
+        but the operators."""
         kept = [*self.of_type("AWS::S3::Bucket"), *self.of_type("AWS::SecretsManager::Secret")]
         kept += [key for key in map(self.bucket_key, self.of_type("AWS::S3::Bucket")) if key]
         kept += [
@@ -1025,6 +1027,17 @@ class TranslatedTemplateTest(unittest.TestCase):
             for logical_id in sorted(set(kept))
             for attribute in ("DeletionPolicy", "UpdateReplacePolicy")
             if self.resources[logical_id].get(attribute) != "Retain"
+        ]
+        guards = [
+            *(self.bucket_policy(bucket)[0] for bucket in self.of_type("AWS::S3::Bucket")),
+            *self.of_type("AWS::SecretsManager::ResourcePolicy"),
+        ]
+        problems += [
+            f"{guard} ({self.resources[guard]['Type']}) {attribute}: {self.resources[guard].get(attribute)!r}, not"
+            " Retain: the data it guards outlives the stack"
+            for guard in guards
+            for attribute in ("DeletionPolicy", "UpdateReplacePolicy")
+            if self.resources[guard].get(attribute) != "Retain"
         ]
         self.assertNoProblems(problems)
 
