@@ -963,6 +963,36 @@ class TranslatedTemplateTest(unittest.TestCase):
                     problems.append(f"{label}: denied to all operators but {sorted(operators)}, not {self.operators}")
         self.assertNoProblems(problems)
 
+    def test_only_the_consumer_and_operators_receive_messages(self):
+        """Messages are raw records: the queues' policy denies sqs:ReceiveMessage on the queue and its dead-letter
+        queue to all but the consumer's role and OperatorRoleArns."""
+        consumer = self.function_named("${Company}-consumer")
+        role = self.function_role(consumer)
+        queues = set(self.consumer_queues(consumer))
+        problems = []
+        for queue in sorted(queues):
+            denies = [
+                (policy, statement)
+                for policy in self.of_type("AWS::SQS::QueuePolicy")
+                if {"Ref": queue} in self.properties(policy).get("Queues", [])
+                for statement in statements(self.properties(policy).get("PolicyDocument"))
+                if statement.get("Effect") == "Deny"
+                and matches(statement.get("Action", []), "sqs:ReceiveMessage")
+                and (queue, "Arn") in map(getatt_target, as_list(statement.get("Resource")))
+                and "aws:SecureTransport" not in json.dumps(statement.get("Condition", {}))
+            ]
+            if len(denies) != 1:
+                problems.append(f"{queue} (AWS::SQS::Queue): not one Deny of sqs:ReceiveMessage in its policy")
+            for policy, statement in denies:
+                label = f"{policy} (AWS::SQS::QueuePolicy) statement {statement.get('Sid')}"
+                excepted, operators, found = self.principal_exceptions(label, statement)
+                problems += found
+                if excepted != [role]:
+                    problems.append(f"{label}: excepts {excepted}, not the consumer's role {role} alone")
+                if operators != self.operators:
+                    problems.append(f"{label}: excepts the operators {operators}, not {self.operators}")
+        self.assertNoProblems(problems)
+
     def test_the_pseudonym_key_is_read_only_by_the_compactor_and_operators(self):
         compactor = self.function_named("${Company}-compactor")
         secret = self.variable_ref(compactor, "PSEUDONYM_SECRET_ARN", "AWS::SecretsManager::Secret")
