@@ -1,7 +1,8 @@
 """One local run: resources from the template, the producer's burst (and malformed messages) into the queue,
 the consumer behind the event source mapping until the queue is drained, the compactor once over what
-landed, then the bucket copied to a local folder and what landed in it. The functions and the mapping reach
-AWS through a proxy that counts every request, so the run also says what it cost.
+landed, then each bucket copied to a local folder of its own (the raw bucket to raw/, the curated lake's to
+curated/) and what landed in them. The functions and the mapping reach AWS through a proxy that counts every
+request, so the run also says what it cost.
 
 The array's history is its sealed segments, streaming_data/00000001.json, 00000002.json, ... (the consumer
 seals the live array there once it reaches DATA_ROLLOVER_BYTES), then the live array streaming_data.json;
@@ -61,10 +62,10 @@ class Options:
 
 @dataclass
 class Outcome:
-    """What a run did and what the bucket holds afterwards."""
+    """What a run did and what the buckets hold afterwards."""
 
     resources: resources.Resources
-    # The bucket copied whole, keys as paths, and how many objects it held.
+    # The raw bucket copied whole, keys as paths, and how many objects the buckets held together.
     lake: Path
     objects: int
     producer_summary: dict
@@ -96,13 +97,26 @@ class Outcome:
     logs: Path
     # The compactor's run (its requests apart from `usage`), None without a compactor.
     compaction: compaction.Compaction | None
+    # Every bucket copied: name -> its folder, name -> its keys, name -> (its default encryption, how its
+    # objects are encrypted: {(algorithm, KMS key): objects}).
+    folders: dict = field(default_factory=dict)
+    bucket_keys: dict = field(default_factory=dict)
+    encryption: dict = field(default_factory=dict)
+    # The curated lake's bucket (the curated table's location) and its copy; the raw bucket's when the
+    # stack has one bucket.
+    curated_bucket: str = ""
+    curated: Path | None = None
+    # The prefixes the checks tell raw from curated by: the template's CuratedPrefix, and the raw data's
+    # (PARTITION_PREFIX, ERROR_PREFIX, DATA_KEY and its segments' folder).
+    curated_prefix: str = ""
+    raw_prefixes: tuple = ()
 
 
 def run(template, options, say=print):
     local_endpoint()
     options.output.mkdir(parents=True, exist_ok=True)
     sqs, s3 = boto3.client("sqs"), boto3.client("s3")
-    created = resources.create(template, sqs, s3, boto3.client("secretsmanager"))
+    created = resources.create(template, sqs, s3, boto3.client("secretsmanager"), boto3.client("kms"))
     settings = mapping_settings(template, created)
     if options.serial:
         settings = dataclasses.replace(settings, max_concurrency=1)
@@ -112,7 +126,7 @@ def run(template, options, say=print):
         f"queue {created.queue.url} (visibility {created.queue.attributes['VisibilityTimeout']} s, "
         f"dead-letter queue after {redrive['maxReceiveCount']} receives)"
     )
-    say(f"bucket {created.bucket}")
+    say(f"buckets {', '.join(f'{name} ({logical_id})' for logical_id, name in created.buckets.items())}")
     if options.before_start is not None:
         options.before_start(created)
     say(
@@ -165,20 +179,41 @@ def run(template, options, say=print):
                 compactor.timeout_seconds = min(compactor.timeout_seconds, options.compact_timeout_seconds)
             compacted = compaction.run(compactor, meter.tally)
 
-    folder = options.output / "lake"
-    shutil.rmtree(folder, ignore_errors=True)
-    keys = lake.download(s3, created.bucket, "", folder)
+    curated_bucket = lake.bucket_of(template, lake.CURATED_TABLE)
+    folders, bucket_keys, encryption = {}, {}, {}
+    # The copy of the one bucket an earlier version made.
+    shutil.rmtree(options.output / "lake", ignore_errors=True)
+    for logical_id, name in created.buckets.items():
+        folder = options.output / _folder_name(logical_id, name, created.bucket, curated_bucket)
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        folders[name] = folder
+        bucket_keys[name] = lake.download(s3, name, "", folder)
+        encryption[name] = (lake.default_encryption(s3, name), lake.encryption(s3, name, bucket_keys[name]))
+    folder, keys = folders[created.bucket], bucket_keys[created.bucket]
     variables = {**template.properties("ConsumerFunction", "Environment", "Variables"), **options.function_environment}
     data_key, prefix = variables["DATA_KEY"], variables["PARTITION_PREFIX"]
     array, segments = history(folder, data_key, set(keys)) if data_key else ([], 0)
     partition_keys = [key for key in keys if key.startswith(prefix)]
     error_prefix = variables.get("ERROR_PREFIX") or None
     error_keys = [key for key in keys if error_prefix and key.startswith(error_prefix)]
+    raw_prefixes = tuple(
+        item
+        for item in (prefix, error_prefix, data_key, data_key and f"{PurePosixPath(data_key).with_suffix('')}/")
+        if item
+    )
     counts = mapping.counts
     return Outcome(
+        folders=folders,
+        bucket_keys=bucket_keys,
+        encryption=encryption,
+        curated_bucket=curated_bucket,
+        curated=folders.get(curated_bucket),
+        curated_prefix=template.parameters["CuratedPrefix"],
+        raw_prefixes=raw_prefixes,
         resources=created,
         lake=folder,
-        objects=len(keys),
+        objects=sum(map(len, bucket_keys.values())),
         producer_summary=summary,
         malformed_sent=malformed_sent,
         mixed_ids=mixed_ids,
@@ -203,6 +238,14 @@ def run(template, options, say=print):
         logs=options.output,
         compaction=compacted,
     )
+
+
+def _folder_name(logical_id, name, raw_bucket, curated_bucket):
+    """The folder a bucket is copied to: raw/ for the raw bucket, curated/ for the curated lake's bucket when
+    it has one of its own, else the logical id."""
+    if name == raw_bucket:
+        return "raw"
+    return "curated" if name == curated_bucket else logical_id
 
 
 def _mix_in(queue_url, malformed, options):

@@ -1,9 +1,14 @@
 """The end of a run: a summary of what landed, and the checks that say whether the pipeline kept its promise
 (every valid record produced in streaming_data.json, or a segment it sealed, exactly once and in the partitions,
 malformed messages in the error output, or in the dead-letter queue when there is none, nothing left in the
-queue, every landed object compacted)."""
+queue, every landed object compacted, raw and curated data each in a bucket of its own, each bucket's objects
+under its own encryption)."""
 
 from collections import Counter
+
+import duckdb
+
+from . import lake, privacy
 
 
 def summary_lines(outcome):
@@ -35,8 +40,18 @@ def summary_lines(outcome):
         f"{len(outcome.partition_records)} records",
         f"elapsed       {outcome.elapsed_seconds:.1f} s; the last record landed after {outcome.landed_seconds:.1f} s, "
         f"{rate:.0f} records/s end to end",
+        *([buckets_line(outcome)] if outcome.folders else []),
         *([compactor_line(outcome.compaction)] if outcome.compaction else []),
     ]
+
+
+def buckets_line(outcome):
+    """Each bucket: its role, name, objects and the folder it was copied to."""
+    parts = []
+    for name, folder in outcome.folders.items():
+        role = "raw" if name == outcome.resources.bucket else "curated" if name == outcome.curated_bucket else "bucket"
+        parts.append(f"{role} {name}: {len(outcome.bucket_keys[name])} objects in {folder.name}/")
+    return "buckets       " + "; ".join(parts)
 
 
 def compactor_line(compaction):
@@ -93,7 +108,70 @@ def checks(outcome):
         set_aside(outcome),
         ("the event source mapping's calls all succeeded", not outcome.mapping_errors),
         *compacted,
+        *buckets_apart(outcome),
+        *encrypted(outcome),
     ]
+
+
+def buckets_apart(outcome):
+    """(check, holds) for where raw and curated data are: the curated lake in a bucket of its own, no curated
+    key in the raw bucket, and nothing but curated keys in the curated bucket (no array, segment, landed
+    object or error output)."""
+    if not outcome.bucket_keys:
+        return []
+    raw, curated, prefix = outcome.resources.bucket, outcome.curated_bucket, outcome.curated_prefix
+    if not curated or curated == raw:
+        return [(f"the curated lake is in a bucket of its own (it is in the raw bucket {raw})", False)]
+    raw_keys, curated_keys = outcome.bucket_keys[raw], outcome.bucket_keys.get(curated, [])
+    in_raw = [key for key in raw_keys if key.startswith(prefix)]
+    stray = [key for key in curated_keys if not key.startswith(prefix) or key.startswith(outcome.raw_prefixes)]
+    return [
+        (
+            f"the raw bucket {raw} holds no curated key ({len(raw_keys)} objects, {len(in_raw)} under {prefix})",
+            not in_raw,
+        ),
+        (
+            f"the curated bucket {curated} holds {prefix} keys only, no array, landing zone or error output "
+            f"({len(curated_keys)} objects" + (f", {len(stray)} others, e.g. {stray[0]})" if stray else ")"),
+            bool(curated_keys) and not stray,
+        ),
+    ]
+
+
+def encrypted(outcome):
+    """(check, holds): every object under its bucket's default encryption, and with KMS keys, each bucket
+    under a key of its own."""
+    if not outcome.encryption:
+        return []
+    described, holds, kms_keys = [], True, []
+    for bucket, (default, objects) in outcome.encryption.items():
+        algorithm, key = default
+        if key:
+            kms_keys.append(_key_id(key))
+        wrong = sum(
+            count
+            for (found, found_key), count in objects.items()
+            if (found, _key_id(found_key)) != (algorithm, _key_id(key))
+        )
+        holds = holds and not wrong
+        what = f"{algorithm} key {_key_id(key)[:8]}" if key else algorithm
+        described.append(
+            f"{bucket}: {sum(objects.values())} objects, {what}" + (f", {wrong} otherwise" if wrong else "")
+        )
+    results = [(f"every object is under its bucket's default encryption ({'; '.join(described)})", holds)]
+    if kms_keys:
+        results.append(
+            (
+                f"each bucket has a KMS key of its own ({len(set(kms_keys))} keys, {len(kms_keys)} buckets)",
+                len(set(kms_keys)) == len(outcome.encryption),
+            )
+        )
+    return results
+
+
+def _key_id(key):
+    """A KMS key's id from its ARN or id; None stays None."""
+    return key.rsplit("/", 1)[-1] if key else None
 
 
 def set_aside(outcome):
@@ -111,3 +189,49 @@ def set_aside(outcome):
             len(outcome.error_keys) == expected and reasons and outcome.dead_letter_depth == 0,
         )
     return (f"{what} are in the dead-letter queue", outcome.dead_letter_depth == expected)
+
+
+def lake_checks(outcome, template, connection):
+    """(check, holds) for the curated lake as analysts read it: the table holds each valid record once, every
+    manifest names the curated bucket, the analysts' view (DuckDB given the curated bucket's folder alone)
+    answers as the operators' view over both buckets does, and the privacy scan of the curated bucket.
+    `connection` is lake.connect's over the copied buckets; None when that failed (its failure is a check of
+    its own), which leaves the manifests and the privacy scan to check."""
+    sent = valid_sent(outcome)
+    results = []
+    if connection is not None:
+        rows, unique = lake.records(connection, template, lake.CURATED_TABLE)
+        results.append((f"the curated table holds the {sent} valid records sent, each once", rows == unique == sent))
+    curated = outcome.curated_bucket
+    uris = lake.manifest_uris(outcome.folders, template)
+    elsewhere = [uri for _, uri in uris if not uri.startswith(f"s3://{curated}/")]
+    results.append(
+        (
+            f"every manifest URI names the curated bucket {curated} ({len(uris)} URIs"
+            + (f", {len(elsewhere)} elsewhere, e.g. {elsewhere[0]})" if elsewhere else ")"),
+            bool(uris) and not elsewhere,
+        )
+    )
+    if outcome.curated is None:
+        return [*results, (f"the curated bucket {curated} was copied", False)]
+    names = lake.analyst_queries(template) if connection is not None else []
+    what = (
+        f"the analysts' view (DuckDB given only the curated bucket's folder) counts the {sent} records and answers "
+        f"the {len(names)} named queries over the curated table as the operators' view does"
+    )
+    try:
+        if connection is None:
+            raise lake.LakeError("the operators' view failed, so there is no answer to compare with")
+        view = lake.analysts(outcome.curated, template)
+        answers = {name: rows for name, _, _, rows in lake.named_queries(view, template, names)}
+        expected = {name: rows for name, _, _, rows in lake.named_queries(connection, template, names)}
+        counted = lake.records(view, template, lake.CURATED_TABLE)
+        results.append((what, counted == (sent, sent) and answers == expected))
+    except (lake.LakeError, duckdb.Error) as error:
+        results.append((f"{what}: {error}", False))
+    personal = str(template.parameters.get("LakePersonalData", "pseudonymised"))
+    # The whole curated bucket, which analysts read; in a one-bucket stack (its own check fails) the lake's
+    # prefix of it.
+    scanned = outcome.curated if curated != outcome.resources.bucket else outcome.curated / outcome.curated_prefix
+    results.extend(privacy.checks(scanned, outcome.partition_records, personal))
+    return results

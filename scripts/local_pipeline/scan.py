@@ -79,15 +79,15 @@ def _size(files):
     return sum(path.stat().st_size for paths in files.values() for path in paths)
 
 
-def lines(connection, template, folder):
+def lines(connection, template, folders):
     """The summary's lines: the landing zone and the curated table, each its objects and bytes per record,
     then the bytes each named query reads, and what share that is of the landing NDJSON of the same
-    partitions."""
+    partitions. `folders` are the copied buckets, {bucket: folder}; `connection` is lake.connect's over them."""
     landing_name, _ = lake.table(template, lake.LANDING_TABLE)
     curated_name, columns = lake.table(template, lake.CURATED_TABLE)
-    landing = lake.partitions(folder, template, lake.LANDING_TABLE)
-    curated = lake.curated_files(folder, template)
-    manifests = sum(len(paths) for paths in lake.partitions(folder, template, lake.CURATED_TABLE).values())
+    landing = lake.partitions(folders, template, lake.LANDING_TABLE)
+    curated = lake.curated_files(folders, template)
+    manifests = sum(len(paths) for paths in lake.partitions(folders, template, lake.CURATED_TABLE).values())
     landing_rows, landing_records = lake.records(connection, template, lake.LANDING_TABLE)
     curated_rows, _ = lake.records(connection, template, lake.CURATED_TABLE)
     landing_objects, curated_objects = sum(map(len, landing.values())), sum(map(len, curated.values()))

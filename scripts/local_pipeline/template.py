@@ -1,5 +1,6 @@
 """Reads template.yaml the way CloudFormation would for one stack: parameter defaults and overrides (checked
-against their constraints), and resource properties with Ref, Sub, GetAtt and If resolved."""
+against their constraints), resources' conditions, and resource properties with Ref, Sub, GetAtt, If, Join and
+AWS::NoValue resolved."""
 
 import re
 from pathlib import Path
@@ -14,6 +15,10 @@ ACCOUNT_ID = "123456789012"
 
 class TemplateError(ValueError):
     pass
+
+
+# What Ref AWS::NoValue resolves to: the property or list item that holds it is left out.
+_NO_VALUE = object()
 
 
 class _Loader(yaml.SafeLoader):
@@ -48,7 +53,13 @@ class Template:
         self.parameters = {name: spec.get("Default") for name, spec in self.document["Parameters"].items()}
         for name, value in (overrides or {}).items():
             self.parameters[name] = self._checked(name, value)
-        self.pseudo = {"AWS::AccountId": ACCOUNT_ID, "AWS::Region": region, "AWS::Partition": "aws"}
+        self.pseudo = {
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::Region": region,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackName": "local",
+        }
         self.refs = {}
         self.attributes = {}
 
@@ -81,22 +92,36 @@ class Template:
     def resource(self, logical_id):
         return self.document["Resources"][logical_id]
 
+    def exists(self, logical_id):
+        """Whether the stack has the resource: it is in the template and its Condition, if any, holds."""
+        resource = self.document["Resources"].get(logical_id)
+        return resource is not None and ("Condition" not in resource or self._condition(resource["Condition"]))
+
+    def resources_of_type(self, kind):
+        """The logical ids of the stack's resources of `kind` (e.g. AWS::S3::Bucket), in template order."""
+        return [
+            logical_id
+            for logical_id, resource in self.document["Resources"].items()
+            if resource["Type"] == kind and self.exists(logical_id)
+        ]
+
     def properties(self, logical_id, *path):
         """A resource's properties, or the part of them at `path`, resolved; only that part must resolve."""
         value = self.resource(logical_id).get("Properties", {})
         for key in path:
             value = value[key]
-        return self.resolve(value)
+        resolved = self.resolve(value)
+        return None if resolved is _NO_VALUE else resolved
 
     def resolve(self, value):
         if isinstance(value, list):
-            return [self.resolve(item) for item in value]
+            return [item for item in (self.resolve(item) for item in value) if item is not _NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
             ((key, argument),) = value.items()
             if key == "Ref":
-                return self._ref(argument)
+                return _NO_VALUE if argument == "AWS::NoValue" else self._ref(argument)
             if key == "Fn::Sub":
                 return self._sub(argument)
             if key == "Fn::GetAtt":
@@ -105,7 +130,11 @@ class Template:
             if key == "Fn::If":
                 condition, then, otherwise = argument
                 return self.resolve(then if self._condition(condition) else otherwise)
-        return {key: self.resolve(item) for key, item in value.items()}
+            if key == "Fn::Join":
+                separator, items = argument
+                return separator.join(str(item) for item in self.resolve(items))
+        resolved = {key: self.resolve(item) for key, item in value.items()}
+        return {key: item for key, item in resolved.items() if item is not _NO_VALUE}
 
     def _ref(self, name):
         for source in (self.parameters, self.pseudo, self.refs):
@@ -144,6 +173,10 @@ class Template:
         if key == "Fn::Equals":
             left, right = (self.resolve(item) for item in argument)
             return str(left) == str(right)
+        if key == "Fn::And":
+            return all(self._evaluate(item) for item in argument)
+        if key == "Fn::Or":
+            return any(self._evaluate(item) for item in argument)
         if key == "Condition":
             return self._condition(argument)
         raise TemplateError(f"condition function {key} is not supported locally")

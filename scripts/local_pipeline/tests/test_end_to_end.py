@@ -1,5 +1,8 @@
 """The pipeline end to end with the real bootstraps (PRODUCER_BOOTSTRAP, CONSUMER_BOOTSTRAP and
-COMPACTOR_BOOTSTRAP, by default cargo's dev build of producer, consumer and compactor, which scripts/test makes)."""
+COMPACTOR_BOOTSTRAP, by default cargo's dev build of producer, consumer and compactor, which scripts/test makes),
+with EncryptionKeys=customer-managed: raw and curated data each in its bucket under its own KMS key, the
+analysts' view over the curated bucket alone, and the privacy scan of everything in it. (test_cost's run
+covers the default SSE-S3.)"""
 
 import json
 import os
@@ -37,6 +40,7 @@ class EndToEndTest(unittest.TestCase):
                 "ConsumerMaxConcurrency": 4,
                 "QueueVisibilityTimeoutSeconds": 3,
                 "MaxReceiveCount": 2,
+                "EncryptionKeys": "customer-managed",
             }
         )
 
@@ -81,7 +85,12 @@ class EndToEndTest(unittest.TestCase):
         self.assertTrue(outcome.resources.secret.startswith("arn:aws:secretsmanager:"))
         self.assertNotIn("secretsmanager:GetSecretValue", outcome.usage, "the compactor's requests are apart")
 
-        connection = lake.connect(outcome.lake, self.template)
+        self.assertEqual(set(outcome.resources.keys), {"RawDataKey", "CuratedDataKey"})
+        self.assertNotEqual(outcome.curated_bucket, outcome.resources.bucket)
+        connection = lake.connect(outcome.folders, self.template)
+        lake_checks = report.lake_checks(outcome, self.template, connection)
+        self.assertEqual([what for what, holds in lake_checks if not holds], [], lake_checks)
+        self.assertEqual(len(lake_checks), 3 + 8, "count, manifests, analysts' view; the privacy scan's eight")
         company = self.template.parameters["Company"]
         results = {name: rows for name, _, _, rows in lake.named_queries(connection, self.template)}
         per_day = results[f"{company} records per day"]
@@ -97,7 +106,7 @@ class EndToEndTest(unittest.TestCase):
         ).fetchall()[0]
         self.assertEqual((emails, names), (COUNT, 0))
 
-        lines = scan.lines(connection, self.template, outcome.lake)
+        lines = scan.lines(connection, self.template, outcome.folders)
         self.assertEqual(len(lines), 2 + len(results), lines)
         self.assertRegex(lines[1], rf"^curated +\d+ Parquet files listed by {account['partitions']} manifests", lines)
         self.assertRegex(lines[-2], r"duplicates by unique_id: [\d,]+ bytes \([\d.]+% .*: unique_id of user_sessions$")

@@ -1,7 +1,8 @@
-"""The lake as DuckDB reads it, on a bucket copied by hand: the landing table is the consumer's NDJSON objects
-in each partition, the curated table is the files its manifests list and no other, both in the Glue table's
-types; the template's named queries run over them in Athena's session; and what a named query reads of the
-curated table is counted by column and partition. No endpoint needed."""
+"""The lake as DuckDB reads it, on buckets copied by hand, each to a folder of its own: the landing table is the
+consumer's NDJSON objects in each partition of the raw bucket, the curated table is the files its manifests
+list in the curated bucket and no other, both in the Glue table's types; the analysts' view reads the curated
+bucket's folder and nothing else; the template's named queries run over them in Athena's session; and what a
+named query reads of the curated table is counted by column and partition. No endpoint needed."""
 
 import json
 import tempfile
@@ -12,10 +13,13 @@ from typing import ClassVar
 
 import duckdb
 
-from local_pipeline import lake, scan
+from local_pipeline import lake, privacy, report, scan
+from local_pipeline.pipeline import Outcome
+from local_pipeline.resources import Resources
 from local_pipeline.template import Template
 
-BUCKET = "lake-bucket"
+RAW = "raw-bucket"
+CURATED = "curated-bucket"
 # Values of each DuckDB type for row i.
 VALUES = {
     "VARCHAR": "'v' || i",
@@ -26,9 +30,38 @@ VALUES = {
 
 
 def template():
-    bound = Template({"BucketName": BUCKET})
-    bound.bind("DataBucket", BUCKET)
+    """The template with its buckets bound: the raw DataBucket, and the curated lake's CuratedBucket (which a
+    one-bucket template does not name)."""
+    bound = Template()
+    bound.bind("DataBucket", RAW)
+    bound.bind("CuratedBucket", CURATED)
     return bound
+
+
+class BucketsTest(unittest.TestCase):
+    """The stack's buckets copied to folders of the test's own: self.raw (the landing table's bucket) and
+    self.curated (the curated table's; the same folder when the template has one bucket)."""
+
+    folder_name = "lake-"
+
+    def setUp(self):
+        folder = tempfile.TemporaryDirectory(prefix=self.folder_name)
+        self.addCleanup(folder.cleanup)
+        self.template = template()
+        self.raw_bucket = lake.bucket_of(self.template, lake.LANDING_TABLE)
+        self.curated_bucket = lake.bucket_of(self.template, lake.CURATED_TABLE)
+        self.folders = {self.raw_bucket: Path(folder.name) / "raw"}
+        self.folders.setdefault(self.curated_bucket, Path(folder.name) / "curated")
+        self.raw, self.curated = self.folders[self.raw_bucket], self.folders[self.curated_bucket]
+        for path in self.folders.values():
+            path.mkdir()
+
+    def landed(self, dt, name, records):
+        """A landed NDJSON object in partition `dt`, a record a line."""
+        path = self.raw / f"{self.template.parameters['PartitionPrefix']}dt={dt}" / f"{name}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(json.dumps(record) + "\n" for record in records))
+        return path
 
 
 def write_parquet(path, columns, rows, first=0, overrides=None):
@@ -41,20 +74,19 @@ def write_parquet(path, columns, rows, first=0, overrides=None):
     )
 
 
-class CuratedTableTest(unittest.TestCase):
+class CuratedTableTest(BucketsTest):
     def setUp(self):
-        self.folder = Path(tempfile.mkdtemp(prefix="lake-"))
-        self.template = template()
+        super().setUp()
         self.name, self.columns = lake.table(self.template, lake.CURATED_TABLE)
         self.prefix = self.template.parameters["CuratedPrefix"]
 
     def data_file(self, dt, name, rows, first=0, **overrides):
         key = f"{self.prefix}data/dt={dt}/{name}.parquet"
-        write_parquet(self.folder / key, self.columns, rows, first, overrides)
-        return f"s3://{BUCKET}/{key}"
+        write_parquet(self.curated / key, self.columns, rows, first, overrides)
+        return f"s3://{self.curated_bucket}/{key}"
 
     def manifest(self, dt, *uris):
-        path = self.folder / f"{self.prefix}tables/user_sessions/dt={dt}/manifest"
+        path = self.curated / f"{self.prefix}tables/user_sessions/dt={dt}/manifest"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("".join(f"{uri}\n" for uri in uris))
 
@@ -65,28 +97,60 @@ class CuratedTableTest(unittest.TestCase):
         )
         self.data_file("2026-11-29", "orphan", 100, first=1000)
 
-        connection = lake.connect(self.folder, self.template)
-
-        per_day = connection.sql(f"SELECT dt, count(*) FROM {self.name} GROUP BY dt ORDER BY dt").fetchall()
-        self.assertEqual(per_day, [("2026-11-28", 3), ("2026-11-29", 9)])
-        self.assertEqual(lake.records(connection, self.template, lake.CURATED_TABLE), (12, 12))
-        described = connection.sql(f"DESCRIBE {self.name}").fetchall()
-        self.assertEqual([row[0] for row in described], [*self.columns, "dt"])
+        for view in (lake.connect(self.folders, self.template), lake.analysts(self.curated, self.template)):
+            per_day = view.sql(f"SELECT dt, count(*) FROM {self.name} GROUP BY dt ORDER BY dt").fetchall()
+            self.assertEqual(per_day, [("2026-11-28", 3), ("2026-11-29", 9)])
+            self.assertEqual(lake.records(view, self.template, lake.CURATED_TABLE), (12, 12))
+            described = view.sql(f"DESCRIBE {self.name}").fetchall()
+            self.assertEqual([row[0] for row in described], [*self.columns, "dt"])
 
     def test_a_data_file_of_another_type_than_the_glue_tables_is_refused(self):
         wider = self.data_file("2026-11-29", "a", 3, session_duration="i::BIGINT AS session_duration")
         self.manifest("2026-11-29", wider)
         with self.assertRaisesRegex(lake.LakeError, "session_duration BIGINT"):
-            lake.connect(self.folder, self.template)
+            lake.connect(self.folders, self.template)
 
-    def test_a_manifest_naming_another_bucket_is_refused(self):
+    def test_a_manifest_naming_another_bucket_is_refused_in_either_view(self):
         self.manifest("2026-11-29", "s3://elsewhere/curated/data/dt=2026-11-29/a.parquet")
         with self.assertRaisesRegex(lake.LakeError, "not in the bucket"):
-            lake.connect(self.folder, self.template)
+            lake.connect(self.folders, self.template)
+        with self.assertRaisesRegex(lake.LakeError, "not in the bucket"):
+            lake.analysts(self.curated, self.template)
+        self.assertEqual(
+            [uri for _, uri in lake.manifest_uris(self.folders, self.template)],
+            ["s3://elsewhere/curated/data/dt=2026-11-29/a.parquet"],
+        )
+
+    def test_the_analysts_view_opens_no_file_outside_the_curated_bucket(self):
+        self.manifest("2026-11-29", self.data_file("2026-11-29", "a", 3))
+        outside = Path(self.curated).parent / "outside.parquet"
+        write_parquet(outside, self.columns, 1)
+        view = lake.analysts(self.curated, self.template)
+        self.assertEqual(lake.records(view, self.template, lake.CURATED_TABLE), (3, 3))
+        for sql in (
+            f"SELECT count(*) FROM read_parquet('{outside}')",
+            f"SELECT count(*) FROM read_parquet('{self.curated}/../outside.parquet')",
+            "SET enable_external_access = true",
+            "SET allowed_directories = ['/']",
+        ):
+            with self.subTest(sql), self.assertRaises(duckdb.Error):
+                view.execute(sql)
+        with self.assertRaises(duckdb.CatalogException):
+            view.sql("SELECT count(*) FROM user_sessions_landing")
+
+    def test_the_landing_table_is_not_in_the_analysts_view_given_the_raw_bucket_alone(self):
+        if self.raw == self.curated:
+            self.skipTest("the template keeps the curated lake in the raw bucket")
+        with self.assertRaisesRegex(lake.LakeError, f"the curated table is in the bucket {self.curated_bucket}"):
+            lake.curated_files({self.raw_bucket: self.raw}, self.template)
 
     def test_no_manifest_is_an_empty_table_of_the_glue_columns(self):
-        connection = lake.connect(self.folder, self.template)
+        connection = lake.connect(self.folders, self.template)
         self.assertEqual(lake.records(connection, self.template, lake.CURATED_TABLE), (0, 0))
+        self.assertEqual(
+            lake.records(lake.analysts(self.curated, self.template), self.template, lake.CURATED_TABLE), (0, 0)
+        )
+        self.assertEqual(lake.manifest_uris(self.folders, self.template), [])
 
 
 class ParquetBytesTest(unittest.TestCase):
@@ -192,26 +256,7 @@ def landing_record(unique_id, accessed_at):
     }
 
 
-class LakeFolderTest(unittest.TestCase):
-    """A copied bucket in a temporary folder of the test's own."""
-
-    folder_name = "lake-"
-
-    def setUp(self):
-        folder = tempfile.TemporaryDirectory(prefix=self.folder_name)
-        self.addCleanup(folder.cleanup)
-        self.folder = Path(folder.name)
-        self.template = template()
-
-    def landed(self, dt, name, records):
-        """A landed NDJSON object in partition `dt`, a record a line."""
-        path = self.folder / f"{self.template.parameters['PartitionPrefix']}dt={dt}" / f"{name}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(json.dumps(record) + "\n" for record in records))
-        return path
-
-
-class LandingTableTest(LakeFolderTest):
+class LandingTableTest(BucketsTest):
     def test_the_table_is_every_landed_object_with_its_partition_in_the_glue_types(self):
         at = datetime(2026, 11, 29, 6, 47, 16, 810786)
         self.landed("2026-11-28", "a", [landing_record("r1", at - timedelta(days=1))])
@@ -219,7 +264,7 @@ class LandingTableTest(LakeFolderTest):
         self.landed("2026-11-29", "c", [landing_record("r4", at)])
         name, columns = lake.table(self.template, lake.LANDING_TABLE)
 
-        connection = lake.connect(self.folder, self.template)
+        connection = lake.connect(self.folders, self.template)
 
         per_day = connection.sql(f"SELECT dt, count(*) FROM {name} GROUP BY dt ORDER BY dt").fetchall()
         self.assertEqual(per_day, [("2026-11-28", 1), ("2026-11-29", 3)])
@@ -232,12 +277,12 @@ class LandingTableTest(LakeFolderTest):
         at = datetime(2026, 11, 29, 12)
         self.landed("2026-11-29", "a", [landing_record("r1", at), landing_record("r2", at)])
         self.landed("2026-11-29", "b", [landing_record("r2", at)])
-        connection = lake.connect(self.folder, self.template)
+        connection = lake.connect(self.folders, self.template)
         self.assertEqual(lake.records(connection, self.template, lake.LANDING_TABLE), (3, 2))
 
     def test_no_landed_object_is_an_empty_table_of_the_glue_columns(self):
         name, columns = lake.table(self.template, lake.LANDING_TABLE)
-        connection = lake.connect(self.folder, self.template)
+        connection = lake.connect(self.folders, self.template)
         self.assertEqual(lake.records(connection, self.template, lake.LANDING_TABLE), (0, 0))
         described = [row[0] for row in connection.sql(f"DESCRIBE {name}").fetchall()]
         self.assertEqual(described, [*columns, "dt"])
@@ -249,22 +294,26 @@ class LakeFolderWithAQuoteTest(LandingTableTest):
     folder_name = "lake-o'brien-"
 
 
-class PartitionsTest(LakeFolderTest):
+class PartitionsTest(BucketsTest):
     def test_each_partitions_objects_in_order_and_only_partitions_with_objects(self):
         at = datetime(2026, 11, 29, 12)
         b = self.landed("2026-11-29", "b", [landing_record("r1", at)])
         a = self.landed("2026-11-29", "a", [landing_record("r2", at)])
         c = self.landed("2026-11-27", "c", [landing_record("r3", at)])
-        (self.folder / "user_sessions/dt=2026-11-28").mkdir(parents=True)
-        (self.folder / "user_sessions/streaming_data.json").write_text("[]")
-        (self.folder / "user_sessions/dt=2026-11-29/folder").mkdir()
+        (self.raw / "user_sessions/dt=2026-11-28").mkdir(parents=True)
+        (self.raw / "user_sessions/streaming_data.json").write_text("[]")
+        (self.raw / "user_sessions/dt=2026-11-29/folder").mkdir()
         self.assertEqual(
-            lake.partitions(self.folder, self.template, lake.LANDING_TABLE),
+            lake.partitions(self.folders, self.template, lake.LANDING_TABLE),
             {"2026-11-27": [c], "2026-11-29": [a, b]},
         )
 
     def test_no_folder_for_the_table_is_no_partition(self):
-        self.assertEqual(lake.partitions(self.folder, self.template, lake.CURATED_TABLE), {})
+        self.assertEqual(lake.partitions(self.folders, self.template, lake.CURATED_TABLE), {})
+
+    def test_a_table_whose_bucket_the_view_is_not_given_is_refused(self):
+        with self.assertRaisesRegex(lake.LakeError, f"user_sessions_landing is in the bucket {self.raw_bucket}"):
+            lake.partitions({}, self.template, lake.LANDING_TABLE)
 
     def test_a_glue_table_is_its_name_and_its_columns_as_duckdb_types_in_order(self):
         name, columns = lake.table(self.template, lake.LANDING_TABLE)
@@ -278,25 +327,25 @@ class PartitionsTest(LakeFolderTest):
         self.assertNotIn("dt", columns)
 
 
-class NamedQueriesTest(LakeFolderTest):
+class NamedQueriesTest(BucketsTest):
     """The template's named queries in DuckDB with Athena's session: UTC, and Presto's date_format."""
 
-    def curated(self, dt, name, rows, **overrides):
+    def curated_file(self, dt, name, rows, **overrides):
         """A curated data file in partition `dt` and a manifest that lists it alone."""
         prefix = self.template.parameters["CuratedPrefix"]
         _, columns = lake.table(self.template, lake.CURATED_TABLE)
         key = f"{prefix}data/dt={dt}/{name}.parquet"
-        write_parquet(self.folder / key, columns, rows, overrides=overrides)
-        manifest = self.folder / f"{prefix}tables/user_sessions/dt={dt}/manifest"
+        write_parquet(self.curated / key, columns, rows, overrides=overrides)
+        manifest = self.curated / f"{prefix}tables/user_sessions/dt={dt}/manifest"
         manifest.parent.mkdir(parents=True, exist_ok=True)
-        manifest.write_text(f"s3://{BUCKET}/{key}\n")
+        manifest.write_text(f"s3://{self.curated_bucket}/{key}\n")
 
     def results(self):
-        connection = lake.connect(self.folder, self.template)
+        connection = lake.connect(self.folders, self.template)
         return {name.split(" ", 1)[1]: rows for name, _, _, rows in lake.named_queries(connection, self.template)}
 
     def test_every_named_query_runs_on_an_empty_lake_in_template_order(self):
-        connection = lake.connect(self.folder, self.template)
+        connection = lake.connect(self.folders, self.template)
         answers = list(lake.named_queries(connection, self.template))
         self.assertEqual([name for name, _, _, _ in answers], [name for name, _, _ in self.template.named_queries()])
         results = {name.split(" ", 1)[1]: rows for name, _, _, rows in answers}
@@ -308,12 +357,27 @@ class NamedQueriesTest(LakeFolderTest):
     def test_records_per_day_and_duplicates_read_todays_curated_partition(self):
         today = datetime.now(UTC).strftime("%Y-%m-%d")
         now = "CURRENT_TIMESTAMP::TIMESTAMP - INTERVAL 1 MINUTE AS accessed_at"
-        self.curated(today, "a", 3, accessed_at=now)
-        self.curated("2020-01-01", "old", 2, accessed_at=now, unique_id="'twice' AS unique_id")
+        self.curated_file(today, "a", 3, accessed_at=now)
+        self.curated_file("2020-01-01", "old", 2, accessed_at=now, unique_id="'twice' AS unique_id")
         results = self.results()
         self.assertEqual(results["records per day"], [(today, 3, 3)])
         self.assertEqual(results["duplicates by unique_id"], [("twice", 2)])
         self.assertEqual(sum(sessions for _, sessions, *_ in results["traffic by hour"]), 3)
+
+    def test_analysts_run_the_queries_over_the_curated_table_and_their_view_answers_them(self):
+        names = lake.analyst_queries(self.template)
+        self.assertEqual(
+            sorted(name.split(" ", 1)[1] for name in names),
+            ["duplicates by unique_id", "records per day", "traffic by hour"],
+        )
+        today = datetime.now(UTC).strftime("%Y-%m-%d")
+        self.curated_file(today, "a", 3, accessed_at="CURRENT_TIMESTAMP::TIMESTAMP - INTERVAL 1 MINUTE AS accessed_at")
+        view = lake.analysts(self.curated, self.template)
+        answers = {name: rows for name, _, _, rows in lake.named_queries(view, self.template, names)}
+        operators = lake.connect(self.folders, self.template)
+        self.assertEqual(
+            answers, {name: rows for name, _, _, rows in lake.named_queries(operators, self.template, names)}
+        )
 
     def test_landing_last_hour_counts_only_records_of_the_last_hour(self):
         now = datetime.now(UTC).replace(tzinfo=None)
@@ -323,6 +387,100 @@ class NamedQueriesTest(LakeFolderTest):
         ((records, unique_records, oldest, newest),) = self.results()["landing last hour"]
         self.assertEqual((records, unique_records), (3, 2))
         self.assertEqual((oldest, newest), (recent, recent))
+
+
+class LakeChecksTest(BucketsTest):
+    """report.lake_checks on a curated lake made by hand: pseudonymised rows in the curated bucket, listed by
+    its manifest."""
+
+    ROWS = 50
+
+    def setUp(self):
+        super().setUp()
+        if self.raw == self.curated:
+            self.skipTest("the template keeps the curated lake in the raw bucket")
+        self.prefix = self.template.parameters["CuratedPrefix"]
+        _, self.columns = lake.table(self.template, lake.CURATED_TABLE)
+        key = f"{self.prefix}data/dt=2026-11-29/a.parquet"
+        tokens = {
+            name: f"'k1.' || substr(md5(i::VARCHAR || '{name}'), 1, 16) AS {name}"
+            for name in privacy.TOKEN_COLUMNS
+            if name in self.columns
+        }
+        nulls = {name: f"NULL::{self.columns[name]} AS {name}" for name in (*privacy.DROPPED_COLUMNS, "birth_date")}
+        write_parquet(
+            self.curated / key,
+            self.columns,
+            self.ROWS,
+            overrides={**tokens, **nulls, "county": "'Cluj' AS county", "sex": "'F' AS sex"},
+        )
+        self.uri = f"s3://{self.curated_bucket}/{key}"
+        self.write_manifest(self.uri)
+        self.records = [
+            landing_record(f"00000000-0000-4000-8000-{number:012d}", datetime(2026, 11, 29, 12))
+            for number in range(self.ROWS)
+        ]
+
+    def write_manifest(self, *uris):
+        manifest = self.curated / f"{self.prefix}tables/user_sessions/dt=2026-11-29/manifest"
+        manifest.parent.mkdir(parents=True, exist_ok=True)
+        manifest.write_text("".join(f"{uri}\n" for uri in uris))
+
+    def outcome(self):
+        return Outcome(
+            resources=Resources(queue=None, dead_letter_queue=None, bucket=self.raw_bucket, secret=""),
+            lake=self.raw,
+            objects=0,
+            producer_summary={"sent": self.ROWS},
+            malformed_sent=0,
+            mixed_ids=[],
+            mixed_messages=0,
+            queue_depth=0,
+            dead_letter_depth=0,
+            data_key="streaming_data.json",
+            array=[],
+            segments=0,
+            partition_keys=[],
+            partition_records=self.records,
+            error_prefix=None,
+            error_keys=[],
+            error_records=[],
+            mapping={},
+            mapping_errors=[],
+            elapsed_seconds=1.0,
+            landed_seconds=1.0,
+            drained=True,
+            usage={},
+            producer_billed_ms=0,
+            logs=self.raw,
+            compaction=None,
+            folders=self.folders,
+            curated_bucket=self.curated_bucket,
+            curated=self.curated,
+            curated_prefix=self.prefix,
+        )
+
+    def test_a_pseudonymised_lake_in_its_bucket_passes_every_check(self):
+        checks = report.lake_checks(self.outcome(), self.template, lake.connect(self.folders, self.template))
+        self.assertEqual([what for what, holds in checks if not holds], [])
+        self.assertEqual(len(checks), 3 + 8)
+        self.assertTrue(
+            checks[2][0].startswith(
+                f"the analysts' view (DuckDB given only the curated bucket's folder) counts the {self.ROWS} records"
+            ),
+            checks[2][0],
+        )
+
+    def test_a_manifest_naming_the_raw_bucket_fails_the_manifests_and_the_analysts_view(self):
+        raw_uri = f"s3://{self.raw_bucket}/{self.prefix}data/dt=2026-11-29/a.parquet"
+        self.write_manifest(self.uri, raw_uri)
+        with self.assertRaisesRegex(lake.LakeError, "not in the bucket"):
+            lake.connect(self.folders, self.template)
+        checks = report.lake_checks(self.outcome(), self.template, None)
+        failing = [what for what, holds in checks if not holds]
+        self.assertEqual(len(failing), 2, checks)
+        self.assertIn(f"1 elsewhere, e.g. {raw_uri}", failing[0])
+        self.assertIn("the operators' view failed", failing[1])
 
 
 class FakeS3:
@@ -347,14 +505,14 @@ class FakeS3:
         Path(path).write_bytes(f"{bucket}/{key}".encode())
 
 
-class DownloadTest(LakeFolderTest):
+class DownloadTest(BucketsTest):
     def test_every_object_of_every_page_lands_at_its_key_as_a_path(self):
         s3 = FakeS3([["user_sessions/dt=2026-11-29/a.json", "errors/b"], [], ["streaming_data.json"]])
-        keys = lake.download(s3, BUCKET, "", self.folder)
+        keys = lake.download(s3, RAW, "", self.raw)
         self.assertEqual(keys, ["user_sessions/dt=2026-11-29/a.json", "errors/b", "streaming_data.json"])
-        self.assertEqual(s3.asked, [("list_objects_v2", BUCKET, "")])
+        self.assertEqual(s3.asked, [("list_objects_v2", RAW, "")])
         for key in keys:
-            self.assertEqual((self.folder / key).read_bytes(), f"{BUCKET}/{key}".encode())
+            self.assertEqual((self.raw / key).read_bytes(), f"{RAW}/{key}".encode())
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """The end of a run as report.py tells it, on outcomes made by hand: the summary's lines, the compactor's line,
-and the checks that say whether the pipeline kept its promise."""
+and the checks that say whether the pipeline kept its promise, raw and curated data in buckets of their own
+and each bucket's objects under its own encryption among them."""
 
 import unittest
 from pathlib import Path
@@ -7,6 +8,7 @@ from pathlib import Path
 from local_pipeline import report
 from local_pipeline.compaction import Compaction
 from local_pipeline.pipeline import Outcome
+from local_pipeline.resources import Resources
 
 IDS = [f"r{number}" for number in range(10)]
 ACCOUNT = {
@@ -177,6 +179,123 @@ class SetAsideTest(unittest.TestCase):
         run = outcome(error_prefix=None, malformed_sent=3, dead_letter_depth=3)
         self.assertEqual(report.set_aside(run), ("the 3 malformed messages are in the dead-letter queue", True))
         self.assertFalse(report.set_aside(outcome(error_prefix=None, malformed_sent=3, dead_letter_depth=2))[1])
+
+
+RAW_PREFIXES = ("user_sessions/", "errors/", "streaming_data.json", "streaming_data/")
+KEY_A = "arn:aws:kms:eu-central-1:123456789012:key/aaaaaaaa-0000-4000-8000-000000000001"
+KEY_B = "arn:aws:kms:eu-central-1:123456789012:key/bbbbbbbb-0000-4000-8000-000000000002"
+
+
+def two_buckets(raw_keys, curated_keys, curated="curated-b", encryption=None):
+    """A run whose raw bucket raw-b and curated bucket `curated` held these keys."""
+    resources = Resources(queue=None, dead_letter_queue=None, bucket="raw-b", secret="arn:secret")
+    keys = {"raw-b": raw_keys} | ({curated: curated_keys} if curated != "raw-b" else {})
+    return outcome(
+        resources=resources,
+        folders={name: Path(name) for name in keys},
+        bucket_keys=keys,
+        encryption=encryption or {},
+        curated_bucket=curated,
+        curated=Path(curated),
+        curated_prefix="curated/",
+        raw_prefixes=RAW_PREFIXES,
+    )
+
+
+class BucketsApartTest(unittest.TestCase):
+    RAW_KEYS = (
+        "streaming_data.json",
+        "streaming_data/00000001.json",
+        "user_sessions/dt=2026-11-29/a.ndjson",
+        "errors/b",
+    )
+    CURATED_KEYS = ("curated/data/dt=2026-11-29/a.parquet", "curated/state/dt=2026-11-29.json")
+
+    def test_raw_and_curated_keys_each_in_their_bucket_hold(self):
+        checks = report.buckets_apart(two_buckets(list(self.RAW_KEYS), list(self.CURATED_KEYS)))
+        self.assertEqual(
+            checks,
+            [
+                ("the raw bucket raw-b holds no curated key (4 objects, 0 under curated/)", True),
+                (
+                    "the curated bucket curated-b holds curated/ keys only, no array, landing zone or error output "
+                    "(2 objects)",
+                    True,
+                ),
+            ],
+        )
+
+    def test_a_curated_key_in_the_raw_bucket_or_raw_data_in_the_curated_bucket_fails(self):
+        checks = report.buckets_apart(two_buckets([*self.RAW_KEYS, "curated/x"], list(self.CURATED_KEYS)))
+        self.assertEqual([holds for _, holds in checks], [False, True])
+        for stray in ("errors/b", "streaming_data.json", "user_sessions/dt=2026-11-29/a.ndjson", "athena/x"):
+            with self.subTest(stray):
+                checks = report.buckets_apart(two_buckets(list(self.RAW_KEYS), [*self.CURATED_KEYS, stray]))
+                self.assertEqual([holds for _, holds in checks], [True, False])
+                self.assertIn(f"1 others, e.g. {stray}", checks[1][0])
+
+    def test_an_empty_curated_bucket_fails(self):
+        self.assertFalse(report.buckets_apart(two_buckets(list(self.RAW_KEYS), []))[1][1])
+
+    def test_one_bucket_for_both_fails(self):
+        checks = report.buckets_apart(two_buckets([*self.RAW_KEYS, *self.CURATED_KEYS], [], curated="raw-b"))
+        self.assertEqual(
+            checks, [("the curated lake is in a bucket of its own (it is in the raw bucket raw-b)", False)]
+        )
+
+    def test_the_checks_are_among_the_runs_and_the_buckets_in_its_summary(self):
+        run = two_buckets(list(self.RAW_KEYS), list(self.CURATED_KEYS))
+        self.assertEqual(report.checks(run)[-2:], report.buckets_apart(run))
+        self.assertEqual(
+            report.summary_lines(run)[-1],
+            "buckets       raw raw-b: 4 objects in raw-b/; curated curated-b: 2 objects in curated-b/",
+        )
+
+
+class EncryptedTest(unittest.TestCase):
+    def run_with(self, raw, curated):
+        return two_buckets(["a"], ["curated/b"], encryption={"raw-b": raw, "curated-b": curated})
+
+    def test_each_bucket_under_its_own_kms_key_holds(self):
+        checks = report.encrypted(
+            self.run_with(
+                (("aws:kms", KEY_A), {("aws:kms", KEY_A): 3}), (("aws:kms", KEY_B[-36:]), {("aws:kms", KEY_B): 2})
+            )
+        )
+        self.assertEqual(
+            checks,
+            [
+                (
+                    "every object is under its bucket's default encryption (raw-b: 3 objects, aws:kms key aaaaaaaa; "
+                    "curated-b: 2 objects, aws:kms key bbbbbbbb)",
+                    True,
+                ),
+                ("each bucket has a KMS key of its own (2 keys, 2 buckets)", True),
+            ],
+        )
+
+    def test_an_object_under_another_key_or_one_key_for_both_fails(self):
+        checks = report.encrypted(
+            self.run_with(
+                (("aws:kms", KEY_A), {("aws:kms", KEY_A): 3}),
+                (("aws:kms", KEY_A), {("aws:kms", KEY_A): 1, ("AES256", None): 1}),
+            )
+        )
+        self.assertEqual([holds for _, holds in checks], [False, False])
+        self.assertIn("curated-b: 2 objects, aws:kms key aaaaaaaa, 1 otherwise", checks[0][0])
+
+    def test_s3_managed_keys_are_one_check(self):
+        checks = report.encrypted(self.run_with((("AES256", None), {("AES256", None): 3}), (("AES256", None), {})))
+        self.assertEqual(
+            checks,
+            [
+                (
+                    "every object is under its bucket's default encryption (raw-b: 3 objects, AES256; "
+                    "curated-b: 0 objects, AES256)",
+                    True,
+                )
+            ],
+        )
 
 
 class SummaryTest(unittest.TestCase):
