@@ -3,8 +3,10 @@ made (counted at the proxy), the functions' invocations and billed milliseconds,
 consumer's metrics, priced from prices.json. It gives the cost per million records at the run's batching,
 and per month at a steady rate, for which a small model turns the run's per-invocation figures into the
 invocations, polls and messages that rate makes under the template's batching, and its one compactor run
-into the runs its schedule makes."""
+into the runs its schedule makes. It also prices each EncryptionKeys choice: SSE-S3 costs nothing; a KMS key
+per bucket costs its monthly fee and the requests S3 makes to KMS, few with S3 Bucket Keys (kms_month)."""
 
+import copy
 import json
 import math
 import re
@@ -30,6 +32,24 @@ S3_PUT_CLASS = {
 S3_GET_CLASS = {"s3:GetObject", "s3:HeadObject"}
 # The default stream: pauses of 1-15 s, 8 s on average, one record a message.
 DEFAULT_STREAM_RATE = 1 / 8
+# With S3 Bucket Keys, S3 asks KMS for a bucket-level key once per period, requester and bucket rather than
+# per object: the requests an hour in which each function touches the buckets (prices.json's assumption
+# kms_bucket_key_seconds for the period). The consumer writes the raw bucket (GenerateDataKey) and reads its
+# array to compose it (Decrypt); the compactor reads the raw bucket's landing zone, and writes and reads the
+# curated lake.
+KMS_REQUESTS_PER_CONSUMER_HOUR = 2
+KMS_REQUESTS_PER_COMPACTOR_HOUR = 3
+# Without bucket keys, about one KMS request per object S3 encrypts or decrypts: a PUT or a multipart
+# upload's creation (GenerateDataKey), a GET or a copied part's source (Decrypt). Parts and completions use
+# the upload's data key.
+KMS_REQUESTS_PER_S3_REQUEST = {
+    "PutObject": 1,
+    "CreateMultipartUpload": 1,
+    "CopyObject": 2,
+    "UploadPartCopy": 1,
+    "GetObject": 1,
+}
+ENCRYPTION_CHOICES = ("s3-managed", "customer-managed")
 
 
 def load_prices(path=PRICES):
@@ -92,6 +112,11 @@ class Measured:
     compactor: Compactor | None = None
     # Secrets Manager secrets the template makes (the pseudonym key).
     secrets: int = 0
+    # The deployed EncryptionKeys, and the KMS keys each choice makes ({choice: keys}); whether the pseudonym
+    # key's secret is encrypted with one of them (a KMS Decrypt per read) with customer-managed keys.
+    encryption_keys: str = "s3-managed"
+    kms_keys: dict = field(default_factory=dict)
+    secret_under_stack_key: bool = False
 
     @property
     def records_per_message(self):
@@ -158,7 +183,48 @@ def measure(outcome, template, deployed=None):
         s3_by_kind=s3_by_kind,
         compactor=_compactor(outcome, deployed),
         secrets=sum(resource["Type"] == "AWS::SecretsManager::Secret" for resource in resources.values()),
+        **encryption_settings(deployed),
     )
+
+
+def encryption_settings(deployed):
+    """The EncryptionKeys of `deployed` (s3-managed when the template has no such parameter), the stack's
+    KMS keys under each choice beyond those of s3-managed (the alarm topic's is priced with monitoring),
+    and whether the pseudonym key's secret names one of the stack's keys."""
+    if "EncryptionKeys" not in deployed.parameters:
+        return {"encryption_keys": "s3-managed", "kms_keys": dict.fromkeys(ENCRYPTION_CHOICES, 0)}
+    counts = {}
+    for choice in ENCRYPTION_CHOICES:
+        variant = copy.copy(deployed)
+        variant.parameters = {**deployed.parameters, "EncryptionKeys": choice}
+        counts[choice] = len(variant.resources_of_type("AWS::KMS::Key"))
+    keys = {choice: count - counts["s3-managed"] for choice, count in counts.items()}
+    stack_keys = {
+        logical_id for logical_id, item in deployed.document["Resources"].items() if item["Type"] == "AWS::KMS::Key"
+    }
+    secret = deployed.document["Resources"].get("PseudonymSecret", {}).get("Properties", {}).get("KmsKeyId")
+    return {
+        "encryption_keys": str(deployed.parameters["EncryptionKeys"]),
+        "kms_keys": keys,
+        "secret_under_stack_key": bool(_references(secret) & stack_keys),
+    }
+
+
+def _references(value):
+    """The logical ids a template value refers to with Ref or GetAtt."""
+    if isinstance(value, list):
+        return set().union(*map(_references, value)) if value else set()
+    if not isinstance(value, dict):
+        return set()
+    found = set()
+    for key, item in value.items():
+        if key == "Ref" and isinstance(item, str):
+            found.add(item)
+        elif key == "Fn::GetAtt":
+            found.add(item.split(".", 1)[0] if isinstance(item, str) else item[0])
+        else:
+            found |= _references(item)
+    return found
 
 
 def _compactor(outcome, deployed):
@@ -302,6 +368,9 @@ class Month:
     # How long a batch gathers, and an invocation's average run.
     fill_seconds: float
     invocation_seconds: float
+    # What each EncryptionKeys choice costs this month ({choice: Kms}); the deployed choice's is in usage
+    # and fixed.
+    kms: dict = field(default_factory=dict)
 
     @property
     def usage_total(self):
@@ -385,6 +454,13 @@ def month(measured, prices, assumptions, rate, records_per_message=None):
         "pseudonym secret": measured.secrets * prices["secret_month"]
         + compactor_runs_a_month * prices["secretsmanager_request"],
     }
+    kms = {
+        choice: kms_month(measured, prices, assumptions, invocations, records, choice) for choice in ENCRYPTION_CHOICES
+    }
+    deployed_kms = kms.get(measured.encryption_keys)
+    if deployed_kms is not None and deployed_kms.keys:
+        usage["KMS requests"] = deployed_kms.request_dollars
+        fixed["KMS keys"] = deployed_kms.key_dollars
     monitoring = {
         f"{measured.alarms} alarms": measured.alarms * prices["alarm_month"],
         f"{measured.dashboards} dashboard": measured.dashboards * prices["dashboard_month"],
@@ -406,7 +482,9 @@ def month(measured, prices, assumptions, rate, records_per_message=None):
     )
     fill_seconds = min(window, batch / messages_per_second) if messages_per_second else 0.0
     invocation_seconds = per_invocation(measured.consumer_billed_ms) / 1000
-    return Month(rate, k, records, invocations, usage, fixed, monitoring, firehose, fill_seconds, invocation_seconds)
+    return Month(
+        rate, k, records, invocations, usage, fixed, monitoring, firehose, fill_seconds, invocation_seconds, kms
+    )
 
 
 def compactor_month(measured, prices, assumptions, records, consumer_invocations):
@@ -423,9 +501,21 @@ def compactor_month(measured, prices, assumptions, records, consumer_invocations
       wrote (half a day's records on average), and at most the partition's last, unfilled file (half a
       file on average).
     Like the producer's, its schedule is off in an idle month (ScheduleState drives both)."""
+    run = compactor_run(measured, assumptions, records, consumer_invocations)
+    if run is None:
+        return {}
+    runs, billed_ms, s3_put, s3_get = run
+    return compactor_runs(
+        measured.compactor, prices, assumptions, measured.architecture, runs, billed_ms, s3_put, s3_get
+    )
+
+
+def compactor_run(measured, assumptions, records, consumer_invocations):
+    """(runs a month, billed ms, PUT-class and GET-class requests) of an average compactor run in the month
+    compactor_month prices; None without a measured run, a schedule or records."""
     compactor = measured.compactor
     if compactor is None or not compactor.runs_per_month or not records:
-        return {}
+        return None
     runs = compactor.runs_per_month
     partitions = max(1, compactor.partitions)
     records_per_run = records / runs
@@ -442,15 +532,54 @@ def compactor_month(measured, prices, assumptions, records, consumer_invocations
     # listing) and of the GET class beside the landed objects once a partition.
     s3_put = 1 + (compactor.s3_put - 1) / partitions
     s3_get = landed_per_run + (compactor.s3_get - compactor.landed_objects) / partitions
-    return compactor_runs(
-        compactor,
-        prices,
-        assumptions,
-        measured.architecture,
-        runs,
-        overhead_ms + ms_per_record * (records_per_run + rewritten),
-        s3_put,
-        s3_get,
+    return runs, overhead_ms + ms_per_record * (records_per_run + rewritten), s3_put, s3_get
+
+
+@dataclass
+class Kms:
+    """What one EncryptionKeys choice costs a month: its keys, and the requests S3 makes to KMS with S3
+    Bucket Keys (as the template configures them) and, for comparison, without."""
+
+    keys: int
+    requests: float
+    requests_without_bucket_keys: float
+    key_dollars: float
+    request_dollars: float
+
+    @property
+    def total(self):
+        return self.key_dollars + self.request_dollars
+
+
+def kms_month(measured, prices, assumptions, invocations, records, choice):
+    """The KMS bill of a month of `invocations` consumer invocations landing `records` under the
+    EncryptionKeys `choice`. With bucket keys (the template's), S3 asks KMS for a bucket key once per
+    kms_bucket_key_seconds for each function that touches a bucket in that period, for writes and for reads
+    (KMS_REQUESTS_PER_*_HOUR): a period with records is one with consumer invocations and compactor runs;
+    each compactor run also decrypts the pseudonym key's secret when a stack key encrypts it. Without bucket
+    keys, every object S3 encrypts or decrypts is a request (KMS_REQUESTS_PER_S3_REQUEST)."""
+    keys = measured.kms_keys.get(choice, 0)
+    if not keys:
+        return Kms(0, 0.0, 0.0, 0.0, 0.0)
+    periods = SECONDS_PER_MONTH / assumptions["kms_bucket_key_seconds"]
+    run = compactor_run(measured, assumptions, records, invocations)
+    compactor_runs_a_month, compactor_s3 = (run[0], run[2] + run[3]) if run else (0.0, 0.0)
+    secret = compactor_runs_a_month if measured.secret_under_stack_key else 0.0
+    requests = (
+        KMS_REQUESTS_PER_CONSUMER_HOUR * min(periods, invocations)
+        + KMS_REQUESTS_PER_COMPACTOR_HOUR * min(periods, compactor_runs_a_month)
+        + secret
+    )
+    per_invocation = sum(
+        KMS_REQUESTS_PER_S3_REQUEST.get(kind, 0) * count for kind, count in measured.s3_by_kind.items()
+    ) / max(1, measured.consumer_invocations)
+    without = invocations * per_invocation + compactor_runs_a_month * compactor_s3 + secret
+    return Kms(
+        keys,
+        requests,
+        without,
+        keys * prices["kms_key_month"],
+        requests * prices["kms_request"],
     )
 
 
@@ -503,7 +632,7 @@ def markdown(measured, prices, assumptions, rates):
     """A month at each (label, rate, records a message) as a Markdown table."""
     head = (
         "| traffic | records a month | consumer invocations | usage | per million records | fixed "
-        "(idle polling, metrics, secret) | total a month | freshness (p99 at most) | "
+        "(idle polling, metrics, secret, keys) | total a month | freshness (p99 at most) | "
         "Firehose, Parquet with date partitions |"
     )
     lines = [head, "|---" * 9 + "|"]
@@ -536,5 +665,56 @@ def markdown(measured, prices, assumptions, rates):
         + f", {money(monitoring)} a month at list price, so an idle stack costs {money(idle.total + monitoring)}. "
         "Within the account's always-free CloudWatch allowance (10 alarms and 3 dashboards) they cost nothing. "
         f"With AlarmEmail the alarm topic's KMS key adds {money(prices['kms_key_month'])}."
+    )
+    lines.append("")
+    lines.extend(encryption_lines(measured, prices, assumptions, rates))
+    return lines
+
+
+def encryption_lines(measured, prices, assumptions, rates):
+    """What each EncryptionKeys choice adds to a month, at the default stream, at each rate and idle, as a
+    Markdown table, and what the same months would ask of KMS without S3 Bucket Keys."""
+    if not any(measured.kms_keys.values()):
+        return []
+    columns = [
+        ("the default stream", DEFAULT_STREAM_RATE, 1),
+        *((label, rate, per_message) for label, rate, per_message in rates),
+        ("idle", 0.0, 1),
+    ]
+    months = [(label, month(measured, prices, assumptions, rate, per_message)) for label, rate, per_message in columns]
+    lines = [
+        f"EncryptionKeys, a month (deployed: {measured.encryption_keys}; the table above counts that choice):",
+        "",
+        "| EncryptionKeys | KMS keys | " + " | ".join(label for label, _ in months) + " |",
+        "|---" * (len(months) + 2) + "|",
+    ]
+    for choice in ENCRYPTION_CHOICES:
+        cells = []
+        for _, bill in months:
+            kms = bill.kms[choice]
+            cells.append(f"{money(kms.total)} ({kms.requests:,.0f} requests)" if kms.keys else "$0")
+        lines.append(f"| {choice} | {measured.kms_keys.get(choice, 0)} | " + " | ".join(cells) + " |")
+    hours = assumptions["kms_bucket_key_seconds"] / 3600
+    period = "an hour" if hours == 1 else f"{hours:g} h"
+    # The busiest of the rates asked for (--rate), else of all: the run's own burst rate is seldom a month's.
+    asked = {label for label, _, _ in rates[1:]} or {label for label, _, _ in rates} or {months[0][0]}
+    busiest_label, busiest = max(
+        ((label, bill) for label, bill in months if label in asked), key=lambda item: item[1].records
+    )
+    widest = busiest.kms["customer-managed"]
+    lines.append("")
+    lines.append(
+        f"With S3 Bucket Keys (on in the template), S3 asks KMS for a bucket key about once {period} for each "
+        f"function that writes or reads a bucket: {KMS_REQUESTS_PER_CONSUMER_HOUR} requests a period for the "
+        f"consumer, {KMS_REQUESTS_PER_COMPACTOR_HOUR} for the compactor"
+        + (
+            ", and a Decrypt of the pseudonym key's secret each compactor run"
+            if measured.secret_under_stack_key
+            else ""
+        )
+        + f" (prices.json, kms_bucket_key_seconds). Without bucket keys, at {busiest_label}, S3 would make about "
+        f"{widest.requests_without_bucket_keys:,.0f} requests a month "
+        f"({money(widest.requests_without_bucket_keys * prices['kms_request'])}), one per object S3 encrypts or "
+        "decrypts."
     )
     return lines

@@ -1,6 +1,7 @@
 """The pipeline's bill: the request tally, the month model, and the accounting of a real run at the template's
 defaults, whose billed requests per 1,000 records may not rise above a committed bound."""
 
+import dataclasses
 import json
 import tempfile
 import unittest
@@ -165,6 +166,99 @@ class MonthTest(unittest.TestCase):
         )
         # A thousand times the records costs less than a thousand times the time: the rewrite is capped.
         self.assertLess(per_run[1000.0], 1000 * per_run[1.0])
+
+
+class EncryptionKeysTest(unittest.TestCase):
+    """What each EncryptionKeys choice costs a month: nothing for SSE-S3; for a KMS key per bucket, the keys
+    and the few requests S3 makes with bucket keys."""
+
+    def setUp(self):
+        _, self.prices, self.assumptions = cost.load_prices()
+        self.measured = measured(
+            compactor=compactor(),
+            secrets=1,
+            kms_keys={"s3-managed": 0, "customer-managed": 2},
+            secret_under_stack_key=True,
+            s3_by_kind={"CreateMultipartUpload": 2, "UploadPartCopy": 8, "UploadPart": 2, "GetObject": 2},
+        )
+
+    def test_the_price_table_has_kms_at_its_list_prices_and_the_bucket_key_period_with_its_source(self):
+        self.assertEqual((self.prices["kms_key_month"], self.prices["kms_request"]), (1.00, 0.03 / 10_000))
+        self.assertEqual(self.assumptions["kms_bucket_key_seconds"], 3600)
+        document, _, _ = cost.load_prices()
+        self.assertIn("bucket-key.html", document["assumptions"]["kms_bucket_key_seconds"]["source"])
+
+    def test_the_template_makes_a_key_per_bucket_only_when_customer_managed(self):
+        for parameters in ({}, {"AlarmEmail": "ops@example.com"}):
+            with self.subTest(parameters):
+                settings = cost.encryption_settings(Template(parameters))
+                self.assertEqual(settings["kms_keys"], {"s3-managed": 0, "customer-managed": 2})
+                self.assertEqual(settings["encryption_keys"], "s3-managed")
+                self.assertTrue(settings["secret_under_stack_key"], "the raw data's key encrypts the secret")
+        self.assertEqual(
+            cost.encryption_settings(Template({"EncryptionKeys": "customer-managed"}))["encryption_keys"],
+            "customer-managed",
+        )
+
+    def test_s3_managed_keys_cost_nothing(self):
+        bill = cost.month(self.measured, self.prices, self.assumptions, cost.DEFAULT_STREAM_RATE, 1)
+        self.assertEqual(bill.kms["s3-managed"].total, 0)
+        self.assertNotIn("KMS keys", bill.fixed)
+        self.assertNotIn("KMS requests", bill.usage)
+
+    def test_customer_managed_keys_cost_two_keys_and_a_few_requests_an_hour_at_any_rate(self):
+        for rate in (cost.DEFAULT_STREAM_RATE, 1000.0):
+            with self.subTest(rate):
+                kms = cost.month(self.measured, self.prices, self.assumptions, rate, 1).kms["customer-managed"]
+                # Every hour: the consumer's write and read of the raw bucket, the compactor's read of the raw
+                # bucket and write and read of the curated one; and the secret's Decrypt each compactor run.
+                self.assertEqual(kms.requests, 730 * (2 + 3) + 730)
+                self.assertEqual(kms.key_dollars, 2.00)
+                self.assertAlmostEqual(kms.request_dollars, 4380 * 0.03 / 10_000)
+                self.assertAlmostEqual(kms.total, 2.013, places=3)
+        idle = cost.month(self.measured, self.prices, self.assumptions, 0.0, 1).kms["customer-managed"]
+        self.assertEqual((idle.requests, idle.total), (0, 2.00))
+
+    def test_without_bucket_keys_every_object_is_a_request(self):
+        busy = cost.month(self.measured, self.prices, self.assumptions, 1000.0, 100)
+        kms = busy.kms["customer-managed"]
+        # Per invocation: 2 creates, 8 copied parts and 2 reads over the run's 2 invocations.
+        per_invocation = (2 + 8 + 2) / 2
+        self.assertGreater(kms.requests_without_bucket_keys, busy.invocations * per_invocation)
+        self.assertGreater(kms.requests_without_bucket_keys, 100 * kms.requests)
+
+    def test_the_deployed_choice_is_in_the_months_total(self):
+        deployed = dataclasses.replace(self.measured, encryption_keys="customer-managed")
+        plain = cost.month(self.measured, self.prices, self.assumptions, cost.DEFAULT_STREAM_RATE, 1)
+        keyed = cost.month(deployed, self.prices, self.assumptions, cost.DEFAULT_STREAM_RATE, 1)
+        self.assertEqual(keyed.fixed["KMS keys"], 2.00)
+        self.assertAlmostEqual(keyed.total - plain.total, keyed.kms["customer-managed"].total)
+        idle = cost.month(deployed, self.prices, self.assumptions, 0.0, 1)
+        self.assertEqual((idle.fixed["KMS keys"], idle.usage.get("KMS requests", 0)), (2.00, 0))
+
+    def test_the_bill_prints_each_choice(self):
+        document, _, _ = cost.load_prices()
+        lines = cost.report(self.measured, self.prices, self.assumptions, document, [("1 record a second", 1.0, None)])
+        table = lines[
+            lines.index("EncryptionKeys, a month (deployed: s3-managed; the table above counts that choice):") :
+        ]
+        self.assertEqual(table[2], "| EncryptionKeys | KMS keys | the default stream | 1 record a second | idle |")
+        self.assertEqual(table[4], "| s3-managed | 0 | $0 | $0 | $0 |")
+        self.assertEqual(
+            table[5],
+            "| customer-managed | 2 | $2.01 (4,380 requests) | $2.01 (4,380 requests) | $2.00 (0 requests) |",
+        )
+        self.assertIn("about once an hour", table[7])
+        self.assertIn("Without bucket keys, at 1 record a second, S3 would make about", table[7])
+
+    def test_without_bucket_keys_is_priced_at_the_busiest_rate_asked_for(self):
+        rates = [("this run's rate", 2000.0, None), ("1000 records a second", 1000.0, None), ("1 a second", 1.0, None)]
+        lines = cost.encryption_lines(self.measured, self.prices, self.assumptions, rates)
+        self.assertIn("Without bucket keys, at 1000 records a second, S3 would make about", lines[-1])
+
+    def test_a_template_without_the_choice_prints_nothing_of_it(self):
+        lines = cost.encryption_lines(measured(), self.prices, self.assumptions, [])
+        self.assertEqual(lines, [])
 
 
 class RunAccountingTest(unittest.TestCase):
