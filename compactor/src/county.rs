@@ -51,13 +51,16 @@ const BUCHAREST: &str = "București";
 
 /// The county of a one-line Romanian address: the name after its last `jud. ` if it is one of
 /// [`COUNTIES`] once case, diacritics (either cedilla or comma below), hyphens and spaces are set aside; else
-/// București when the address names the city (its sectors are written `București, Sector N`); else none.
+/// București when a part of the address ends with the city's name (`030167 București, Sector 3`); else none.
 pub fn county(address: &str) -> Option<&'static str> {
     if let Some((_, after)) = address.rsplit_once("jud. ") {
         let name = normalise(after.split(',').next().unwrap_or(after));
         return COUNTIES.iter().copied().find(|county| normalise(county) == name);
     }
-    normalise(address).contains(&normalise(BUCHAREST)).then_some(BUCHAREST)
+    // The city is its own part of the address, after the postal code ("030167 București"), not a street
+    // named after it.
+    let city = normalise(BUCHAREST);
+    address.split(',').any(|part| normalise(part).ends_with(&city)).then_some(BUCHAREST)
 }
 
 /// Lower case, ASCII letters for the Romanian ones, hyphens as spaces, runs of spaces as one.
@@ -102,6 +105,7 @@ mod tests {
             "Str. A, jud. Ioana Popescu 2900101120013",
             "Str. A, jud. ",
             "Str. A, jud. Cluj Napoca",
+            "Strada București nr. 3, 100001 Ploiești",
             "",
         ] {
             assert_eq!(county(address), None, "{address}");

@@ -33,6 +33,8 @@ pub enum HandlerError {
     Partitions(Vec<chrono::NaiveDate>),
     #[error("{0} landed lines are not records and were left out; the log names each object and line")]
     Rejected(u64),
+    #[error("the curated partitions could not be listed to delete those past the retention; the log says why")]
+    RetentionUnlisted,
 }
 
 impl From<HandlerError> for Diagnostic {
@@ -43,6 +45,7 @@ impl From<HandlerError> for Diagnostic {
             HandlerError::Run(_) => "KeyLedgerFailed",
             HandlerError::Partitions(_) => "PartitionsNotCompacted",
             HandlerError::Rejected(_) => "LandedLinesRejected",
+            HandlerError::RetentionUnlisted => "RetentionUnlisted",
         };
         Diagnostic { error_type: error_type.into(), error_message: error.to_string() }
     }
@@ -65,6 +68,9 @@ pub async fn handle<S: LakeStore>(compactor: &Compactor<S>, event: LambdaEvent<V
     report.log();
     if !report.failed_partitions.is_empty() {
         return Err(HandlerError::Partitions(report.failed_partitions));
+    }
+    if report.retention_unlisted {
+        return Err(HandlerError::RetentionUnlisted);
     }
     // Reported once, by the run that compacted the object: the rest of it is in the table.
     if report.totals.rejected_lines > 0 {

@@ -22,6 +22,8 @@ impl Report {
             rejected_lines = totals.rejected_lines,
             without_county = totals.without_county,
             partitions_expired = self.partitions_expired,
+            expiries_left = self.expiries_left,
+            retention_unlisted = self.retention_unlisted,
             landed_past_retention = self.landed_past_retention,
             failed = self.failed_partitions.len(),
             "run finished"

@@ -122,6 +122,10 @@ pub struct Report {
     pub partitions: u64,
     /// Partitions older than the retention, deleted whole.
     pub partitions_expired: u64,
+    /// Partitions past the retention left for the next run (out of time).
+    pub expiries_left: u64,
+    /// The curated partitions could not be listed for the retention; the next run tries again.
+    pub retention_unlisted: bool,
     /// Landed objects of days older than the retention, left to expire uncompacted.
     pub landed_past_retention: u64,
     #[serde(flatten)]
@@ -191,23 +195,28 @@ pub async fn compact<S: LakeStore>(stores: &Stores<S>, run: &Run<'_>) -> Result<
         }
     }
     if let Some(keep_from) = keep_from {
-        expire(&stores.lake, run.layout, keep_from, &mut report).await;
+        expire(&stores.lake, run, keep_from, &mut report).await;
     }
     Ok(report)
 }
 
-/// Deletes the partitions older than `keep_from`; one that fails is reported and the next run goes on.
-async fn expire<S: LakeStore>(lake: &S, layout: &Layout, keep_from: NaiveDate, report: &mut Report) {
-    let dates = match retention::expired(lake, layout, keep_from).await {
+/// Deletes the partitions older than `keep_from` while time is left; one that fails is reported, and the
+/// next run goes on with what is left.
+async fn expire<S: LakeStore>(lake: &S, run: &Run<'_>, keep_from: NaiveDate, report: &mut Report) {
+    let dates = match retention::expired(lake, run.layout, keep_from).await {
         Ok(dates) => dates,
         Err(failure) => {
             error!(error = %failure, "listing the partitions past the retention failed");
-            report.failed_partitions.push(keep_from);
+            report.retention_unlisted = true;
             return;
         }
     };
-    for date in dates {
-        match retention::expire(lake, layout, date).await {
+    for (done, date) in dates.iter().copied().enumerate() {
+        if Instant::now() >= run.stop_at {
+            report.expiries_left = (dates.len() - done) as u64;
+            break;
+        }
+        match retention::expire(lake, run.layout, date).await {
             Ok(()) => {
                 info!(%date, "partition past the retention deleted");
                 report.partitions_expired += 1;

@@ -2,19 +2,26 @@
 //! goes first, so readers stop seeing the partition before any file it lists goes; then its data files; its
 //! state last, so a run that stops half way finds the partition again and finishes it.
 
+use std::collections::BTreeSet;
+
 use chrono::NaiveDate;
 
 use crate::lake::layout::Layout;
 use crate::store::{LakeStore, StoreError};
 
-/// The dates of the committed partitions older than `keep_from`.
+/// The dates older than `keep_from` of the partitions with a state or a manifest. A manifest without a state
+/// is one a run published for a day another run was expiring at the same time (runs either side of
+/// midnight disagree on the day); it is found and deleted too.
 pub(super) async fn expired<S: LakeStore>(
     lake: &S,
     layout: &Layout,
     keep_from: NaiveDate,
-) -> Result<Vec<NaiveDate>, StoreError> {
+) -> Result<BTreeSet<NaiveDate>, StoreError> {
     let states = lake.list(&layout.state_prefix()).await?;
-    Ok(states.iter().filter_map(|state| layout.state_date(&state.key)).filter(|date| *date < keep_from).collect())
+    let manifests = lake.list(&layout.manifest_prefix()).await?;
+    let dates = states.iter().filter_map(|state| layout.state_date(&state.key));
+    let published = manifests.iter().filter_map(|manifest| layout.manifest_date(&manifest.key));
+    Ok(dates.chain(published).filter(|date| *date < keep_from).collect())
 }
 
 /// Deletes the partition of `date`: manifest, data files, state.

@@ -283,3 +283,17 @@ async fn partitions_past_the_retention_go_whole_and_their_landing_is_left_to_exp
     assert_eq!((expired.partitions_expired, expired.landed_past_retention, expired.partitions), (1, 1, 0));
     assert!(lake.objects().keys().all(|key| !key.starts_with("curated/")), "{:?}", lake.objects().keys());
 }
+
+#[tokio::test]
+async fn a_manifest_left_without_its_state_past_the_retention_goes_too() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    let stores = Stores::single(lake.clone());
+    let manifest = layout().manifest_key(date());
+    lake.put(&manifest, Bytes::from("s3://lake/curated/data/dt=2026-11-29/gone.parquet\n"), Condition::Always)
+        .await
+        .expect("written");
+    let settings = Settings { retention_days: Some(7), ..settings() };
+    let report = run_as(&stores, &settings, &PersonalData::Raw, "2026-12-07T11:00:00Z").await.expect("a run");
+    assert_eq!((report.partitions_expired, report.expiries_left), (1, 0));
+    assert!(!lake.objects().contains_key(&manifest));
+}

@@ -57,7 +57,17 @@ impl Layout {
     }
 
     pub fn manifest_key(&self, date: NaiveDate) -> String {
-        format!("{}tables/{TABLE}/dt={}/manifest", self.curated_prefix, day(date))
+        format!("{}dt={}/manifest", self.manifest_prefix(), day(date))
+    }
+
+    pub fn manifest_prefix(&self) -> String {
+        format!("{}tables/{TABLE}/", self.curated_prefix)
+    }
+
+    /// The date of a partition's manifest, or `None` for any other key.
+    pub fn manifest_date(&self, key: &str) -> Option<NaiveDate> {
+        let name = key.strip_prefix(&self.manifest_prefix())?.strip_prefix("dt=")?.strip_suffix("/manifest")?;
+        NaiveDate::parse_from_str(name, "%Y-%m-%d").ok()
     }
 
     /// `s3://bucket/key`, as a manifest names a file.
@@ -97,6 +107,8 @@ mod tests {
         assert_eq!(layout().state_key(date), "curated/state/dt=2026-11-29.json");
         assert_eq!(layout().state_date(&layout().state_key(date)), Some(date));
         assert_eq!(layout().state_date(&layout().key_ledger_key()), None);
+        assert_eq!(layout().manifest_date(&layout().manifest_key(date)), Some(date));
+        assert_eq!(layout().manifest_date("curated/tables/user_sessions/dt=2026-11-29/other"), None);
         assert_eq!(layout().manifest_key(date), "curated/tables/user_sessions/dt=2026-11-29/manifest");
         assert_eq!(layout().uri("k"), "s3://b/k");
     }

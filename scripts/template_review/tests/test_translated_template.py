@@ -993,7 +993,7 @@ class TranslatedTemplateTest(unittest.TestCase):
                     problems.append(f"{label}: excepts the operators {operators}, not {self.operators}")
         self.assertNoProblems(problems)
 
-    def test_the_pseudonym_key_is_read_only_by_the_compactor_and_operators(self):
+    def test_the_pseudonym_key_is_read_only_by_the_compactor_and_operators_and_changed_only_by_operators(self):
         compactor = self.function_named("${Company}-compactor")
         secret = self.variable_ref(compactor, "PSEUDONYM_SECRET_ARN", "AWS::SecretsManager::Secret")
         role = self.function_role(compactor)
@@ -1029,6 +1029,31 @@ class TranslatedTemplateTest(unittest.TestCase):
                 problems.append(f"{label}: excepts the operators {operators}, not OperatorRoleArns {self.operators}")
             if as_list(statement.get("Resource")) != ["*"]:
                 problems.append(f"{label}: Resource {json.dumps(statement.get('Resource'))}, not * (the secret)")
+        # Putting a key of one's own under a higher version would pass the key ledger as a rotation: only operators
+        # (and CloudFormation, deploying the stack) change the secret or its policy.
+        changes = [
+            "secretsmanager:PutSecretValue",
+            "secretsmanager:UpdateSecret",
+            "secretsmanager:RotateSecret",
+            "secretsmanager:PutResourcePolicy",
+            "secretsmanager:DeleteResourcePolicy",
+            "secretsmanager:DeleteSecret",
+        ]
+        for action in changes:
+            writers = [statement for statement in found if matches(statement.get("Action", []), action)]
+            if len(writers) != 1:
+                problems.append(f"{policy}: not one Deny of {action}")
+                continue
+            statement = writers[0]
+            condition = statement.get("Condition", {})
+            operators = as_list(dig(condition, ("ArnNotLike", "aws:PrincipalArn")) or [])
+            if operators != self.operators:
+                problems.append(f"{policy} statement {statement.get('Sid')}: excepts {operators}, not {self.operators}")
+            via = dig(condition, ("StringNotEqualsIfExists", "aws:CalledViaFirst"))
+            if via != "cloudformation.amazonaws.com" or set(condition) - {"ArnNotLike", "StringNotEqualsIfExists"}:
+                problems.append(
+                    f"{policy} statement {statement.get('Sid')}: excepts more than operators and CloudFormation"
+                )
         # With customer-managed keys the secret is raw data's: the raw bucket's key encrypts it.
         key = self.bucket_key(self.raw_bucket())
         wanted = {"Ref": key} if key else "alias/aws/secretsmanager"
