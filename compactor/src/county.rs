@@ -54,13 +54,18 @@ const BUCHAREST: &str = "București";
 /// București when a part of the address ends with the city's name (`030167 București, Sector 3`); else none.
 pub fn county(address: &str) -> Option<&'static str> {
     if let Some((_, after)) = address.rsplit_once("jud. ") {
-        let name = normalise(after.split(',').next().unwrap_or(after));
-        return COUNTIES.iter().copied().find(|county| normalise(county) == name);
+        return named(after.split(',').next().unwrap_or(after));
     }
     // The city is its own part of the address, after the postal code ("030167 București"), not a street
     // named after it.
     let city = normalise(BUCHAREST);
     address.split(',').any(|part| normalise(part).ends_with(&city)).then_some(BUCHAREST)
+}
+
+/// The county of the list that `name` is, spelled in any of the ways [`county`] sets aside.
+pub fn named(name: &str) -> Option<&'static str> {
+    let name = normalise(name);
+    COUNTIES.iter().copied().find(|county| normalise(county) == name)
 }
 
 /// Lower case, ASCII letters for the Romanian ones, hyphens as spaces, runs of spaces as one.

@@ -70,7 +70,7 @@ pub fn row_id(record: &UserSession, personal: &PersonalData) -> String {
 }
 
 /// The record id's HMAC purpose, apart from every identifier's.
-const UNIQUE_ID_PURPOSE: &str = "unique_id";
+pub(crate) const UNIQUE_ID_PURPOSE: &str = "unique_id";
 
 /// The curated row of `record`.
 pub fn curate(record: &UserSession, personal: &PersonalData) -> CuratedRecord {

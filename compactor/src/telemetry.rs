@@ -24,6 +24,8 @@ impl Report {
             partitions_expired = self.partitions_expired,
             expiries_left = self.expiries_left,
             retention_unlisted = self.retention_unlisted,
+            files_upgraded = totals.files_upgraded,
+            upgrade_unfinished = self.upgrade_unfinished,
             landed_past_retention = self.landed_past_retention,
             failed = self.failed_partitions.len(),
             "run finished"

@@ -4,6 +4,7 @@
 
 mod keys;
 mod new_rows;
+mod old_files;
 mod orphans;
 mod partition;
 mod retention;
@@ -80,6 +81,9 @@ pub struct PartitionReport {
     pub bytes_written: u64,
     /// Small files rewritten into a larger one.
     pub files_merged: u64,
+    /// Files of earlier curation rules rewritten under this version's (a lake compacted before ids were
+    /// tokens).
+    pub files_upgraded: u64,
     /// Landed lines that are not records (or gzip that is not), left out and logged.
     pub rejected_lines: u64,
     /// Rows written whose address named none of Romania's counties: their `county` is null.
@@ -105,6 +109,7 @@ impl PartitionReport {
         self.files_written += other.files_written;
         self.bytes_written += other.bytes_written;
         self.files_merged += other.files_merged;
+        self.files_upgraded += other.files_upgraded;
         self.rejected_lines += other.rejected_lines;
         self.without_county += other.without_county;
         self.commits += other.commits;
@@ -126,6 +131,8 @@ pub struct Report {
     pub expiries_left: u64,
     /// The curated partitions could not be listed for the retention; the next run tries again.
     pub retention_unlisted: bool,
+    /// Data files of earlier curation rules are left for the next run.
+    pub upgrade_unfinished: bool,
     /// Landed objects of days older than the retention, left to expire uncompacted.
     pub landed_past_retention: u64,
     #[serde(flatten)]
@@ -194,10 +201,50 @@ pub async fn compact<S: LakeStore>(stores: &Stores<S>, run: &Run<'_>) -> Result<
             }
         }
     }
+    upgrade_old_files(&stores.lake, run, keep_from, &mut report).await;
     if let Some(keep_from) = keep_from {
         expire(&stores.lake, run, keep_from, &mut report).await;
     }
     Ok(report)
+}
+
+/// Rewrites the lake's files of earlier curation rules while time is left, until a pass finds none.
+async fn upgrade_old_files<S: LakeStore>(lake: &S, run: &Run<'_>, keep_from: Option<NaiveDate>, report: &mut Report) {
+    let listed = match old_files::all_current(lake, run).await {
+        Ok(true) => return,
+        Ok(false) => lake.list(&run.layout.state_prefix()).await,
+        Err(failure) => Err(failure),
+    };
+    let states = match listed {
+        Ok(states) => states,
+        Err(failure) => {
+            error!(error = %failure, "looking for data files of earlier curation rules failed");
+            report.upgrade_unfinished = true;
+            return;
+        }
+    };
+    // Days past the retention are about to go whole.
+    let dates = states.iter().filter_map(|state| run.layout.state_date(&state.key));
+    let mut finished = true;
+    for date in dates.filter(|date| keep_from.is_none_or(|from| *date >= from)) {
+        match old_files::upgrade_partition(lake, run, date, &mut report.totals).await {
+            Ok(true) => {}
+            Ok(false) => {
+                finished = false;
+                break;
+            }
+            Err(failure) => {
+                error!(%date, error = %failure, "old data files not rewritten");
+                report.failed_partitions.push(date);
+                finished = false;
+            }
+        }
+    }
+    if !finished {
+        report.upgrade_unfinished = true;
+    } else if let Err(failure) = old_files::mark_all_current(lake, run).await {
+        error!(error = %failure, "writing the curation marker failed; the next run looks again");
+    }
 }
 
 /// Deletes the partitions older than `keep_from` while time is left; one that fails is reported, and the

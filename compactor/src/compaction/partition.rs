@@ -1,7 +1,7 @@
 //! One partition: read its state, compact the landed objects it does not list, commit the new state only
 //! if no other run committed since it was read, then publish the manifest readers use.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -15,15 +15,16 @@ use crate::lake::state::{FileEntry, PartitionState, RetiredFile};
 use crate::store::{Condition, LakeStore, Listed, Stores};
 use crate::table::reader::{for_each_batch, for_each_unique_id};
 use crate::table::schema::to_batch;
+use crate::table::upgrade::{CURATION, upgrade, upgrade_id};
 use crate::table::writer::{DataFile, DataFileWriter};
 
 /// Rows turned into one Arrow batch at a time.
 const BATCH_ROWS: usize = 8192;
 
 /// The state as read, with the ETag a commit must match (`None`: no state yet).
-struct Read {
-    state: PartitionState,
-    etag: Option<String>,
+pub(super) struct Read {
+    pub(super) state: PartitionState,
+    pub(super) etag: Option<String>,
 }
 
 enum Commit {
@@ -102,7 +103,7 @@ fn take_chunk<'a>(todo: &[&'a Listed], budget: u64) -> Vec<&'a Listed> {
     chunk
 }
 
-async fn read_state<S: LakeStore>(store: &S, run: &Run<'_>, date: NaiveDate) -> Result<Read, CompactError> {
+pub(super) async fn read_state<S: LakeStore>(store: &S, run: &Run<'_>, date: NaiveDate) -> Result<Read, CompactError> {
     let key = run.layout.state_key(date);
     Ok(match store.get(&key).await? {
         None => Read { state: PartitionState::default(), etag: None },
@@ -138,8 +139,21 @@ async fn commit<S: LakeStore>(
             rows.offer(record, run.personal);
         }
     }
+    // Ids as this version writes them, so a row of an earlier version's file (a raw id) is found too. The
+    // ids of this version's files are kept while a file of an earlier one waits to be rewritten, so that its
+    // rows are not written a second time beside them.
+    let upgrading = read.state.files.iter().any(|file| file.curation < CURATION);
+    let mut held = HashSet::new();
     for file in &read.state.files {
-        for_each_unique_id(store, &file.key, file.bytes, |id| rows.forget(id)).await?;
+        let keep = upgrading && file.curation >= CURATION;
+        for_each_unique_id(store, &file.key, file.bytes, |id| {
+            let id = upgrade_id(id, run.personal);
+            rows.forget(&id);
+            if keep {
+                held.insert(id.into_owned());
+            }
+        })
+        .await?;
     }
     report.records_read = rows.offered;
     report.duplicates = rows.offered - rows.len() as u64;
@@ -158,7 +172,14 @@ async fn commit<S: LakeStore>(
         retired.extend(small.iter().map(|file| RetiredFile { key: file.key.clone(), at: run.now }));
         let mut writer = DataFileWriter::new(run.settings.target_file_bytes);
         for file in &small {
-            for_each_batch(store, &file.key, file.bytes, |batch| writer.write(&batch)).await?;
+            if file.curation < CURATION {
+                for_each_batch(store, &file.key, file.bytes, |batch| {
+                    writer.write(&upgrade(&batch, run.personal, &held)?)
+                })
+                .await?;
+            } else {
+                for_each_batch(store, &file.key, file.bytes, |batch| writer.write(&batch)).await?;
+            }
             files.extend(store_files(store, run, date, writer.take_finished(), &mut report).await?);
         }
         report.files_merged = small.len() as u64;
@@ -189,7 +210,7 @@ async fn commit<S: LakeStore>(
 /// Stores finished data files, each named by the run's start and its content. The run's part keeps a name
 /// from ever coming back: an orphan older than the orphan age can then never be a file a later commit lists,
 /// so deleting it cannot race with a run that writes the same rows again.
-async fn store_files<S: LakeStore>(
+pub(super) async fn store_files<S: LakeStore>(
     store: &S,
     run: &Run<'_>,
     date: NaiveDate,
@@ -204,14 +225,14 @@ async fn store_files<S: LakeStore>(
         store.put(&key, file.bytes, Condition::Always).await?;
         report.files_written += 1;
         report.bytes_written += bytes;
-        entries.push(FileEntry { key, records: file.records, bytes });
+        entries.push(FileEntry { key, records: file.records, bytes, curation: CURATION });
     }
     Ok(entries)
 }
 
 /// Writes the manifest of `state` unless it already says the same, then makes sure no later commit's
 /// manifest was overwritten by this one: the last manifest written is always of the latest state.
-async fn publish<S: LakeStore>(
+pub(super) async fn publish<S: LakeStore>(
     store: &S,
     run: &Run<'_>,
     date: NaiveDate,

@@ -209,7 +209,7 @@ async fn a_day_of_the_default_stream_compacted_hourly_is_one_data_file() {
     run(&lake, &Settings::default(), "2026-12-01T00:00:00Z").await;
     let curated: Vec<String> = lake.objects().into_keys().filter(|key| key.starts_with("curated/")).collect();
     assert_eq!(curated.iter().filter(|key| key.ends_with(".parquet")).count(), 1, "{curated:?}");
-    assert_eq!(curated.len(), 3, "a data file, the state and the manifest: {curated:?}");
+    assert_eq!(curated.len(), 4, "a data file, the state, the manifest and the curation marker: {curated:?}");
     assert_eq!(table(&lake).await.len(), 10_800);
 }
 
@@ -281,7 +281,8 @@ async fn partitions_past_the_retention_go_whole_and_their_landing_is_left_to_exp
     assert_eq!((kept.partitions_expired, table(&lake).await.len()), (0, 10), "seven days old: kept");
     let expired = run_as(&stores, &settings, &PersonalData::Raw, "2026-12-07T11:00:00Z").await.expect("a run");
     assert_eq!((expired.partitions_expired, expired.landed_past_retention, expired.partitions), (1, 1, 0));
-    assert!(lake.objects().keys().all(|key| !key.starts_with("curated/")), "{:?}", lake.objects().keys());
+    let left: Vec<String> = lake.objects().into_keys().filter(|key| key.starts_with("curated/")).collect();
+    assert_eq!(left, [layout().curation_marker_key()]);
 }
 
 #[tokio::test]
@@ -296,4 +297,101 @@ async fn a_manifest_left_without_its_state_past_the_retention_goes_too() {
     let report = run_as(&stores, &settings, &PersonalData::Raw, "2026-12-07T11:00:00Z").await.expect("a run");
     assert_eq!((report.partitions_expired, report.expiries_left), (1, 0));
     assert!(!lake.objects().contains_key(&manifest));
+}
+
+/// Writes `records` as a partition of `day` the way the version before tokens did: raw ids, microseconds,
+/// a county as free text; its state lists the file without a curation.
+async fn old_partition(lake: &MemoryLake, day: NaiveDate, records: &[UserSession]) {
+    let rows: Vec<crate::curate::CuratedRecord> = records
+        .iter()
+        .map(|record| crate::curate::CuratedRecord {
+            unique_id: record.unique_id.to_string(),
+            accessed_at: record.accessed_at,
+            county: Some("Strada Florilor nr. 7"),
+            ..crate::curate::curate(record, &pseudonymised(1, 1))
+        })
+        .collect();
+    let mut writer = crate::table::writer::DataFileWriter::new(1 << 20);
+    writer.write(&crate::table::schema::to_batch(&rows).expect("a batch")).expect("written");
+    let file = writer.finish().expect("finished").remove(0);
+    let key = layout().data_key(day, "old.parquet");
+    let size = file.bytes.len() as u64;
+    lake.put(&key, file.bytes, Condition::Always).await.expect("stored");
+    let state = format!(
+        r#"{{"generation":1,"files":[{{"key":"{key}","records":{},"bytes":{size}}}],"compacted":[],"retired":[]}}"#,
+        records.len()
+    );
+    lake.put(&layout().state_key(day), Bytes::from(state), Condition::IfAbsent).await.expect("stored");
+}
+
+/// (id, microseconds, county) of every row of the files `day`'s state lists.
+async fn rows_of(lake: &MemoryLake, day: NaiveDate) -> Vec<(String, i64, Option<String>)> {
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::TimestampMicrosecondType;
+    let state = PartitionState::from_json("state", &lake.objects()[&layout().state_key(day)]).expect("a state");
+    let mut rows = Vec::new();
+    for file in &state.files {
+        crate::table::reader::for_each_batch(lake, &file.key, file.bytes, |batch| {
+            let ids = batch.column(0).as_string::<i32>();
+            let times = batch.column(1).as_primitive::<TimestampMicrosecondType>();
+            let counties = batch.column(8).as_string::<i32>();
+            for row in 0..batch.num_rows() {
+                let county = (!counties.is_null(row)).then(|| counties.value(row).to_owned());
+                rows.push((ids.value(row).to_owned(), times.value(row), county));
+            }
+            Ok(())
+        })
+        .await
+        .expect("a data file");
+    }
+    rows
+}
+
+fn assert_current(rows: &[(String, i64, Option<String>)], records: &[UserSession]) {
+    let ids: HashMap<&str, usize> = rows.iter().fold(HashMap::new(), |mut counts, (id, _, _)| {
+        *counts.entry(id.as_str()).or_default() += 1;
+        counts
+    });
+    assert_eq!(ids.len(), records.len(), "each record once");
+    assert!(ids.values().all(|count| *count == 1));
+    for record in records {
+        assert!(ids.contains_key(crate::curate::row_id(record, &pseudonymised(1, 1)).as_str()), "{}", record.unique_id);
+    }
+    for (id, micros, county) in rows {
+        assert!(id.starts_with("k1.") && micros % 1_000 == 0, "{id} {micros}");
+        assert!(county.as_deref().is_none_or(|county| crate::county::COUNTIES.contains(&county)), "{county:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_old_partition_that_records_land_in_is_rewritten_under_the_new_rules_each_record_once() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    let stores = Stores::single(lake.clone());
+    let old = records(12, 20);
+    old_partition(&lake, date(), &old).await;
+    let new = records(13, 5);
+    land(&lake, "again", &old[..5]).await;
+    land(&lake, "new", &new).await;
+    let report = run_as(&stores, &settings(), &pseudonymised(1, 1), "2026-11-29T11:00:00Z").await.expect("a run");
+    assert_eq!((report.totals.duplicates, report.totals.records_written, report.totals.files_merged), (5, 5, 1));
+    let everyone: Vec<UserSession> = old.iter().chain(&new).cloned().collect();
+    assert_current(&rows_of(&lake, date()).await, &everyone);
+    assert_eq!(table(&lake).await.len(), 25);
+}
+
+#[tokio::test]
+async fn an_old_partition_no_record_lands_in_is_rewritten_once_and_later_runs_do_not_look_again() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    let stores = Stores::single(lake.clone());
+    let day = NaiveDate::from_ymd_opt(2026, 11, 28).expect("valid");
+    let old = records(14, 30);
+    old_partition(&lake, day, &old).await;
+    let first = run_as(&stores, &settings(), &pseudonymised(1, 1), "2026-11-29T11:00:00Z").await.expect("a run");
+    assert_eq!((first.totals.files_upgraded, first.upgrade_unfinished), (1, false));
+    assert_current(&rows_of(&lake, day).await, &old);
+    assert!(lake.objects().contains_key(&layout().curation_marker_key()));
+    let state = lake.objects()[&layout().state_key(day)].clone();
+    let again = run_as(&stores, &settings(), &pseudonymised(1, 1), "2026-11-29T12:00:00Z").await.expect("a run");
+    assert_eq!((again.totals.files_upgraded, lake.objects()[&layout().state_key(day)].clone()), (0, state));
 }

@@ -56,6 +56,11 @@ impl Layout {
         format!("{}keys.json", self.state_prefix())
     }
 
+    /// The marker a run writes once no data file of an earlier curation is left in the lake.
+    pub fn curation_marker_key(&self) -> String {
+        format!("{}curation.json", self.state_prefix())
+    }
+
     pub fn manifest_key(&self, date: NaiveDate) -> String {
         format!("{}dt={}/manifest", self.manifest_prefix(), day(date))
     }

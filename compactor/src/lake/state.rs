@@ -15,6 +15,10 @@ pub(crate) struct FileEntry {
     pub key: String,
     pub records: u64,
     pub bytes: u64,
+    /// The curation rules its rows were written under (`table::upgrade::CURATION`); 0, for a file listed
+    /// before states said, is the rules before ids were tokens.
+    #[serde(default)]
+    pub curation: u32,
 }
 
 /// A data file a commit replaced, and when: readers of the manifest before it may still read it.
@@ -80,8 +84,8 @@ mod tests {
         let state = PartitionState {
             generation: 2,
             files: vec![
-                FileEntry { key: "c/data/dt=2026-11-29/b.parquet".into(), records: 2, bytes: 20 },
-                FileEntry { key: "c/data/dt=2026-11-29/a.parquet".into(), records: 1, bytes: 10 },
+                FileEntry { key: "c/data/dt=2026-11-29/b.parquet".into(), records: 2, bytes: 20, curation: 1 },
+                FileEntry { key: "c/data/dt=2026-11-29/a.parquet".into(), records: 1, bytes: 10, curation: 0 },
             ],
             compacted: ["p/dt=2026-11-29/x.ndjson".to_owned()].into(),
             retired: vec![RetiredFile { key: "c/data/dt=2026-11-29/0.parquet".into(), at: DateTime::UNIX_EPOCH }],

@@ -1,8 +1,9 @@
-//! The curated table's files: its Arrow schema, Parquet files written in memory up to a target size, and
-//! stored files read back by column over ranged reads.
+//! The curated table's files: its Arrow schema, Parquet files written in memory up to a target size, stored
+//! files read back by column over ranged reads, and rows of earlier curation rules brought up to date.
 
 pub mod reader;
 pub mod schema;
+pub mod upgrade;
 pub mod writer;
 
 /// A Parquet file could not be written or read.
@@ -14,4 +15,6 @@ pub enum TableError {
     Arrow(#[from] arrow_schema::ArrowError),
     #[error("the data file {key} does not have the curated table's columns: {reason}")]
     Schema { key: String, reason: String },
+    #[error("a batch of the curated table has a {0} column of another type")]
+    ColumnType(&'static str),
 }
