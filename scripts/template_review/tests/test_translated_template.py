@@ -86,10 +86,13 @@ S3_MAX_EXPIRATION_DAYS = 2147483647
 RATE_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": DAY_SECONDS, "days": DAY_SECONDS}
 # Operators' roles as a deployer gives them (OperatorRoleArns is comma-separated).
 OPERATORS = ["arn:aws:iam::123456789012:role/op1", "arn:aws:iam::123456789012:role/ops/op2"]
+# Senders' roles besides the producer (SenderRoleArns, comma-separated).
+SENDERS = ["arn:aws:iam::123456789012:role/feed-*"]
 # The second stack every check runs on: every condition of the template the other way from its default.
 EVERY_OPTION = {
     "EncryptionKeys": "customer-managed",
     "OperatorRoleArns": ",".join(OPERATORS),
+    "SenderRoleArns": ",".join(SENDERS),
     "AlarmEmail": "ops@example.com",
     "ArrayRetentionDays": "30",
     "CuratedRetentionDays": "400",
@@ -336,6 +339,7 @@ class TranslatedTemplateTest(unittest.TestCase):
         cls.resources = cls.template["Resources"]
         cls.customer_managed = cls.PARAMETERS.get("EncryptionKeys") == "customer-managed"
         cls.operators = [arn for arn in cls.PARAMETERS.get("OperatorRoleArns", "").split(",") if arn]
+        cls.senders = [arn for arn in cls.PARAMETERS.get("SenderRoleArns", "").split(",") if arn]
 
     def assertNoProblems(self, problems):
         if problems:
@@ -991,6 +995,40 @@ class TranslatedTemplateTest(unittest.TestCase):
                     problems.append(f"{label}: excepts {excepted}, not the consumer's role {role} alone")
                 if operators != self.operators:
                     problems.append(f"{label}: excepts the operators {operators}, not {self.operators}")
+        self.assertNoProblems(problems)
+
+    def test_only_the_producer_and_senders_send_to_the_queue(self):
+        """What is sent lands in every output: the queue's policy denies sqs:SendMessage to all but the producer's
+        role and SenderRoleArns."""
+        producer = self.function_named("${Company}-producer")
+        role = self.function_role(producer)
+        queues = {
+            getatt_target(statement["Resource"])[0]
+            for _, statement in role_statements(self.resources, role)
+            if matches(statement.get("Action", []), "sqs:SendMessage")
+        }
+        problems = [] if queues else [f"{role}: sends to no queue"]
+        for queue in sorted(queues):
+            denies = [
+                (policy, statement)
+                for policy in self.of_type("AWS::SQS::QueuePolicy")
+                if {"Ref": queue} in self.properties(policy).get("Queues", [])
+                for statement in statements(self.properties(policy).get("PolicyDocument"))
+                if statement.get("Effect") == "Deny"
+                and matches(statement.get("Action", []), "sqs:SendMessage")
+                and (queue, "Arn") in map(getatt_target, as_list(statement.get("Resource")))
+                and "aws:SecureTransport" not in json.dumps(statement.get("Condition", {}))
+            ]
+            if len(denies) != 1:
+                problems.append(f"{queue} (AWS::SQS::Queue): not one Deny of sqs:SendMessage in its policy")
+            for policy, statement in denies:
+                label = f"{policy} (AWS::SQS::QueuePolicy) statement {statement.get('Sid')}"
+                excepted, senders, found = self.principal_exceptions(label, statement)
+                problems += found
+                if excepted != [role]:
+                    problems.append(f"{label}: excepts {excepted}, not the producer's role {role} alone")
+                if senders != self.senders:
+                    problems.append(f"{label}: excepts the senders {senders}, not {self.senders}")
         self.assertNoProblems(problems)
 
     def test_the_pseudonym_key_is_read_only_by_the_compactor_and_operators_and_changed_only_by_operators(self):
