@@ -24,6 +24,8 @@ pub const ERROR_PREFIX_ENV: &str = "ERROR_PREFIX";
 pub const DETAILED_METRICS_ENV: &str = "DETAILED_METRICS";
 /// `none` (default) or `gzip` for the partitioned objects.
 pub const PARTITION_COMPRESSION_ENV: &str = "PARTITION_COMPRESSION";
+/// Partition objects written at once (default 8, 1 to 64).
+pub const PARTITION_WRITE_CONCURRENCY_ENV: &str = "PARTITION_WRITE_CONCURRENCY";
 /// How many bytes at the end of the array are searched for records already appended (default 8 MiB,
 /// about 15,000 records: three full batches of packed messages).
 pub const DEDUP_WINDOW_BYTES_ENV: &str = "DEDUP_WINDOW_BYTES";
@@ -94,7 +96,13 @@ impl Settings {
                         return Err(EnvError::invalid(PARTITION_COMPRESSION_ENV, other, "expected none or gzip"));
                     }
                 };
-                Some(PartitionOptions { prefix, gzip })
+                let concurrency = env::bounded(
+                    &lookup,
+                    PARTITION_WRITE_CONCURRENCY_ENV,
+                    crate::partition::DEFAULT_CONCURRENCY as u64,
+                    1..=64,
+                )? as usize;
+                Some(PartitionOptions { prefix, gzip, concurrency })
             }
         };
         let errors = match lookup(ERROR_PREFIX_ENV).filter(|prefix| !prefix.is_empty()) {
@@ -186,7 +194,10 @@ mod tests {
         ])
         .expect("valid");
         assert_eq!(settings.outputs.append, None);
-        assert_eq!(settings.outputs.partition, Some(PartitionOptions { prefix: "user_sessions/".into(), gzip: true }));
+        assert_eq!(
+            settings.outputs.partition,
+            Some(PartitionOptions { prefix: "user_sessions/".into(), gzip: true, concurrency: 8 })
+        );
         assert_eq!(settings.outputs.errors, Some(ErrorOutputOptions { prefix: "errors/".into() }));
         assert_eq!(settings.metrics, MetricSet::Detailed);
     }

@@ -1,5 +1,6 @@
 //! The partitioned path: records as NDJSON objects under `PREFIX/dt=YYYY-MM-DD/`, one object per
-//! date per batch, named after the batch's messages so a retried batch overwrites its own object.
+//! date per batch, named after the batch's messages so a retried batch overwrites its own object. At most
+//! `concurrency` writes are on their way at once, however many dates a batch holds.
 
 mod object;
 
@@ -10,7 +11,7 @@ pub use object::object_key;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use futures::future::join_all;
+use futures::StreamExt;
 use tracing::warn;
 
 use crate::store::{Content, Expect, Metadata, ObjectStore, PutRequest};
@@ -21,7 +22,13 @@ pub struct PartitionOptions {
     /// Empty or ending with `/`.
     pub prefix: String,
     pub gzip: bool,
+    /// Partition objects written at once (at least 1).
+    pub concurrency: usize,
 }
+
+/// Partition objects written at once unless set: enough to hide S3's latency for the few dates a batch
+/// usually holds, and a bound for a batch of a thousand dates.
+pub const DEFAULT_CONCURRENCY: usize = 8;
 
 /// One record on its way to a partition.
 #[derive(Debug, Clone, Copy)]
@@ -41,7 +48,7 @@ pub(crate) struct Partitioned {
     pub(crate) failed: Vec<usize>,
 }
 
-/// Writes each date's records to its own object, all dates at once.
+/// Writes each date's records to its own object, `options.concurrency` objects at a time.
 pub(crate) async fn write_partitions<S: ObjectStore>(
     store: &S,
     options: &PartitionOptions,
@@ -67,7 +74,8 @@ pub(crate) async fn write_partitions<S: ObjectStore>(
         (entries, result)
     });
     let mut partitioned = Partitioned::default();
-    for (entries, result) in join_all(writes).await {
+    let mut results = futures::stream::iter(writes).buffer_unordered(options.concurrency.max(1));
+    while let Some((entries, result)) = results.next().await {
         match result {
             Ok(()) => {
                 partitioned.objects += 1;
@@ -92,7 +100,7 @@ mod tests {
     }
 
     fn options() -> PartitionOptions {
-        PartitionOptions { prefix: "lake/user_sessions/".into(), gzip: false }
+        PartitionOptions { prefix: "lake/user_sessions/".into(), gzip: false, concurrency: DEFAULT_CONCURRENCY }
     }
 
     const JSON: &[u8] = br#"{"n":1}"#;
@@ -113,6 +121,23 @@ mod tests {
         assert!(keys[0].starts_with("lake/user_sessions/dt=2026-11-25/") && keys[0].ends_with(".ndjson"));
         assert!(keys[1].starts_with("lake/user_sessions/dt=2026-11-26/"));
         assert_eq!(store.object(&keys[0]), Some(b"{\"n\":1}\n{\"n\":1}\n".to_vec()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_thousand_dates_are_written_at_most_concurrency_at_a_time() {
+        let latency =
+            crate::store::memory::Latency { request: std::time::Duration::from_millis(20), copy_bytes_per_second: 1e9 };
+        let store = MemoryStore::with_latency(latency);
+        let ids: Vec<String> = (0..1_000).map(|n| format!("m{n}")).collect();
+        let first = date(1);
+        let entries: Vec<Entry> = ids
+            .iter()
+            .enumerate()
+            .map(|(n, id)| Entry { message_id: id, date: first + chrono::Days::new(n as u64), json: JSON })
+            .collect();
+        let partitioned = write_partitions(&store, &options(), &entries).await;
+        assert_eq!((partitioned.objects, partitioned.failed.len()), (1_000, 0));
+        assert_eq!(store.most_requests_at_once(), DEFAULT_CONCURRENCY as u64);
     }
 
     #[tokio::test]

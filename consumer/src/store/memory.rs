@@ -133,6 +133,8 @@ struct State {
     bytes_written: u64,
     bytes_read: u64,
     requests: u64,
+    requests_in_flight: u64,
+    most_requests_in_flight: u64,
 }
 
 impl State {
@@ -243,6 +245,11 @@ impl MemoryStore {
         self.state().requests
     }
 
+    /// The most requests that were on their way at once (with a latency, which keeps them on their way).
+    pub fn most_requests_at_once(&self) -> u64 {
+        self.state().most_requests_in_flight
+    }
+
     /// Stores `body` as a new version, as an outside writer would.
     pub fn insert(&self, key: &str, body: Vec<u8>) {
         self.insert_rope(key, Rope::from_bytes(body), Metadata::new());
@@ -267,10 +274,16 @@ impl MemoryStore {
     /// Waits out the first half of a request's round trip, and counts it.
     async fn request(&self) {
         tokio::task::yield_now().await;
-        self.state().requests += 1;
+        {
+            let mut state = self.state();
+            state.requests += 1;
+            state.requests_in_flight += 1;
+            state.most_requests_in_flight = state.most_requests_in_flight.max(state.requests_in_flight);
+        }
         if let Some(latency) = self.latency {
             tokio::time::sleep(latency.request / 2).await;
         }
+        self.state().requests_in_flight -= 1;
     }
 
     /// Waits out the second half.

@@ -25,7 +25,11 @@ fn consumer() -> Consumer<MemoryStore> {
                 redelivery_window_bytes: 64 << 20,
                 rollover_bytes: None,
             }),
-            partition: Some(PartitionOptions { prefix: "user_sessions/".into(), gzip: false }),
+            partition: Some(PartitionOptions {
+                prefix: "user_sessions/".into(),
+                gzip: false,
+                concurrency: consumer::partition::DEFAULT_CONCURRENCY,
+            }),
             errors: None,
         },
         metrics_namespace: "StreamingIngestion".into(),

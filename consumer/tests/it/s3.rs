@@ -116,7 +116,11 @@ async fn batches_land_in_the_array_and_in_readable_partitions() {
         store: S3Store::new(client.clone(), &bucket),
         outputs: Outputs {
             append: Some(options()),
-            partition: Some(PartitionOptions { prefix: "user_sessions/".into(), gzip: false }),
+            partition: Some(PartitionOptions {
+                prefix: "user_sessions/".into(),
+                gzip: false,
+                concurrency: consumer::partition::DEFAULT_CONCURRENCY,
+            }),
             errors: None,
         },
         metrics_namespace: "StreamingIngestion".into(),

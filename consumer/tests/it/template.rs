@@ -6,6 +6,7 @@ use consumer::partition::object_key;
 use consumer::settings::{
     BUCKET_NAME_ENV, DATA_KEY_ENV, DATA_ROLLOVER_BYTES_ENV, DEDUP_WINDOW_BYTES_ENV, DETAILED_METRICS_ENV,
     ERROR_PREFIX_ENV, METRICS_NAMESPACE_ENV, PARTITION_COMPRESSION_ENV, PARTITION_PREFIX_ENV,
+    PARTITION_WRITE_CONCURRENCY_ENV,
 };
 use shared::record::FIELD_NAMES;
 use shared::testing::{Value, environment, environment_names, template, text};
@@ -30,6 +31,7 @@ fn consumer_environment_names_only_variables_the_consumer_reads() {
         DATA_KEY_ENV,
         PARTITION_PREFIX_ENV,
         PARTITION_COMPRESSION_ENV,
+        PARTITION_WRITE_CONCURRENCY_ENV,
         DEDUP_WINDOW_BYTES_ENV,
         DATA_ROLLOVER_BYTES_ENV,
         ERROR_PREFIX_ENV,
