@@ -967,12 +967,9 @@ class TranslatedTemplateTest(unittest.TestCase):
                     problems.append(f"{label}: denied to all operators but {sorted(operators)}, not {self.operators}")
         self.assertNoProblems(problems)
 
-    def test_only_the_consumer_and_operators_receive_messages(self):
-        """Messages are raw records: the queues' policy denies sqs:ReceiveMessage on the queue and its dead-letter
-        queue to all but the consumer's role and OperatorRoleArns."""
-        consumer = self.function_named("${Company}-consumer")
-        role = self.function_role(consumer)
-        queues = set(self.consumer_queues(consumer))
+    def queue_policy_exceptions(self, queues, action, role, others, who):
+        """Problems with the queues' Deny of `action`: one per queue (not the TLS one), excepting `role` alone and
+        the ARNs of `others`, the parameter `who` names."""
         problems = []
         for queue in sorted(queues):
             denies = [
@@ -981,21 +978,31 @@ class TranslatedTemplateTest(unittest.TestCase):
                 if {"Ref": queue} in self.properties(policy).get("Queues", [])
                 for statement in statements(self.properties(policy).get("PolicyDocument"))
                 if statement.get("Effect") == "Deny"
-                and matches(statement.get("Action", []), "sqs:ReceiveMessage")
+                and matches(statement.get("Action", []), action)
                 and (queue, "Arn") in map(getatt_target, as_list(statement.get("Resource")))
                 and "aws:SecureTransport" not in json.dumps(statement.get("Condition", {}))
             ]
             if len(denies) != 1:
-                problems.append(f"{queue} (AWS::SQS::Queue): not one Deny of sqs:ReceiveMessage in its policy")
+                problems.append(f"{queue} (AWS::SQS::Queue): not one Deny of {action} in its policy")
             for policy, statement in denies:
                 label = f"{policy} (AWS::SQS::QueuePolicy) statement {statement.get('Sid')}"
-                excepted, operators, found = self.principal_exceptions(label, statement)
+                excepted, found_others, found = self.principal_exceptions(label, statement)
                 problems += found
                 if excepted != [role]:
-                    problems.append(f"{label}: excepts {excepted}, not the consumer's role {role} alone")
-                if operators != self.operators:
-                    problems.append(f"{label}: excepts the operators {operators}, not {self.operators}")
-        self.assertNoProblems(problems)
+                    problems.append(f"{label}: excepts {excepted}, not the role {role} alone")
+                if found_others != others:
+                    problems.append(f"{label}: excepts the {who} {found_others}, not {others}")
+        return problems
+
+    def test_only_the_consumer_and_operators_receive_messages(self):
+        """Messages are raw records: the queues' policy denies sqs:ReceiveMessage on the queue and its dead-letter
+        queue to all but the consumer's role and OperatorRoleArns."""
+        consumer = self.function_named("${Company}-consumer")
+        role = self.function_role(consumer)
+        queues = set(self.consumer_queues(consumer))
+        self.assertNoProblems(
+            self.queue_policy_exceptions(queues, "sqs:ReceiveMessage", role, self.operators, "OperatorRoleArns")
+        )
 
     def test_only_the_producer_and_senders_send_to_the_queue(self):
         """What is sent lands in every output: the queue's policy denies sqs:SendMessage to all but the producer's
@@ -1008,27 +1015,7 @@ class TranslatedTemplateTest(unittest.TestCase):
             if matches(statement.get("Action", []), "sqs:SendMessage")
         }
         problems = [] if queues else [f"{role}: sends to no queue"]
-        for queue in sorted(queues):
-            denies = [
-                (policy, statement)
-                for policy in self.of_type("AWS::SQS::QueuePolicy")
-                if {"Ref": queue} in self.properties(policy).get("Queues", [])
-                for statement in statements(self.properties(policy).get("PolicyDocument"))
-                if statement.get("Effect") == "Deny"
-                and matches(statement.get("Action", []), "sqs:SendMessage")
-                and (queue, "Arn") in map(getatt_target, as_list(statement.get("Resource")))
-                and "aws:SecureTransport" not in json.dumps(statement.get("Condition", {}))
-            ]
-            if len(denies) != 1:
-                problems.append(f"{queue} (AWS::SQS::Queue): not one Deny of sqs:SendMessage in its policy")
-            for policy, statement in denies:
-                label = f"{policy} (AWS::SQS::QueuePolicy) statement {statement.get('Sid')}"
-                excepted, senders, found = self.principal_exceptions(label, statement)
-                problems += found
-                if excepted != [role]:
-                    problems.append(f"{label}: excepts {excepted}, not the producer's role {role} alone")
-                if senders != self.senders:
-                    problems.append(f"{label}: excepts the senders {senders}, not {self.senders}")
+        problems += self.queue_policy_exceptions(queues, "sqs:SendMessage", role, self.senders, "SenderRoleArns")
         self.assertNoProblems(problems)
 
     def test_the_pseudonym_key_is_read_only_by_the_compactor_and_operators_and_changed_only_by_operators(self):
