@@ -172,14 +172,11 @@ async fn commit<S: LakeStore>(
         retired.extend(small.iter().map(|file| RetiredFile { key: file.key.clone(), at: run.now }));
         let mut writer = DataFileWriter::new(run.settings.target_file_bytes);
         for file in &small {
-            if file.curation < CURATION {
-                for_each_batch(store, &file.key, file.bytes, |batch| {
-                    writer.write(&upgrade(&batch, run.personal, &held)?)
-                })
-                .await?;
-            } else {
-                for_each_batch(store, &file.key, file.bytes, |batch| writer.write(&batch)).await?;
-            }
+            let old = file.curation < CURATION;
+            for_each_batch(store, &file.key, file.bytes, |batch| {
+                writer.write(&if old { upgrade(&batch, run.personal, &held)? } else { batch })
+            })
+            .await?;
             files.extend(store_files(store, run, date, writer.take_finished(), &mut report).await?);
         }
         report.files_merged = small.len() as u64;
