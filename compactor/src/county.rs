@@ -107,7 +107,7 @@ mod tests {
     fn text_that_names_no_county_gives_none() {
         for address in [
             "Main Street 1, Springfield",
-            "Str. A, jud. Ioana Popescu 2900101120013",
+            "Str. A, jud. Ioana Popescu 2900101120015",
             "Str. A, jud. ",
             "Str. A, jud. Cluj Napoca",
             "Strada București nr. 3, 100001 Ploiești",

@@ -33,6 +33,8 @@ pub enum HandlerError {
     Partitions(Vec<chrono::NaiveDate>),
     #[error("{0} landed lines are not records and were left out; the log names each object and line")]
     Rejected(u64),
+    #[error("{0} landed objects inflate beyond the input budget; they are left in the landing zone, named in the log")]
+    TooLarge(u64),
     #[error("the curated partitions could not be listed to delete those past the retention; the log says why")]
     RetentionUnlisted,
 }
@@ -45,6 +47,7 @@ impl From<HandlerError> for Diagnostic {
             HandlerError::Run(_) => "KeyLedgerFailed",
             HandlerError::Partitions(_) => "PartitionsNotCompacted",
             HandlerError::Rejected(_) => "LandedLinesRejected",
+            HandlerError::TooLarge(_) => "LandedObjectsTooLarge",
             HandlerError::RetentionUnlisted => "RetentionUnlisted",
         };
         Diagnostic { error_type: error_type.into(), error_message: error.to_string() }
@@ -75,6 +78,9 @@ pub async fn handle<S: LakeStore>(compactor: &Compactor<S>, event: LambdaEvent<V
     // Reported once, by the run that compacted the object: the rest of it is in the table.
     if report.totals.rejected_lines > 0 {
         return Err(HandlerError::Rejected(report.totals.rejected_lines));
+    }
+    if report.totals.objects_too_large > 0 {
+        return Err(HandlerError::TooLarge(report.totals.objects_too_large));
     }
     Ok(report)
 }

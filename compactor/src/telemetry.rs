@@ -20,6 +20,7 @@ impl Report {
             conflicts = totals.conflicts,
             objects_left = totals.objects_left,
             rejected_lines = totals.rejected_lines,
+            objects_too_large = totals.objects_too_large,
             without_county = totals.without_county,
             partitions_expired = self.partitions_expired,
             expiries_left = self.expiries_left,

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use shared::UserSession;
 use uuid::Uuid;
 
-const RECORD: &str = r#"{"person_name":"Lăcrămioara Țurcanu","user_name":"lacramioaraturcanu","email":"lacramioaraturcanu@yahoo.ro","personal_number":"2900101120013","birth_date":"1990-01-01","address":"Strada Mihai Eminescu nr. 12, bl. 4, sc. B, ap. 31, 400123 Cluj-Napoca, jud. Cluj","phone_number":"+40 722 123 456","mac_address":"0a:1b:2c:3d:4e:5f","ip_address":"86.120.14.201","iban":"RO49AAAA1B31007593840000","accessed_at":"2026-11-26 06:30:00.123456","session_duration":13494,"download_speed":262,"upload_speed":413,"consumed_traffic":380229,"unique_id":"7c9e6679-7425-40de-944b-e07fc1f90ae7"}"#;
+const RECORD: &str = r#"{"person_name":"Lăcrămioara Țurcanu","user_name":"lacramioaraturcanu","email":"lacramioaraturcanu@yahoo.ro","personal_number":"2900101120015","birth_date":"1990-01-01","address":"Strada Mihai Eminescu nr. 12, bl. 4, sc. B, ap. 31, 400123 Cluj-Napoca, jud. Cluj","phone_number":"+40 722 123 456","mac_address":"0a:1b:2c:3d:4e:5f","ip_address":"86.120.14.201","iban":"RO49AAAA1B31007593840000","accessed_at":"2026-11-26 06:30:00.123456","session_duration":13494,"download_speed":262,"upload_speed":413,"consumed_traffic":380229,"unique_id":"7c9e6679-7425-40de-944b-e07fc1f90ae7"}"#;
 
 /// The same record with no validation at all: strings and integers as serde_json reads them.
 #[derive(Serialize, Deserialize)]

@@ -3,15 +3,24 @@
 //! finds them there instead of in the dead-letter queue.
 //!
 //! One object per message, `PREFIX` + `dt=YYYY-MM-DD/` (the day SQS took the message) + a name derived
-//! from the message id, so a redelivered message overwrites its own object.
+//! from the message id, so a redelivered message overwrites its own object. Its first line is a JSON
+//! header: the message, when SQS took it, how many records were refused and the reasons by a short code.
+//! Each refused record follows as `code<TAB>text`, its text as it came. The text is not quoted, and a
+//! reason is written once, not on every record, so that the object of a message is at most about twice the
+//! message, whatever a sender packs into it: a record of two bytes costs four or five, not two hundred.
+//! With the layout `lines` (a packed body) a record is the rest of its line; with `document` (a body that
+//! is one record, perhaps over several lines) the one record is everything after its tab, less the final
+//! newline.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use serde_json::json;
 use tracing::warn;
 use uuid::Uuid;
+
+use shared::Problem;
 
 use crate::decode::Rejected;
 use crate::partition::NAMESPACE;
@@ -37,21 +46,68 @@ pub(crate) struct ErrorsWritten<'a> {
 pub(crate) fn object_key(prefix: &str, message_id: &str, sent_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
     let date = sent_at.unwrap_or(now).date_naive();
     let name = Uuid::new_v5(&NAMESPACE, message_id.as_bytes());
-    format!("{prefix}dt={}/{name}.ndjson", date.format("%Y-%m-%d"))
+    format!("{prefix}dt={}/{name}.txt", date.format("%Y-%m-%d"))
 }
 
-/// One line per record: where it came from, why it was refused, and the record as it came.
-fn line(rejected: &Rejected) -> String {
-    json!({
-        "message_id": rejected.message_id,
-        "line": rejected.line,
-        "sent_at": rejected.sent_at.map(|at| at.to_rfc3339()),
-        "field": rejected.reason.field(),
-        "problem": rejected.reason.problem().as_str(),
-        "detail": rejected.reason.detail(),
-        "record": rejected.text,
-    })
-    .to_string()
+/// The code of the reason ranked `rank` by frequency: one character for the 62 most frequent, so that
+/// the codes of a message's records cost one byte each but for a few.
+fn code(rank: usize) -> String {
+    const DIGITS: &[u8; 62] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut code = Vec::new();
+    let mut rest = rank;
+    loop {
+        code.push(DIGITS[rest % DIGITS.len()]);
+        rest /= DIGITS.len();
+        if rest == 0 {
+            break;
+        }
+        rest -= 1;
+    }
+    code.reverse();
+    String::from_utf8_lossy(&code).into_owned()
+}
+
+/// One message's refused records (in order, at least one) as the object's body.
+fn body(message_id: &str, records: &[&Rejected]) -> Vec<u8> {
+    // A reason is the field and the problem; the detail is the first such record's (the same for every
+    // record but where a syntax error broke, which its text shows).
+    let mut reasons: Vec<((&str, Problem), usize, Option<&str>)> = Vec::new();
+    let mut index: HashMap<(&str, Problem), usize> = HashMap::new();
+    for record in records {
+        let reason = (record.reason.field(), record.reason.problem());
+        let at = *index.entry(reason).or_insert_with(|| {
+            reasons.push((reason, 0, record.reason.detail()));
+            reasons.len() - 1
+        });
+        reasons[at].1 += 1;
+    }
+    let mut ranked: Vec<usize> = (0..reasons.len()).collect();
+    ranked.sort_by_key(|at| std::cmp::Reverse(reasons[*at].1));
+    let mut codes = vec![String::new(); reasons.len()];
+    let mut table = serde_json::Map::new();
+    for (rank, at) in ranked.into_iter().enumerate() {
+        let ((field, problem), _, detail) = reasons[at];
+        codes[at] = code(rank);
+        table.insert(codes[at].clone(), json!({"field": field, "problem": problem.as_str(), "detail": detail}));
+    }
+    let single = records.len() == 1 && records[0].line.is_none();
+    let header = json!({
+        "message_id": message_id,
+        "sent_at": records[0].sent_at.map(|at| at.to_rfc3339()),
+        "rejected": records.len(),
+        "layout": if single { "document" } else { "lines" },
+        "reasons": table,
+    });
+    let mut body = header.to_string().into_bytes();
+    body.push(b'\n');
+    for record in records {
+        let code = &codes[index[&(record.reason.field(), record.reason.problem())]];
+        body.extend_from_slice(code.as_bytes());
+        body.push(b'\t');
+        body.extend_from_slice(record.text.as_bytes());
+        body.push(b'\n');
+    }
+    body
 }
 
 /// Writes each message's invalid records to its object, all messages at once.
@@ -65,12 +121,10 @@ pub(crate) async fn write_errors<'a, S: ObjectStore>(
     for record in rejected {
         by_message.entry(record.message_id).or_default().push(record);
     }
-    let content = Content { content_type: "application/x-ndjson", content_encoding: None };
+    let content = Content { content_type: "text/plain; charset=utf-8", content_encoding: None };
     let writes = by_message.into_iter().map(|(message_id, records)| async move {
         let key = object_key(&options.prefix, message_id, records[0].sent_at, now);
-        let mut body = records.iter().map(|record| line(record)).collect::<Vec<_>>().join("\n");
-        body.push('\n');
-        let body = body.into_bytes();
+        let body = body(message_id, &records);
         let result =
             store.put(PutRequest { key: &key, body, content, expect: Expect::Any, metadata: Metadata::new() }).await;
         (message_id, records.len() as u64, result)
@@ -106,22 +160,67 @@ mod tests {
         Rejected { message_id, line, reason, text, sent_at: DateTime::from_timestamp_millis(1_764_136_800_100) }
     }
 
+    /// A record's field and problem.
+    type Reason = (String, String);
+
+    /// An object read back: its header, and each record's reason and text.
+    fn read(body: &[u8]) -> (serde_json::Value, Vec<(Reason, String)>) {
+        let text = String::from_utf8(body.to_vec()).expect("UTF-8");
+        let (header, rest) = text.split_once('\n').expect("a header line");
+        let header: serde_json::Value = serde_json::from_str(header).expect("a JSON header");
+        let rest = rest.strip_suffix('\n').expect("ends with a newline");
+        let entries: Vec<&str> = if header["layout"] == "document" { vec![rest] } else { rest.split('\n').collect() };
+        let records = entries
+            .into_iter()
+            .map(|entry| {
+                let (code, text) = entry.split_once('\t').expect("code, tab, text");
+                let reason = &header["reasons"][code];
+                let field = reason["field"].as_str().expect("a field").to_owned();
+                ((field, reason["problem"].as_str().expect("a problem").to_owned()), text.to_owned())
+            })
+            .collect();
+        (header, records)
+    }
+
     #[tokio::test]
-    async fn each_message_gets_one_object_with_a_line_per_record_and_its_reason() {
+    async fn each_message_gets_one_object_with_its_records_and_their_reasons() {
         let store = MemoryStore::default();
         let options = ErrorOutputOptions { prefix: "errors/".into() };
-        let records = [rejected("m1", Some(2), "not json"), rejected("m2", None, "[]"), rejected("m1", Some(5), "{")];
+        let records =
+            [rejected("m1", Some(2), "not json"), rejected("m2", None, "[\n]"), rejected("m1", Some(5), "{\t")];
         let written = write_errors(&store, &options, &records, now()).await;
         assert_eq!((written.records, written.objects, written.failed.len()), (3, 2, 0));
         let key = object_key("errors/", "m1", records[0].sent_at, now());
-        assert!(key.starts_with("errors/dt=2025-11-26/"), "the day SQS took the message: {key}");
-        let body = String::from_utf8(store.object(&key).expect("written")).expect("UTF-8");
-        let lines: Vec<serde_json::Value> =
-            body.lines().map(|line| serde_json::from_str(line).expect("JSON line")).collect();
-        assert_eq!(lines.len(), 2);
-        assert_eq!((lines[0]["line"].as_u64(), lines[0]["problem"].as_str()), (Some(2), Some("not_json")));
-        assert_eq!(lines[1]["record"], "{");
-        assert_eq!(lines[0]["message_id"], "m1");
+        assert!(key.starts_with("errors/dt=2025-11-26/") && key.ends_with(".txt"), "the day SQS took it: {key}");
+        let (header, lines) = read(&store.object(&key).expect("written"));
+        assert_eq!((header["message_id"].as_str(), header["rejected"].as_u64()), (Some("m1"), Some(2)));
+        assert_eq!(header["layout"], "lines");
+        let not_json = || (".".to_owned(), "not_json".to_owned());
+        assert_eq!(lines, [(not_json(), "not json".to_owned()), (not_json(), "{\t".to_owned())]);
+        let (header, lines) =
+            read(&store.object(&object_key("errors/", "m2", records[1].sent_at, now())).expect("written"));
+        assert_eq!(header["layout"], "document");
+        assert_eq!(lines, [((".".to_owned(), "not_an_object".to_owned()), "[\n]".to_owned())]);
+    }
+
+    #[test]
+    fn codes_are_one_character_for_the_62_most_frequent_reasons_and_never_repeat() {
+        let codes: Vec<String> = (0..62 + 62 * 62 + 5).map(code).collect();
+        assert!(codes[..62].iter().all(|code| code.len() == 1));
+        assert_eq!((codes[62].as_str(), codes[62 + 62 * 62].as_str()), ("aa", "aaa"));
+        assert_eq!(codes.iter().collect::<std::collections::HashSet<_>>().len(), codes.len());
+    }
+
+    #[test]
+    fn a_message_of_tiny_bad_lines_makes_an_object_at_most_twice_its_size_and_a_little() {
+        let texts: Vec<String> = (0..21_000).map(|line| ["{}", "x", "1", "[]"][line % 4].to_owned()).collect();
+        let body: String = texts.iter().map(|text| format!("{text}\n")).collect();
+        let records: Vec<Rejected> =
+            texts.iter().enumerate().map(|(line, text)| rejected("m", Some(line + 1), text)).collect();
+        let object = super::body("m", &records.iter().collect::<Vec<_>>());
+        assert!(object.len() <= 2 * body.len() + 4096, "{} bytes from a body of {}", object.len(), body.len());
+        let (_, read_back) = read(&object);
+        assert_eq!(read_back.iter().map(|(_, text)| text).collect::<Vec<_>>(), texts.iter().collect::<Vec<_>>());
     }
 
     #[tokio::test]

@@ -8,7 +8,7 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use shared::{deadline, seed};
 use tokio::time::Instant;
 
-use crate::decode::{MissingMessageId, decode};
+use crate::decode::{MissingMessageId, RecordWindow, decode};
 use crate::ingest::{Outputs, ingest};
 use crate::store::ObjectStore;
 use crate::telemetry::{BatchReport, MetricSet, Metrics, log_rejections};
@@ -17,6 +17,8 @@ use crate::telemetry::{BatchReport, MetricSet, Metrics, log_rejections};
 pub struct Consumer<S> {
     pub store: S,
     pub outputs: Outputs,
+    /// The times a record may hold; the rest are refused.
+    pub window: RecordWindow,
     pub metrics_namespace: String,
     pub metrics: MetricSet,
     pub function_name: String,
@@ -44,11 +46,11 @@ pub async fn handle<S: ObjectStore>(
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, HandlerError> {
     let messages = &event.payload.records;
-    let decoded = decode(messages)?;
+    let now = chrono::Utc::now();
+    let decoded = decode(messages, consumer.window, now)?;
     log_rejections(&decoded.rejected);
     let stop_at = deadline::stop_at(Instant::now(), event.context.deadline, consumer.deadline_margin);
     let mut rng = seed::rng(None);
-    let now = chrono::Utc::now();
     let ingested = ingest(&consumer.store, &consumer.outputs, &decoded, now, stop_at, &mut rng).await;
 
     let metrics = Metrics {

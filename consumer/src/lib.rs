@@ -6,7 +6,7 @@
 //! `telemetry` reports what each invocation did.
 
 pub mod append;
-mod decode;
+pub mod decode;
 pub mod error_output;
 pub mod handler;
 pub mod ingest;

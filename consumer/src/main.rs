@@ -13,6 +13,7 @@ async fn main() -> anyhow::Result<()> {
     let consumer = Consumer {
         store: S3Store::new(shared::aws::s3_client(&config), settings.bucket),
         outputs: settings.outputs,
+        window: settings.window,
         metrics_namespace: settings.metrics_namespace,
         metrics: settings.metrics,
         function_name: std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "consumer".into()),

@@ -6,6 +6,7 @@ use shared::deadline;
 use shared::env::{self, EnvError, Lookup};
 
 use crate::append::AppendOptions;
+use crate::decode::{DEFAULT_MAX_RECORD_AGE_DAYS, RecordWindow};
 use crate::error_output::ErrorOutputOptions;
 use crate::ingest::Outputs;
 use crate::partition::PartitionOptions;
@@ -35,6 +36,9 @@ pub(crate) const DEDUP_REDELIVERY_WINDOW_BYTES_ENV: &str = "DEDUP_REDELIVERY_WIN
 /// The size at which the live array is sealed as a numbered segment beside it and a new one started
 /// (default 256 MiB; 0 never).
 pub const DATA_ROLLOVER_BYTES_ENV: &str = "DATA_ROLLOVER_BYTES";
+/// How many days before the time SQS took its message a record's `accessed_at` may be (default 30, 1 to
+/// 366); later than a day after it is refused too.
+pub const MAX_RECORD_AGE_DAYS_ENV: &str = "MAX_RECORD_AGE_DAYS";
 /// The CloudWatch namespace of the function's metrics (default `StreamingIngestion`).
 pub const METRICS_NAMESPACE_ENV: &str = "METRICS_NAMESPACE";
 
@@ -51,6 +55,8 @@ const DEFAULT_METRICS_NAMESPACE: &str = "StreamingIngestion";
 pub struct Settings {
     pub bucket: String,
     pub outputs: Outputs,
+    /// The times a record may hold; the rest are refused.
+    pub window: RecordWindow,
     pub metrics_namespace: String,
     pub metrics: MetricSet,
     /// [`deadline::MARGIN_MS_ENV`]: how long before the deadline writes stop (default 2 s).
@@ -128,8 +134,13 @@ impl Settings {
         let metrics_namespace = lookup(METRICS_NAMESPACE_ENV)
             .filter(|namespace| !namespace.trim().is_empty())
             .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.into());
+        let max_age_days =
+            env::bounded(&lookup, MAX_RECORD_AGE_DAYS_ENV, u64::from(DEFAULT_MAX_RECORD_AGE_DAYS), 1..=366)?;
+        // At most 366.
+        let window = RecordWindow::days(max_age_days as u32);
         let deadline_margin = deadline::margin(&lookup)?;
-        Ok(Self { bucket, outputs: Outputs { append, partition, errors }, metrics_namespace, metrics, deadline_margin })
+        let outputs = Outputs { append, partition, errors };
+        Ok(Self { bucket, outputs, window, metrics_namespace, metrics, deadline_margin })
     }
 }
 
@@ -175,6 +186,7 @@ mod tests {
                     partition: None,
                     errors: None,
                 },
+                window: RecordWindow::days(30),
                 metrics_namespace: "StreamingIngestion".into(),
                 metrics: MetricSet::Basic,
                 deadline_margin: Duration::from_secs(2),
@@ -228,6 +240,8 @@ mod tests {
                 "ERROR_PREFIX = \"user_sessions/errors/\"",
             ),
             (&[("BUCKET_NAME", "lake"), ("DETAILED_METRICS", "yes")][..], "DETAILED_METRICS = \"yes\""),
+            (&[("BUCKET_NAME", "lake"), ("MAX_RECORD_AGE_DAYS", "0")][..], "MAX_RECORD_AGE_DAYS = \"0\""),
+            (&[("BUCKET_NAME", "lake"), ("MAX_RECORD_AGE_DAYS", "367")][..], "MAX_RECORD_AGE_DAYS = \"367\""),
             (
                 &[("BUCKET_NAME", "lake"), ("PARTITION_PREFIX", "p/"), ("PARTITION_COMPRESSION", "zstd")][..],
                 "PARTITION_COMPRESSION = \"zstd\"",

@@ -1,8 +1,9 @@
 //! What an invocation did: a warning for each record refused (its id, field and problem, never its
-//! text) as soon as the batch is decoded, then once a structured summary line with every count, which Logs Insights queries, and a few
-//! of the counts as CloudWatch metrics in Embedded Metric Format, which CloudWatch Logs turns into
-//! metrics with no API call. Each metric costs $0.30 a month while it is published, so by default there
-//! are two: records taken in and records refused.
+//! text; five of a message at most, then their count) as soon as the batch is decoded, then once a
+//! structured summary line with every count, which Logs Insights queries, and a few of the counts as
+//! CloudWatch metrics in Embedded Metric Format, which CloudWatch Logs turns into metrics with no API call.
+//! Each metric costs $0.30 a month while it is published, so by default there are two: records taken in
+//! and records refused.
 
 use std::io::Write;
 
@@ -103,18 +104,33 @@ pub(crate) struct BatchReport {
     out_of_time: bool,
 }
 
-/// Logs each refused record: its message id, line, field and problem, never its text. Called as soon as
-/// the batch is decoded, so the refusals are in the log even if the invocation does not finish.
+/// Refusals of one message logged each on its own line; the rest make one line with their count, so a
+/// message of thousands of bad lines costs a few lines of log (its records are in the error output).
+pub(crate) const REJECTIONS_LOGGED_PER_MESSAGE: usize = 5;
+
+/// Logs the refused records, [`REJECTIONS_LOGGED_PER_MESSAGE`] of a message at most, each with its
+/// message id, line, field and problem, never its text; then one line per message with the number not
+/// logged. Called as soon as the batch is decoded, so the refusals are in the log even if the invocation
+/// does not finish.
 pub(crate) fn log_rejections(rejected: &[Rejected<'_>]) {
-    for Rejected { message_id, line, reason, .. } in rejected {
-        warn!(
-            message_id,
-            line,
-            field = reason.field(),
-            problem = reason.problem().as_str(),
-            detail = reason.detail(),
-            "message rejected"
-        );
+    // A message's records are decoded, and so refused, one after the other.
+    for message in rejected.chunk_by(|a, b| a.message_id == b.message_id) {
+        for Rejected { message_id, line, reason, .. } in message.iter().take(REJECTIONS_LOGGED_PER_MESSAGE) {
+            warn!(
+                message_id,
+                line,
+                field = reason.field(),
+                problem = reason.problem().as_str(),
+                detail = reason.detail(),
+                "message rejected"
+            );
+        }
+        if let Some(more) = message.len().checked_sub(REJECTIONS_LOGGED_PER_MESSAGE).filter(|more| *more > 0) {
+            warn!(
+                message_id = message[0].message_id,
+                more, "more records of the message rejected; each is in the error output with its reason"
+            );
+        }
     }
 }
 
@@ -178,7 +194,7 @@ mod tests {
     use aws_lambda_events::event::sqs::SqsMessage;
 
     use crate::append::Appended;
-    use crate::decode::decode;
+    use crate::decode::{RecordWindow, decode};
 
     const COUNTS: Counts = Counts {
         messages: 3,
@@ -231,7 +247,7 @@ mod tests {
         messages[0].message_id = Some("a".into());
         messages[0].body = Some("not a record".into());
         messages[1].message_id = Some("b".into());
-        let decoded = decode(&messages).expect("every message has an id");
+        let decoded = decode(&messages, RecordWindow::default(), chrono::Utc::now()).expect("every message has an id");
         let ingested = Ingested {
             appended: Appended { appended: 4, duplicates: 1, retries: 2, composed: true, sealed: false },
             partitioned: 5,

@@ -86,6 +86,8 @@ pub struct PartitionReport {
     pub files_upgraded: u64,
     /// Landed lines that are not records (or gzip that is not), left out and logged.
     pub rejected_lines: u64,
+    /// Landed gzip objects that inflate beyond the input budget, refused whole and left in place.
+    pub objects_too_large: u64,
     /// Rows written whose address named none of Romania's counties: their `county` is null.
     pub without_county: u64,
     pub commits: u64,
@@ -111,6 +113,7 @@ impl PartitionReport {
         self.files_merged += other.files_merged;
         self.files_upgraded += other.files_upgraded;
         self.rejected_lines += other.rejected_lines;
+        self.objects_too_large += other.objects_too_large;
         self.without_county += other.without_county;
         self.commits += other.commits;
         self.conflicts += other.conflicts;

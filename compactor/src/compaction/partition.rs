@@ -123,18 +123,34 @@ async fn commit<S: LakeStore>(
     let store = &stores.lake;
     let mut report = PartitionReport { commits: 1, ..PartitionReport::default() };
     let mut rows = NewRows::default();
+    let budget = run.settings.input_bytes_per_commit;
+    // The chunk was sized on an estimate of what its objects inflate to; once what they really hold
+    // reaches the budget, the rest wait for the next commit.
+    let mut inflated = 0;
+    let mut taken = 0;
     for object in &chunk {
+        if inflated >= budget {
+            break;
+        }
+        taken += 1;
         // Gone since the listing: it expired, and every record it held was compacted long ago.
         let Some(fetched) = stores.landing.get(&object.key).await? else { continue };
         report.landed_objects += 1;
         report.landed_bytes += fetched.body.len() as u64;
-        let landed = landing::records(&object.key, &fetched.body);
+        let landed = landing::records(&object.key, &fetched.body, budget);
+        inflated += landed.text_bytes;
         for rejected in &landed.rejected {
-            // The consumer lands only valid records: a line that is not one is damage, for an operator. It
-            // names the object and line; the object stays in the landing zone until it expires.
-            error!(%date, error = %rejected, "a landed line is not a record; left out");
+            // The consumer lands only valid records: a line that is not one, or an object that inflates
+            // without end, is damage or an attack, for an operator. The error names the object (and the
+            // line), never what it holds; the object stays in the landing zone until it expires.
+            if let landing::LandingError::TooLarge { .. } = rejected {
+                error!(%date, error = %rejected, "a landed object inflates beyond the input budget; left out");
+                report.objects_too_large += 1;
+            } else {
+                error!(%date, error = %rejected, "a landed line is not a record; left out");
+                report.rejected_lines += 1;
+            }
         }
-        report.rejected_lines += landed.rejected.len() as u64;
         for record in &landed.records {
             rows.offer(record, run.personal);
         }
@@ -189,7 +205,7 @@ async fn commit<S: LakeStore>(
 
     let mut compacted: BTreeSet<String> =
         read.state.compacted.iter().filter(|key| present.contains(key.as_str())).cloned().collect();
-    compacted.extend(chunk.iter().map(|object| object.key.clone()));
+    compacted.extend(chunk[..taken].iter().map(|object| object.key.clone()));
     let state = PartitionState { generation: read.state.generation + 1, files, compacted, retired };
     let condition = match read.etag {
         Some(etag) => Condition::IfMatch(etag),

@@ -395,3 +395,44 @@ async fn an_old_partition_no_record_lands_in_is_rewritten_once_and_later_runs_do
     let again = run_as(&stores, &settings(), &pseudonymised(1, 1), "2026-11-29T12:00:00Z").await.expect("a run");
     assert_eq!((again.totals.files_upgraded, lake.objects()[&layout().state_key(day)].clone()), (0, state));
 }
+
+/// `records` landed gzip-compressed (at the best level, so they inflate far beyond four times).
+async fn land_gzip(lake: &MemoryLake, name: &str, text: &str) {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut encoder, text.as_bytes()).expect("in memory");
+    let key = format!("landing/dt=2026-11-29/{name}.ndjson.gz");
+    lake.put(&key, Bytes::from(encoder.finish().expect("in memory")), Condition::Always).await.expect("landed");
+}
+
+#[tokio::test]
+async fn a_gzip_bomb_is_refused_counted_and_left_in_place_and_the_rest_compacted() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    land(&lake, "good", &records(11, 5)).await;
+    land_gzip(&lake, "bomb", &"{}\n".repeat(1 << 20)).await;
+    let settings = Settings { input_bytes_per_commit: 256 << 10, ..settings() };
+    let report = run(&lake, &settings, "2026-11-29T11:00:00Z").await;
+    assert_eq!((report.totals.objects_too_large, report.totals.rejected_lines), (1, 0));
+    assert_eq!((table(&lake).await.len(), report.failed_partitions.len()), (5, 0));
+    assert!(lake.objects().contains_key("landing/dt=2026-11-29/bomb.ndjson.gz"), "left in the landing zone");
+    let again = run(&lake, &settings, "2026-11-29T12:00:00Z").await;
+    assert_eq!((again.totals.objects_too_large, again.totals.commits), (0, 0), "refused once");
+}
+
+#[tokio::test]
+async fn objects_that_inflate_beyond_the_estimate_wait_for_the_next_commit() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    // The same record under new ids: it compresses far better than the four to one a chunk is sized on.
+    let record = records(12, 1).remove(0);
+    let produced: Vec<UserSession> =
+        (0..300_u128).map(|n| UserSession { unique_id: uuid::Uuid::from_u128(n + 1), ..record.clone() }).collect();
+    for (n, part) in produced.chunks(100).enumerate() {
+        let text: String = part.iter().map(|record| record.to_json().expect("encodes") + "\n").collect();
+        land_gzip(&lake, &format!("o{n}"), &text).await;
+    }
+    let one_object = produced[..100].iter().map(|record| record.to_json().expect("encodes").len() + 1).sum::<usize>();
+    let settings = Settings { input_bytes_per_commit: one_object as u64 * 3 / 2, ..settings() };
+    let report = run(&lake, &settings, "2026-11-29T11:00:00Z").await;
+    assert_eq!((report.totals.records_written, report.totals.objects_too_large), (300, 0));
+    // By the estimate all three fit one commit; by what they hold, two do.
+    assert_eq!((report.totals.commits, state(&lake).compacted.len()), (2, 3));
+}

@@ -1,4 +1,5 @@
-//! A landed object's records: NDJSON, gzip-compressed when its key ends in `.gz`.
+//! A landed object's records: NDJSON, gzip-compressed when its key ends in `.gz`. Inflating stops at a
+//! limit, so a small object that expands without end (a gzip bomb) costs the limit and no more.
 
 use std::io::Read;
 
@@ -14,6 +15,8 @@ pub(crate) enum LandingError {
         #[source]
         source: std::io::Error,
     },
+    #[error("the landed object {key} inflates to more than {limit} bytes, the run's input budget; left in place")]
+    TooLarge { key: String, limit: u64 },
     #[error("line {line} of the landed object {key} is not a record: {source}")]
     Record {
         key: String,
@@ -28,23 +31,31 @@ pub(crate) enum LandingError {
 pub(crate) struct Landed {
     pub records: Vec<UserSession>,
     pub rejected: Vec<LandingError>,
+    /// The NDJSON read, inflated.
+    pub text_bytes: u64,
 }
 
 /// Every record of the object `key` holding `bytes`, in order; blank lines are skipped, and a line that is
-/// not a record is rejected without costing the others.
-pub(crate) fn records(key: &str, bytes: &[u8]) -> Landed {
+/// not a record is rejected without costing the others. A gzip object that inflates beyond `limit` bytes
+/// is refused whole, having cost at most `limit` bytes of memory.
+pub(crate) fn records(key: &str, bytes: &[u8], limit: u64) -> Landed {
     let unpacked;
     let text = if key.ends_with(".gz") {
-        let mut buffer = Vec::with_capacity(bytes.len() * 4);
-        if let Err(source) = GzDecoder::new(bytes).read_to_end(&mut buffer) {
-            return Landed { records: Vec::new(), rejected: vec![LandingError::Gzip { key: key.to_owned(), source }] };
+        let mut buffer = Vec::with_capacity(bytes.len().saturating_mul(4).min(usize::try_from(limit).unwrap_or(0)));
+        let refusal = match GzDecoder::new(bytes).take(limit.saturating_add(1)).read_to_end(&mut buffer) {
+            Err(source) => Some(LandingError::Gzip { key: key.to_owned(), source }),
+            Ok(_) if buffer.len() as u64 > limit => Some(LandingError::TooLarge { key: key.to_owned(), limit }),
+            Ok(_) => None,
+        };
+        if let Some(error) = refusal {
+            return Landed { rejected: vec![error], text_bytes: buffer.len() as u64, ..Landed::default() };
         }
         unpacked = buffer;
         unpacked.as_slice()
     } else {
         bytes
     };
-    let mut landed = Landed::default();
+    let mut landed = Landed { text_bytes: text.len() as u64, ..Landed::default() };
     for (index, line) in text.split(|byte| *byte == b'\n').enumerate() {
         if line.trim_ascii().is_empty() {
             continue;
@@ -64,25 +75,45 @@ mod tests {
     use flate2::write::GzEncoder;
     use std::io::Write;
 
-    const RECORD: &str = r#"{"person_name":"Ioana Popescu","user_name":"ioanapopescu","email":"ioana@gmail.com","personal_number":"2900101120013","birth_date":"1990-01-01","address":"Strada Florilor nr. 7, jud. Cluj","phone_number":"0722 123 456","mac_address":"0a:1b:2c:3d:4e:5f","ip_address":"10.0.0.1","iban":"RO49AAAA1B31007593840000","accessed_at":"2026-11-26 06:30:00.123456","session_duration":1,"download_speed":2,"upload_speed":3,"consumed_traffic":4,"unique_id":"7c9e6679-7425-40de-944b-e07fc1f90ae7"}"#;
+    const RECORD: &str = r#"{"person_name":"Ioana Popescu","user_name":"ioanapopescu","email":"ioana@gmail.com","personal_number":"2900101120015","birth_date":"1990-01-01","address":"Strada Florilor nr. 7, jud. Cluj","phone_number":"0722 123 456","mac_address":"0a:1b:2c:3d:4e:5f","ip_address":"10.0.0.1","iban":"RO49AAAA1B31007593840000","accessed_at":"2026-11-26 06:30:00.123456","session_duration":1,"download_speed":2,"upload_speed":3,"consumed_traffic":4,"unique_id":"7c9e6679-7425-40de-944b-e07fc1f90ae7"}"#;
 
     #[test]
     fn plain_and_gzip_objects_give_their_records() {
         let text = format!("{RECORD}\n\n{RECORD}\n");
-        assert_eq!(records("a.ndjson", text.as_bytes()).records.len(), 2);
+        assert_eq!(records("a.ndjson", text.as_bytes(), 1 << 20).records.len(), 2);
         let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
         encoder.write_all(text.as_bytes()).expect("in memory");
-        assert_eq!(records("a.ndjson.gz", &encoder.finish().expect("in memory")).records.len(), 2);
+        let landed = records("a.ndjson.gz", &encoder.finish().expect("in memory"), 1 << 20);
+        assert_eq!((landed.records.len(), landed.text_bytes), (2, text.len() as u64));
     }
 
     #[test]
     fn a_bad_line_is_rejected_alone_named_by_object_and_line_but_not_its_text() {
-        let text = format!("{{\"secret\":\"2900101120013\"}}\n{RECORD}\n");
-        let landed = records("p/dt=2026-11-26/a.ndjson", text.as_bytes());
+        let text = format!("{{\"secret\":\"2900101120015\"}}\n{RECORD}\n");
+        let landed = records("p/dt=2026-11-26/a.ndjson", text.as_bytes(), 1 << 20);
         assert_eq!((landed.records.len(), landed.rejected.len()), (1, 1));
         let error = landed.rejected[0].to_string();
         assert!(error.starts_with("line 1 of the landed object p/dt=2026-11-26/a.ndjson is not a record"), "{error}");
-        assert!(!error.contains("2900101120013") && !error.contains("secret"), "{error}");
-        assert_eq!(records("a.ndjson.gz", b"not gzip").rejected.len(), 1);
+        assert!(!error.contains("2900101120015") && !error.contains("secret"), "{error}");
+        assert_eq!(records("a.ndjson.gz", b"not gzip", 1 << 20).rejected.len(), 1);
+    }
+
+    #[test]
+    fn a_gzip_bomb_is_refused_by_name_after_inflating_no_more_than_the_limit() {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+        let block = format!("{RECORD}\n").repeat(1000);
+        for _ in 0..64 {
+            encoder.write_all(block.as_bytes()).expect("in memory");
+        }
+        let bomb = encoder.finish().expect("in memory");
+        let landed = records("p/dt=2026-11-26/bomb.ndjson.gz", &bomb, 1 << 20);
+        assert!(landed.records.is_empty());
+        assert!(landed.text_bytes <= (1 << 20) + 1, "{} bytes inflated", landed.text_bytes);
+        let error = landed.rejected.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+        assert_eq!(
+            error,
+            "the landed object p/dt=2026-11-26/bomb.ndjson.gz inflates to more than 1048576 bytes, the run's input budget; left in place"
+        );
+        assert_eq!(records("p/dt=2026-11-26/bomb.ndjson.gz", &bomb, 64 << 20).records.len(), 64_000);
     }
 }

@@ -123,6 +123,7 @@ async fn batches_land_in_the_array_and_in_readable_partitions() {
             }),
             errors: None,
         },
+        window: consumer::decode::RecordWindow::default(),
         metrics_namespace: "StreamingIngestion".into(),
         metrics: consumer::telemetry::MetricSet::Basic,
         function_name: "consumer".into(),

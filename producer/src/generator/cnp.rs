@@ -1,7 +1,7 @@
 //! The Romanian personal numeric code (CNP): `S YYMMDD JJ NNN C`.
 //!
 //! S encodes sex and century of birth, YYMMDD the birth date, JJ the county, NNN a serial and C a check
-//! digit over the first twelve digits with the weights 279146358279.
+//! digit over the first twelve digits (`shared::record::cnp_check_digit`).
 
 use chrono::{Datelike, NaiveDate};
 
@@ -11,8 +11,6 @@ pub(crate) enum Sex {
     Female,
     Male,
 }
-
-const WEIGHTS: [u32; 12] = [2, 7, 9, 1, 4, 6, 3, 5, 8, 2, 7, 9];
 
 /// The CNP of a Romanian citizen born on `birth_date` (1800-2099) in the county with `county_code`
 /// (01-52), with `serial` (1-999). Returns `None` for a date, county or serial outside those ranges.
@@ -52,13 +50,14 @@ pub(crate) fn cnp(sex: Sex, birth_date: NaiveDate, county_code: u8, serial: u16)
     Some(code)
 }
 
+/// The check digit of twelve digits, by the rule the decoder checks.
 fn check_digit(first_twelve: &[u32]) -> u8 {
-    let sum: u32 = first_twelve.iter().zip(WEIGHTS).map(|(digit, weight)| digit * weight).sum();
-    match sum % 11 {
-        10 => 1,
-        // A remainder below 10 is one digit.
-        remainder => remainder as u8,
+    let mut digits = [0u8; 12];
+    for (digit, value) in digits.iter_mut().zip(first_twelve) {
+        // Each value is one decimal digit.
+        *digit = *value as u8;
     }
+    shared::record::cnp_check_digit(&digits)
 }
 
 /// The birth date a CNP encodes, if it is thirteen digits with a valid check digit and a real date. Only

@@ -12,7 +12,7 @@ use serde::de::value::{MapDeserializer, SeqDeserializer};
 use serde::de::{self, Deserializer, Expected, IntoDeserializer, MapAccess, Unexpected, Visitor};
 use serde_json::Value;
 
-use super::{FIELD_NAMES, MAX_RECORD_BYTES, UserSession};
+use super::{FIELD_NAMES, MAX_RECORD_BYTES, UserSession, identifiers};
 
 /// The kind of problem that makes a document not a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -29,9 +29,10 @@ pub enum Problem {
     UnknownField,
     DuplicateField,
     WrongType,
-    /// A number outside the field's range.
+    /// A number outside the field's range, or a time outside the window the consumer takes.
     OutOfRange,
-    /// Text that is not in the field's format (a date, a timestamp, an address, a UUID).
+    /// Text that is not in the field's format (a date, a timestamp, an address, a UUID, a personal
+    /// identifier).
     InvalidFormat,
 }
 
@@ -80,6 +81,15 @@ impl DecodeError {
         Self::new(Problem::NoBody)
     }
 
+    /// A field whose value is outside the range this consumer takes, in the words of `rule`.
+    pub fn out_of_range(field: &'static str, rule: String) -> Self {
+        Self { problem: Problem::OutOfRange, field: Some(field), detail: Some(rule) }
+    }
+
+    fn invalid_format(field: &'static str, rule: &str) -> Self {
+        Self { problem: Problem::InvalidFormat, field: Some(field), detail: Some(rule.to_owned()) }
+    }
+
     fn new(problem: Problem) -> Self {
         Self { problem, field: None, detail: None }
     }
@@ -116,9 +126,14 @@ pub(super) fn decode(json: &[u8]) -> Result<UserSession, DecodeError> {
     // serde_json straight into the record is the fast path; its error is dropped unread, since its message
     // quotes the input, and the refused document is decoded again to say what is wrong.
     let mut deserializer = serde_json::Deserializer::from_slice(json);
-    match UserSession::deserialize(&mut deserializer).and_then(|record| deserializer.end().map(|()| record)) {
-        Ok(record) => Ok(record),
-        Err(_) => Err(explain(json)),
+    let record =
+        match UserSession::deserialize(&mut deserializer).and_then(|record| deserializer.end().map(|()| record)) {
+            Ok(record) => record,
+            Err(_) => return Err(explain(json)),
+        };
+    match identifiers::check(&record) {
+        Ok(()) => Ok(record),
+        Err((field, rule)) => Err(DecodeError::invalid_format(field, rule)),
     }
 }
 

@@ -6,9 +6,11 @@
 
 mod decode;
 mod formats;
+mod identifiers;
 mod mac_address;
 
 pub use decode::{DecodeError, Problem};
+pub use identifiers::cnp_check_digit;
 pub use mac_address::{MacAddress, MacAddressParseError};
 
 use std::net::Ipv4Addr;
@@ -110,7 +112,7 @@ mod tests {
             "person_name": "Ioana Popescu",
             "user_name": "ioanapopescu",
             "email": "ioanapopescu@yahoo.ro",
-            "personal_number": "2900101120013",
+            "personal_number": "2900101120015",
             "birth_date": "1990-01-01",
             "address": "Strada Florilor nr. 7, 400123 Cluj-Napoca, jud. Cluj",
             "phone_number": "0722 123 456",

@@ -34,12 +34,39 @@ fn date() -> impl Strategy<Value = NaiveDate> {
     (1900_i32..2100, 1_u32..=12, 1_u32..=28).prop_map(|(y, m, d)| NaiveDate::from_ymd_opt(y, m, d).expect("valid"))
 }
 
+/// A CNP with a valid date, county, serial and check digit.
+fn cnp() -> impl Strategy<Value = String> {
+    (1_u8..=9, 0_u8..=99, 1_u8..=12, 1_u8..=31, 1_u8..=52, 1_u16..=999).prop_map(
+        |(sex, year, month, day, county, serial)| {
+            let first_twelve = format!("{sex}{year:02}{month:02}{day:02}{county:02}{serial:03}");
+            let mut digits = [0; 12];
+            for (digit, byte) in digits.iter_mut().zip(first_twelve.bytes()) {
+                *digit = byte - b'0';
+            }
+            format!("{first_twelve}{}", shared::record::cnp_check_digit(&digits))
+        },
+    )
+}
+
+fn iban() -> impl Strategy<Value = String> {
+    prop::sample::select(vec!["RO49AAAA1B31007593840000", "RO94LIBRDYZV7ONQLEKW7GNZ", "RO49 AAAA 1B31 0075 9384 0000"])
+        .prop_map(str::to_owned)
+}
+
 fn record() -> impl Strategy<Value = UserSession> {
     let time = (0_u32..24, 0_u32..60, 0_u32..60, 0_u32..1_000_000)
         .prop_map(|(h, m, s, micros)| NaiveTime::from_hms_micro_opt(h, m, s, micros).expect("valid"));
     (
-        (text(), text(), text(), text(), date(), text(), text()),
-        (any::<[u8; 6]>(), any::<u32>(), text(), date(), time),
+        (
+            text(),
+            text(),
+            "[a-zăîșț]{1,20}(\\.[a-z]{1,5})?@[a-z]{1,12}\\.(ro|com)",
+            cnp(),
+            date(),
+            text(),
+            "07[0-9]{2} [0-9]{3} [0-9]{3}",
+        ),
+        (any::<[u8; 6]>(), any::<u32>(), iban(), date(), time),
         (0_u32..=36_000, 0_u32..=1_000, 0_u32..=800, 0_u32..=2_000_000, any::<u128>()),
     )
         .prop_map(|(person, session, numbers)| {
