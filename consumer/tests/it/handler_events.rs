@@ -307,3 +307,40 @@ async fn a_failed_error_output_write_fails_its_message_alone() {
     assert_eq!(failed_ids(&response), ["packed-1"]);
     assert_eq!(stored_ids(&consumer).len(), 5, "the packed records repeat the valid batch's");
 }
+
+#[tokio::test]
+async fn identifiers_that_break_their_rules_and_times_outside_the_window_are_refused_by_field() {
+    let consumer = consumer_with_error_output();
+    let template = event("sqs-valid-batch.json").records.remove(0);
+    let expected = [
+        ("a CNP", "personal_number", "invalid_format"),
+        ("an IBAN", "iban", "invalid_format"),
+        ("an e-mail", "email", "invalid_format"),
+        ("a phone number", "phone_number", "invalid_format"),
+        ("a record of", "accessed_at", "out_of_range"),
+    ];
+    let mut batch = SqsEvent::default();
+    let mut wanted = Vec::new();
+    for (index, (case, body)) in malformed_messages().into_iter().enumerate() {
+        let Some((_, field, problem)) = expected.iter().find(|(start, _, _)| case.starts_with(start)) else { continue };
+        let mut message = template.clone();
+        message.message_id = Some(format!("case-{index}"));
+        message.body = Some(body);
+        batch.records.push(message);
+        wanted.push((format!("case-{index}"), (*field).to_owned(), (*problem).to_owned()));
+    }
+    assert_eq!(wanted.len(), 12, "the corpus's identifier and time cases");
+    let response = invoke(&consumer, batch).await;
+    assert!(response.batch_item_failures.is_empty());
+    assert!(consumer.store.keys().iter().all(|key| key.starts_with("errors/")), "nothing lands");
+    let mut refused: Vec<(String, String, String)> = error_records(&consumer)
+        .iter()
+        .map(|record| {
+            let text = |name: &str| record[name].as_str().expect("a string").to_owned();
+            (text("message_id"), text("field"), text("problem"))
+        })
+        .collect();
+    refused.sort();
+    wanted.sort();
+    assert_eq!(refused, wanted);
+}
