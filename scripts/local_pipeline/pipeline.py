@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 
 import boto3
 
-from . import compaction, feed, lake, resources
+from . import compaction, error_output, feed, lake, resources
 from .endpoint import local_endpoint
 from .event_source_mapping import EventSourceMapping, MappingSettings
 from .fault_proxy import FaultProxy
@@ -44,6 +44,9 @@ class Options:
     malformed_share: float = 0.0
     # Packed messages of four valid records (not the producer's) and one bad line, sent beside the burst.
     packed_with_bad_lines: int = 0
+    # Called with an SQS client and the queue's URL beside the burst, after the malformed messages, to send more
+    # straight to the queue (a hostile sender's); the drain waits for it. What it sent is its caller's to count.
+    send_beside: Callable | None = None
     drain_timeout_seconds: float = 300
     # How long to wait for the compactor's answer; None waits as long as its Timeout (15 minutes).
     compact_timeout_seconds: float | None = None
@@ -82,7 +85,7 @@ class Outcome:
     partition_keys: list
     partition_records: list
     # The error output's prefix (None when there is none), its objects (one per message with invalid
-    # records) and their lines.
+    # records) and the records they hold, each with its reason (error_output.records).
     error_prefix: str | None
     error_keys: list
     error_records: list
@@ -227,7 +230,7 @@ def run(template, options, say=print):
         partition_records=_partition_records(folder, partition_keys),
         error_prefix=error_prefix,
         error_keys=error_keys,
-        error_records=_partition_records(folder, error_keys),
+        error_records=error_output.read(folder, error_keys),
         mapping=counts.snapshot(),
         mapping_errors=[str(error) for error in mapping.errors],
         elapsed_seconds=elapsed,
@@ -249,8 +252,8 @@ def _folder_name(logical_id, name, raw_bucket, curated_bucket):
 
 
 def _mix_in(queue_url, malformed, options):
-    """Sends what goes beside the burst: (malformed messages sent, the valid ids of the packed messages
-    with a bad line)."""
+    """Sends what goes beside the burst (then whatever `send_beside` sends): (malformed messages sent, the valid
+    ids of the packed messages with a bad line)."""
     sqs = boto3.client("sqs")
     sent = feed.send_malformed(sqs, queue_url, malformed)
     mixed = []
@@ -258,6 +261,8 @@ def _mix_in(queue_url, malformed, options):
         mixed = feed.send_packed_with_bad_lines(
             sqs, queue_url, options.producer, options.packed_with_bad_lines, options.seed + 1
         )
+    if options.send_beside is not None:
+        options.send_beside(sqs, queue_url)
     return sent, mixed
 
 

@@ -94,6 +94,22 @@ class LocalFunction:
                 process.kill()
             self._instances = [self._start([str(self.bootstrap)], self._environment) for _ in self._instances]
 
+    def peak_memory_bytes(self):
+        """The most resident memory any of its running execution environments has held so far (Linux's VmHWM,
+        which the kernel keeps per process), or None where /proc does not say."""
+        peaks = []
+        with self._instances_lock:
+            for process in self._instances:
+                try:
+                    status = Path(f"/proc/{process.pid}/status").read_text()
+                except OSError:
+                    return None
+                found = [line.split()[1:] for line in status.splitlines() if line.startswith("VmHWM:")]
+                if not found or found[0][1:] != ["kB"]:
+                    return None
+                peaks.append(int(found[0][0]) * 1024)
+        return max(peaks, default=None)
+
     def _start(self, command, env):
         try:
             process = subprocess.Popen(command, env=env, stdout=self._log, stderr=subprocess.STDOUT)

@@ -1,5 +1,6 @@
 """Runs one reliability scenario: the pipeline end to end through a fault proxy, then the array's history
-counted against the records the producer's seed generates, as a row of the report."""
+counted against the records the producer's seed generates (and those a hostile sender sent to land), as a row of
+the report."""
 
 import uuid
 from collections import Counter
@@ -11,18 +12,30 @@ from local_pipeline.endpoint import local_endpoint
 from local_pipeline.fault_proxy import FaultProxy
 from local_pipeline.template import Template
 
+from . import hostile_checks
 from .during import Running
 from .filler import filler_array, filler_damage
+from .hostile import HostileSender
 from .scenarios import BASE_PARAMETERS, CONSUMER_ENVIRONMENT, PRODUCER_ENVIRONMENT, SEED
 from .table import Row
 
+# The hostile sender's records are the producer's command line's for a seed of their own, apart from the burst's
+# (SEED) and the packed messages' (SEED + 1).
+HOSTILE_SEED = SEED + 2
 
-def run_scenario(scenario, producer, consumer, output, say=lambda _line: None):
+
+def run_scenario(scenario, producer, consumer, output, say=lambda _line: None, compactor=None):
+    """The scenario's row; `compactor` is the compactor's bootstrap, which a hostile scenario runs after the drain."""
     template = Template({"Company": "rel" + uuid.uuid4().hex[:12], **BASE_PARAMETERS, **scenario.parameters})
     bucket = template.properties("DataBucket", "BucketName")
     data_key = template.properties("ConsumerFunction", "Environment", "Variables", "DATA_KEY")
     filler, filler_ids = filler_array(scenario.initial_array_bytes) if scenario.initial_array_bytes else (b"", [])
     environment = {**CONSUMER_ENVIRONMENT, **PRODUCER_ENVIRONMENT, **scenario.environment}
+    sender = None
+    if scenario.hostile:
+        if compactor is None:
+            raise ValueError(f"{scenario.name}: the scenario runs the compactor; give its bootstrap")
+        sender = HostileSender(producer, int(template.parameters["MaxRecordAgeDays"]), HOSTILE_SEED)
     with FaultProxy(local_endpoint(), scenario.rules, seed=SEED) as proxy:
         notes = []
 
@@ -31,6 +44,9 @@ def run_scenario(scenario, producer, consumer, output, say=lambda _line: None):
                 boto3.client("s3").put_object(
                     Bucket=created.bucket, Key=data_key, Body=filler, ContentType="application/json"
                 )
+            if sender is not None:
+                prefix = template.properties("ConsumerFunction", "Environment", "Variables", "PARTITION_PREFIX")
+                sender.put_bomb(boto3.client("s3"), created.bucket, prefix)
 
         def on_start(consumer_function, mapping):
             if scenario.during is not None:
@@ -44,6 +60,9 @@ def run_scenario(scenario, producer, consumer, output, say=lambda _line: None):
             seed=SEED,
             malformed_share=scenario.malformed_share,
             packed_with_bad_lines=scenario.packed_with_bad_lines,
+            send_beside=sender.send if sender is not None else None,
+            compactor=compactor if sender is not None else None,
+            compact_timeout_seconds=300,
             drain_timeout_seconds=600,
             progress_seconds=1,
             function_environment={**environment, "AWS_ENDPOINT_URL": proxy.url},
@@ -55,12 +74,18 @@ def run_scenario(scenario, producer, consumer, output, say=lambda _line: None):
     history_ids = [record["unique_id"] for record in outcome.array]
     fillers = set(filler_ids)
     copies = Counter(unique_id for unique_id in history_ids if unique_id not in fillers)
-    strangers = set(copies) - set(feed.generated_ids(producer, scenario.count, SEED)) - set(outcome.mixed_ids)
+    hostile_ids = sender.valid_ids if sender is not None else []
+    strangers = (
+        set(copies)
+        - set(feed.generated_ids(producer, scenario.count, SEED))
+        - set(outcome.mixed_ids)
+        - set(hostile_ids)
+    )
     if strangers:
         raise AssertionError(f"{scenario.name}: {len(strangers)} records in the array were never produced")
     if not outcome.drained:
         raise AssertionError(f"{scenario.name}: the queue still holds {outcome.queue_depth} messages")
-    sent = report.valid_sent(outcome)
+    sent = report.valid_sent(outcome) + len(hostile_ids)
     damaged = filler_damage(history_ids, filler_ids)
     notes = [note() for note in notes]
     if filler_ids:
@@ -77,6 +102,16 @@ def run_scenario(scenario, producer, consumer, output, say=lambda _line: None):
         if outcome.segments == 0:
             raise AssertionError(f"{scenario.name}: the array was never sealed")
         notes.append(f"{outcome.segments} segments sealed")
+    hostile_set_aside, hostile_messages = 0, 0
+    if sender is not None:
+        findings = hostile_checks.find(
+            outcome, sender, _log_text(output / "consumer.log"), _log_text(output / "compactor.log")
+        )
+        failed = [what for what, holds in hostile_checks.checks(findings) if not holds]
+        if failed:
+            raise AssertionError(f"{scenario.name}: " + "; ".join(failed))
+        notes.append(hostile_checks.note(findings))
+        hostile_set_aside, hostile_messages = len(sender.set_aside), len(sender.messages)
     return Row(
         scenario=scenario.name,
         sent=sent,
@@ -84,12 +119,13 @@ def run_scenario(scenario, producer, consumer, output, say=lambda _line: None):
         duplicates=sum(copies.values()) - len(copies),
         lost=max(0, sent - len(copies)),
         set_aside=len(outcome.error_keys) + outcome.dead_letter_depth,
-        malformed=outcome.malformed_sent + outcome.mixed_messages,
+        malformed=outcome.malformed_sent + outcome.mixed_messages + hostile_set_aside,
         redeliveries=(
             outcome.mapping["received"]
             - outcome.producer_summary["messages"]
             - outcome.malformed_sent
             - outcome.mixed_messages
+            - hostile_messages
         ),
         faults=faults,
         seconds=outcome.elapsed_seconds,
@@ -97,6 +133,10 @@ def run_scenario(scenario, producer, consumer, output, say=lambda _line: None):
         segments=outcome.segments,
         filler_damaged=damaged,
     )
+
+
+def _log_text(path):
+    return path.read_text(errors="replace") if path.exists() else ""
 
 
 def appends_failed(log):

@@ -27,6 +27,8 @@ PRODUCER_ENVIRONMENT = {"PACK_RECORDS": "5"}
 ABOVE_ONE_PART = 6 * 1024 * 1024
 # Small enough that a run of a thousand records seals several segments.
 ROLLOVER_BYTES = 131072
+# The compactor's input budget in the hostile scenario, in MiB: the least it takes.
+HOSTILE_INPUT_MIB = 1
 
 
 def s3_slower(seconds):
@@ -66,6 +68,9 @@ class Scenario:
     # Given a Running once the run starts; returns a callable that gives the report's notes when the
     # run is over (and raises if what it watched went wrong).
     during: Callable | None = None
+    # A hostile sender beside the burst (hostile.py), and the compactor run once after the drain over what
+    # landed and the gzip bomb the sender put in the landing zone; its checks are hostile_checks.py's.
+    hostile: bool = False
 
 
 def scenarios():
@@ -123,5 +128,13 @@ def scenarios():
             malformed_share=0.05,
             parameters={"QueueVisibilityTimeoutSeconds": 6, "MaxReceiveCount": 3},
             environment={"ERROR_PREFIX": ""},
+        ),
+        # Batches of up to 30 messages carry thousands of dates together; a compactor's input budget of 1 MiB
+        # (COMPACT_INPUT_MIB, its least) lets a gzip bomb of 1 MB exceed it a thousand times over.
+        Scenario(
+            "hostile sender: dates out of range, 3,000 dates, 21,000 lines {}, a gzip bomb",
+            parameters={"ConsumerBatchSize": 30},
+            environment={"COMPACT_INPUT_MIB": str(HOSTILE_INPUT_MIB)},
+            hostile=True,
         ),
     ]

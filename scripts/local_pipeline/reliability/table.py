@@ -91,9 +91,10 @@ the first time, so a record that comes back is found only by the wider search a 
 counts distinct records in the array's whole history: its sealed segments (`streaming_data/00000001.json`,
 `00000002.json`, ..., once the consumer rolls the array over at `DATA_ROLLOVER_BYTES`) in order, then the live
 `streaming_data.json`; `duplicates` counts extra copies there; `lost` counts records the producer reported
-sent that did not land; `malformed sent` counts malformed messages and packed messages with a bad line (whose valid records
-count as sent); `set aside` counts those in the error output (`errors/`, one object a message, each bad
-record with its reason) or, in the scenario without one, in the dead-letter queue;
+sent that did not land; `malformed sent` counts malformed messages, packed messages with a bad line and a hostile
+sender's messages with a record to refuse (the valid records of both count as sent); `set aside` counts those in the
+error output (`errors/`, one object a message, each bad record with its reason) or, in the scenario without one, in
+the dead-letter queue;
 `deliveries again` counts messages the consumer was given more than once (after a
 failure it reported, a function error, or SQS's own at-least-once delivery). A scenario on an array above 5 MiB starts with
 filler records already in it (so every append composes with UploadPartCopy); they are not counted above,
@@ -101,7 +102,10 @@ but each must still be there exactly once, before every record of the run. Every
 0 duplicates, and exactly the malformed messages set aside. The partitions are at least once: a record
 whose message came back in another batch can be in two partition objects; the compactor keeps it once in
 the curated table, and its own scenarios (faults, killed runs, runs at once, late and repeated records) are
-in `compactor/tests/it/lake.rs`, described in docs/curated-lake.md.
+in `compactor/tests/it/lake.rs`, described in docs/curated-lake.md. The hostile sender's scenario alone runs the
+compactor after the drain (its input budget at 1 MiB, a gzip bomb of 1 GiB in the landing zone), and its notes say
+what its checks measured: no partition outside the consumer's window, each message's error output and log lines
+within their bounds, the bomb refused and left in place, and the compactor's peak resident memory.
 
 """  # noqa: E501 - the report's text as docs/reliability.md has it
 

@@ -30,6 +30,7 @@ class ReliabilityTest(unittest.TestCase):
         require_loopback_endpoint(self)
         self.producer = bootstrap("PRODUCER_BOOTSTRAP", "producer")
         self.consumer = bootstrap("CONSUMER_BOOTSTRAP", "consumer")
+        self.compactor = bootstrap("COMPACTOR_BOOTSTRAP", "compactor")
 
     @classmethod
     def tearDownClass(cls):
@@ -44,7 +45,7 @@ class ReliabilityTest(unittest.TestCase):
             with self.subTest(scenario.name), tempfile.TemporaryDirectory(prefix="reliability-") as output:
                 # A line as each scenario starts and ends: together they take minutes.
                 print(f"\n    scenario {number}/{len(planned)}: {scenario.name}", file=sys.stderr, flush=True)
-                row = run_scenario(scenario, self.producer, self.consumer, Path(output))
+                row = run_scenario(scenario, self.producer, self.consumer, Path(output), compactor=self.compactor)
                 print(f"    {progress_line(row)}", file=sys.stderr, flush=True)
                 self.rows.append(row)
                 self.assertTrue(row.holds, row)

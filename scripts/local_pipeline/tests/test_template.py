@@ -64,6 +64,16 @@ class TemplateTest(unittest.TestCase):
         variables = template.properties("CompactorFunction", "Environment", "Variables")
         self.assertEqual((variables["PSEUDONYM_SECRET_ARN"], variables["BUCKET_NAME"]), (arn, "lake"))
 
+    def test_the_consumers_window_of_days_follows_its_parameter(self):
+        def days(template):
+            return template.properties("ConsumerFunction", "Environment", "Variables", "MAX_RECORD_AGE_DAYS")
+
+        self.assertEqual(days(Template()), 30)
+        self.assertEqual(days(Template({"MaxRecordAgeDays": "7"})), 7)
+        for outside in (0, 367):
+            with self.subTest(outside), self.assertRaisesRegex(TemplateError, "out of its range 1..=366"):
+                Template({"MaxRecordAgeDays": outside})
+
     def test_an_unbound_resource_is_named_in_the_error(self):
         with self.assertRaisesRegex(TemplateError, "DataBucket"):
             Template().properties("ConsumerFunction", "Environment")

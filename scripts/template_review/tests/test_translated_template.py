@@ -72,6 +72,8 @@ SQS_MAX_RETENTION = 1209600
 CURATED_TABLE = "user_sessions"
 LANDING_TABLE = "user_sessions_landing"
 MANIFESTS = f"tables/{CURATED_TABLE}/"
+# The last day the tables' date projection covers: the consumer accepts records up to a day ahead of SQS's time.
+PROJECTION_END = "NOW+1DAYS"
 SYMLINK_INPUT_FORMAT = "org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat"
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 # The pseudonym key's secret holds {"version": N, "key": "..."}; the compactor refuses a key under 32 bytes.
@@ -735,6 +737,36 @@ class TranslatedTemplateTest(unittest.TestCase):
                 for key, value in wanted.items()
                 if found[key] != value
             ]
+        self.assertNoProblems(problems)
+
+    def test_the_consumer_refuses_records_outside_its_window_of_days(self):
+        """MAX_RECORD_AGE_DAYS is MaxRecordAgeDays, 30 days unless the deployer says (1 to 366), and below
+        CuratedRetentionDays when that is set: an older record would land in a partition the compactor leaves to
+        expire."""
+        consumer = self.function_named("${Company}-consumer")
+        parameter = self.variable_ref(consumer, "MAX_RECORD_AGE_DAYS", "Parameter")
+        parameters = self.template.get("Parameters", {})
+        self.assertEqual(parameter, "MaxRecordAgeDays")
+        self.assertEqual(parameters[parameter].get("Type"), "Number")
+        self.assertEqual(number_range({"Ref": parameter}, parameters, None, None), (1, 30, 366))
+        days = int(self.PARAMETERS.get(parameter, parameters[parameter]["Default"]))
+        retention = int(self.PARAMETERS.get("CuratedRetentionDays", parameters["CuratedRetentionDays"]["Default"]))
+        if retention:
+            self.assertLess(days, retention, f"{parameter} {days} is not below CuratedRetentionDays {retention}")
+
+    def test_the_tables_project_up_to_the_day_after_today(self):
+        """The consumer accepts a record up to a day ahead of the time SQS took it, so tomorrow's partition can hold
+        records; a projection ending at NOW would hide them until the day comes."""
+        problems = []
+        for name in (CURATED_TABLE, LANDING_TABLE):
+            logical_id, table = self.glue_table(name)
+            parameters = table.get("Parameters", {})
+            found = str(parameters.get("projection.dt.range", ""))
+            if parameters.get("projection.dt.type") != "date" or found.split(",")[-1] != PROJECTION_END:
+                problems.append(
+                    f"{logical_id} (AWS::Glue::Table {name}) projection.dt.range: {found!r} does not end at"
+                    f" {PROJECTION_END}"
+                )
         self.assertNoProblems(problems)
 
     def test_landing_objects_expire_well_after_the_compactor_takes_them(self):
