@@ -344,3 +344,27 @@ async fn identifiers_that_break_their_rules_and_times_outside_the_window_are_ref
     wanted.sort();
     assert_eq!(refused, wanted);
 }
+
+#[tokio::test]
+async fn the_seed_generators_records_land_unchanged() {
+    // Written by the seed chapter's own generator (Faker ro_RO) at 09:00 on 6 December 2026: each body one
+    // record, sent by SQS a second after it was made, as the seed's producer sends them.
+    let fixture = include_str!("../../../shared/tests/fixtures/seed_records.ndjson");
+    let template = event("sqs-valid-batch.json").records.remove(0);
+    let mut batch = SqsEvent::default();
+    for (index, line) in fixture.lines().enumerate() {
+        let mut message = template.clone();
+        message.message_id = Some(format!("seed-{index}"));
+        message.body = Some(line.to_owned());
+        message.attributes.insert("SentTimestamp".into(), format!("{}", 1_796_547_601_000_u64 + index as u64 * 1000));
+        batch.records.push(message);
+    }
+    let consumer = consumer_with_error_output();
+    let response = invoke(&consumer, batch).await;
+    assert!(response.batch_item_failures.is_empty());
+    let array: Vec<serde_json::Value> =
+        serde_json::from_slice(&consumer.store.object("streaming_data.json").expect("the array")).expect("JSON");
+    let sent: Vec<serde_json::Value> = fixture.lines().map(|line| serde_json::from_str(line).expect("JSON")).collect();
+    assert_eq!(array, sent);
+    assert!(consumer.store.keys().iter().all(|key| !key.starts_with("errors/")), "none refused");
+}
