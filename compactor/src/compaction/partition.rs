@@ -243,8 +243,11 @@ pub(super) async fn store_files<S: LakeStore>(
     Ok(entries)
 }
 
-/// Writes the manifest of `state` unless it already says the same, then makes sure no later commit's
-/// manifest was overwritten by this one: the last manifest written is always of the latest state.
+/// Publishes the manifest of `state`, stamped with its generation, unless a manifest of that generation or
+/// a later one is there: a manifest never goes back. The write is conditional on the manifest read, so a
+/// write that lands late (a retry whose first answer was lost, or a run that read before another published)
+/// fails instead of replacing a newer one; the manifest is then read again. Once written, the state is read
+/// again, and a commit that landed meanwhile is published too, so the last manifest is of the latest state.
 pub(super) async fn publish<S: LakeStore>(
     store: &S,
     run: &Run<'_>,
@@ -252,13 +255,27 @@ pub(super) async fn publish<S: LakeStore>(
     mut state: PartitionState,
 ) -> Result<(), CompactError> {
     let key = run.layout.manifest_key(date);
+    let mut lost = 0;
     loop {
         let manifest = state.manifest(run.layout);
-        let current = store.get(&key).await?;
-        if current.is_some_and(|current| current.body == manifest.as_bytes()) {
-            return Ok(());
+        let condition = match store.get(&key).await? {
+            Some(current) if current.generation.is_some_and(|generation| generation >= state.generation) => {
+                return Ok(());
+            }
+            Some(current) => Condition::IfMatch(current.etag),
+            None => Condition::IfAbsent,
+        };
+        match store.put_stamped(&key, Bytes::from(manifest), condition, state.generation).await {
+            Ok(_) => {}
+            Err(crate::store::StoreError::Changed { .. }) => {
+                lost += 1;
+                if lost >= run.settings.max_conflicts {
+                    return Err(CompactError::Contended { date, conflicts: lost });
+                }
+                continue;
+            }
+            Err(error) => return Err(error.into()),
         }
-        store.put(&key, Bytes::from(manifest), Condition::Always).await?;
         let latest = read_state(store, run, date).await?.state;
         if latest.generation <= state.generation {
             return Ok(());

@@ -436,3 +436,94 @@ async fn objects_that_inflate_beyond_the_estimate_wait_for_the_next_commit() {
     // By the estimate all three fit one commit; by what they hold, two do.
     assert_eq!((report.totals.commits, state(&lake).compacted.len()), (2, 3));
 }
+
+#[tokio::test]
+async fn a_manifest_never_goes_back_to_an_older_generation() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    let produced = records(13, 20);
+    land(&lake, "a", &produced[..10]).await;
+    run(&lake, &settings(), "2026-11-29T11:00:00Z").await;
+    let older = state(&lake);
+    let manifest_key = layout().manifest_key(date());
+    let read_then = lake.get(&manifest_key).await.expect("a read").expect("a manifest");
+    assert_eq!(read_then.generation, Some(older.generation));
+    land(&lake, "b", &produced[10..]).await;
+    run(&lake, &settings(), "2026-11-29T12:00:00Z").await;
+    let newer = lake.get(&manifest_key).await.expect("a read").expect("a manifest");
+    assert_eq!((newer.generation, table(&lake).await.len()), (Some(older.generation + 1), 20));
+
+    // A run that read the older state publishes late: nothing changes.
+    let layout = layout();
+    let settings = settings();
+    let late = Run {
+        layout: &layout,
+        settings: &settings,
+        personal: &PersonalData::Raw,
+        now: time("2026-11-29T12:00:01Z"),
+        stop_at: Instant::now() + Duration::from_secs(60),
+    };
+    super::partition::publish(&lake, &late, date(), older.clone()).await.expect("published");
+    let after = lake.get(&manifest_key).await.expect("a read").expect("a manifest");
+    assert_eq!((after.etag, after.generation), (newer.etag.clone(), newer.generation));
+
+    // The write itself, landing late with the condition it was sent with, is refused.
+    let stale = lake
+        .put_stamped(&manifest_key, Bytes::from(older.manifest(&layout)), Condition::IfMatch(read_then.etag), 1)
+        .await;
+    assert!(matches!(stale, Err(crate::store::StoreError::Changed { .. })), "{stale:?}");
+    assert_eq!(table(&lake).await.len(), 20);
+}
+
+/// Writes `records` as `day`'s partition in an earlier schema: no `county` column (added since) and a
+/// `legacy` column (removed since), as this version's curation rules otherwise wrote it.
+async fn older_schema_partition(lake: &MemoryLake, day: NaiveDate, records: &[UserSession]) {
+    use arrow_schema::{DataType, Field, Schema};
+    let rows: Vec<crate::curate::CuratedRecord> =
+        records.iter().map(|record| crate::curate::curate(record, &PersonalData::Raw)).collect();
+    let current = crate::table::schema::to_batch(&rows).expect("a batch");
+    let mut fields = Vec::new();
+    let mut columns = Vec::new();
+    for (field, column) in current.schema().fields().iter().zip(current.columns()) {
+        if field.name() != "county" {
+            fields.push(field.as_ref().clone());
+            columns.push(column.clone());
+        }
+    }
+    fields.push(Field::new("legacy", DataType::Utf8, true));
+    columns.push(arrow_array::new_null_array(&DataType::Utf8, rows.len()));
+    let older = arrow_array::RecordBatch::try_new(std::sync::Arc::new(Schema::new(fields)), columns).expect("a batch");
+    let mut bytes = Vec::new();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut bytes, older.schema(), None).expect("a writer");
+    writer.write(&older).expect("written");
+    writer.close().expect("closed");
+    let key = layout().data_key(day, "older-schema.parquet");
+    let size = bytes.len() as u64;
+    lake.put(&key, Bytes::from(bytes), Condition::Always).await.expect("stored");
+    let state = format!(
+        r#"{{"generation":1,"files":[{{"key":"{key}","records":{},"bytes":{size},"curation":{}}}],"compacted":[],"retired":[]}}"#,
+        records.len(),
+        crate::table::upgrade::CURATION
+    );
+    lake.put(&layout().state_key(day), Bytes::from(state), Condition::IfAbsent).await.expect("stored");
+}
+
+#[tokio::test]
+async fn new_rows_compact_into_a_partition_of_an_earlier_schema_and_it_is_rewritten_in_this_one() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    let produced = records(14, 30);
+    older_schema_partition(&lake, date(), &produced[..20]).await;
+    // Readable as it is: the added column reads as null.
+    let before = rows_of(&lake, date()).await;
+    assert_eq!(before.len(), 20);
+    assert!(before.iter().all(|(_, _, county)| county.is_none()));
+
+    land(&lake, "new", &produced[10..]).await;
+    let report = run(&lake, &settings(), "2026-11-29T11:00:00Z").await;
+    assert_eq!((report.totals.records_written, report.totals.duplicates), (10, 10));
+    assert_eq!((report.totals.files_merged, report.failed_partitions.len()), (1, 0));
+    let counts = table(&lake).await;
+    assert_eq!(counts.len(), 30);
+    assert!(counts.values().all(|count| *count == 1));
+    let after = rows_of(&lake, date()).await;
+    assert_eq!(after.iter().filter(|(_, _, county)| county.is_some()).count(), 10, "the new rows have a county");
+}

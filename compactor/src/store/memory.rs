@@ -15,6 +15,7 @@ struct Object {
     body: Bytes,
     etag: String,
     last_modified: DateTime<Utc>,
+    generation: Option<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -69,11 +70,11 @@ impl LakeStore for MemoryLake {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Fetched>, StoreError> {
-        Ok(self
-            .bucket()
-            .objects
-            .get(key)
-            .map(|object| Fetched { body: object.body.clone(), etag: object.etag.clone() }))
+        Ok(self.bucket().objects.get(key).map(|object| Fetched {
+            body: object.body.clone(),
+            etag: object.etag.clone(),
+            generation: object.generation,
+        }))
     }
 
     async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes, StoreError> {
@@ -97,6 +98,33 @@ impl LakeStore for MemoryLake {
     }
 
     async fn put(&self, key: &str, body: Bytes, condition: Condition) -> Result<String, StoreError> {
+        self.write(key, body, condition, None)
+    }
+
+    async fn put_stamped(
+        &self,
+        key: &str,
+        body: Bytes,
+        condition: Condition,
+        generation: u64,
+    ) -> Result<String, StoreError> {
+        self.write(key, body, condition, Some(generation))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.bucket().objects.remove(key);
+        Ok(())
+    }
+}
+
+impl MemoryLake {
+    fn write(
+        &self,
+        key: &str,
+        body: Bytes,
+        condition: Condition,
+        generation: Option<u64>,
+    ) -> Result<String, StoreError> {
         let mut bucket = self.bucket();
         let current = bucket.objects.get(key).map(|object| object.etag.as_str());
         let holds = match (&condition, current) {
@@ -110,12 +138,7 @@ impl LakeStore for MemoryLake {
         bucket.writes += 1;
         let etag = format!("\"{}\"", bucket.writes);
         let last_modified = bucket.now;
-        bucket.objects.insert(key.to_owned(), Object { body, etag: etag.clone(), last_modified });
+        bucket.objects.insert(key.to_owned(), Object { body, etag: etag.clone(), last_modified, generation });
         Ok(etag)
-    }
-
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.bucket().objects.remove(key);
-        Ok(())
     }
 }

@@ -24,7 +24,12 @@ pub struct Listed {
 pub struct Fetched {
     pub body: Bytes,
     pub etag: String,
+    /// The generation a stamped write gave it ([`LakeStore::put_stamped`]); `None` for any other object.
+    pub generation: Option<u64>,
 }
+
+/// The user metadata key (`x-amz-meta-generation`) a stamped write keeps its generation under.
+pub const GENERATION_METADATA: &str = "generation";
 
 /// When a write may happen.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +71,15 @@ pub trait LakeStore: Clone + Send + Sync + Unpin + 'static {
         key: &str,
         body: Bytes,
         condition: Condition,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+    /// Writes the object stamped with `generation` if `condition` holds, and gives its new ETag: a reader
+    /// learns which state it was made from without reading it.
+    fn put_stamped(
+        &self,
+        key: &str,
+        body: Bytes,
+        condition: Condition,
+        generation: u64,
     ) -> impl Future<Output = Result<String, StoreError>> + Send;
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use shared::aws::describe_error;
 
-use super::{Condition, Fetched, LakeStore, Listed, StoreError};
+use super::{Condition, Fetched, GENERATION_METADATA, LakeStore, Listed, StoreError};
 
 /// One bucket.
 #[derive(Debug, Clone)]
@@ -50,8 +50,12 @@ impl LakeStore for S3Lake {
             Err(error) => return Err(failed("GetObject", key, error)),
         };
         let etag = output.e_tag().ok_or_else(|| protocol("GetObject", key, "an ETag"))?.to_owned();
+        let generation = match output.metadata().and_then(|metadata| metadata.get(GENERATION_METADATA)) {
+            None => None,
+            Some(text) => Some(text.parse().map_err(|_| protocol("GetObject", key, "a generation that is a number"))?),
+        };
         let body = output.body.collect().await.map_err(|error| body_error(key, error))?.into_bytes();
-        Ok(Some(Fetched { body, etag }))
+        Ok(Some(Fetched { body, etag, generation }))
     }
 
     async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes, StoreError> {
@@ -76,14 +80,17 @@ impl LakeStore for S3Lake {
     }
 
     async fn put(&self, key: &str, body: Bytes, condition: Condition) -> Result<String, StoreError> {
-        let request = self.client.put_object().bucket(&self.bucket).key(key).body(ByteStream::from(body));
-        let request = match condition {
-            Condition::Always => request,
-            Condition::IfAbsent => request.if_none_match("*"),
-            Condition::IfMatch(etag) => request.if_match(etag),
-        };
-        let output = request.send().await.map_err(|error| failed("PutObject", key, error))?;
-        Ok(output.e_tag().ok_or_else(|| protocol("PutObject", key, "an ETag"))?.to_owned())
+        self.put_object(key, body, condition, None).await
+    }
+
+    async fn put_stamped(
+        &self,
+        key: &str,
+        body: Bytes,
+        condition: Condition,
+        generation: u64,
+    ) -> Result<String, StoreError> {
+        self.put_object(key, body, condition, Some(generation)).await
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
@@ -95,6 +102,28 @@ impl LakeStore for S3Lake {
             .await
             .map_err(|error| failed("DeleteObject", key, error))?;
         Ok(())
+    }
+}
+
+impl S3Lake {
+    async fn put_object(
+        &self,
+        key: &str,
+        body: Bytes,
+        condition: Condition,
+        generation: Option<u64>,
+    ) -> Result<String, StoreError> {
+        let mut request = self.client.put_object().bucket(&self.bucket).key(key).body(ByteStream::from(body));
+        if let Some(generation) = generation {
+            request = request.metadata(GENERATION_METADATA, generation.to_string());
+        }
+        let request = match condition {
+            Condition::Always => request,
+            Condition::IfAbsent => request.if_none_match("*"),
+            Condition::IfMatch(etag) => request.if_match(etag),
+        };
+        let output = request.send().await.map_err(|error| failed("PutObject", key, error))?;
+        Ok(output.e_tag().ok_or_else(|| protocol("PutObject", key, "an ETag"))?.to_owned())
     }
 }
 

@@ -1,6 +1,8 @@
 //! The curated table's files: its Arrow schema, Parquet files written in memory up to a target size, stored
-//! files read back by column over ranged reads, and rows of earlier curation rules brought up to date.
+//! files read back by column over ranged reads, files of earlier schemas read as this one's, and rows of
+//! earlier curation rules brought up to date.
 
+pub(crate) mod evolution;
 pub mod reader;
 pub mod schema;
 pub mod upgrade;

@@ -17,6 +17,7 @@ use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 
 use crate::store::LakeStore;
 use crate::table::TableError;
+use crate::table::evolution::Projection;
 use crate::table::schema::{UNIQUE_ID, schema};
 
 /// The footer bytes read in the first request: enough for a data file's whole metadata.
@@ -76,7 +77,8 @@ pub async fn for_each_unique_id<S: LakeStore>(
     Ok(())
 }
 
-/// Calls `each` with every batch of the data file `key` of `size` bytes, all columns.
+/// Calls `each` with every batch of the data file `key` of `size` bytes, as batches of the table's schema
+/// (a file of an earlier schema is read as this one's: `evolution`).
 pub async fn for_each_batch<S: LakeStore>(
     store: &S,
     key: &str,
@@ -85,16 +87,11 @@ pub async fn for_each_batch<S: LakeStore>(
 ) -> Result<(), TableError> {
     let object = RangedObject { store: store.clone(), key: key.to_owned(), size };
     let builder = ParquetRecordBatchStreamBuilder::new(object).await?;
-    if builder.schema().fields() != schema().fields() {
-        return Err(TableError::Schema {
-            key: key.to_owned(),
-            reason: "its columns differ from this version's".into(),
-        });
-    }
+    // The batch is rebuilt on the table's schema, which also drops any metadata the file's carries.
+    let projection = Projection::new(key, builder.schema(), schema())?;
     let mut batches = builder.with_batch_size(READ_BATCH_ROWS).build()?;
     while let Some(batch) = batches.try_next().await? {
-        // The file's schema may carry metadata of its own; the batch is rebuilt on the table's.
-        each(RecordBatch::try_new(schema(), batch.columns().to_vec())?)?;
+        each(projection.apply(&batch)?)?;
     }
     Ok(())
 }

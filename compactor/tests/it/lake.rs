@@ -1,12 +1,15 @@
 //! The compactor's scenarios: against a real S3 API on loopback (moto, started by `scripts/test`, each
 //! test a bucket of its own), the curated table holds each produced record exactly once after S3 faults,
-//! a run killed between any two of its writes, runs at once, late records and records landed twice; no
-//! curated value is a CNP, an IBAN, an e-mail address, a record's id, name or street; and the lake is in
-//! the curated bucket only.
+//! a run killed between any two of its writes, runs at once, late records and records landed twice; a
+//! manifest write delivered late never takes a manifest back; no curated value is a CNP, an IBAN, an
+//! e-mail address, a record's id, name or street; and the lake is in the curated bucket only.
 
 use std::collections::HashMap;
 
+use compactor::store::{LakeStore, StoreError, Stores};
+
 use crate::support::faults::FaultyLake;
+use crate::support::late_writes::{LateWrites, StampedWrite};
 use crate::support::moto::{MotoLake, key, records, row_id, settings};
 use crate::support::personal_data::personal_data_in;
 use compactor::curate::{PersonalData, curate};
@@ -118,6 +121,47 @@ async fn records_landing_after_their_day_was_compacted_join_it_once() {
     assert_once(&lake.table().await, &produced);
     let files = lake.listed_files().await;
     assert_eq!(files.len(), 2, "one file a day: small files are rewritten with the new rows");
+}
+
+#[tokio::test]
+async fn a_manifest_write_delivered_late_never_takes_a_manifest_back() {
+    let lake = MotoLake::new().await;
+    let mut produced = land_two_days(&lake, 6).await;
+    lake.run(&lake.stores, &settings()).await.expect("the first run");
+    // Run A compacts late records of the second day and publishes its manifest, a copy of the write kept.
+    let late = LateWrites::new(lake.stores.lake.clone());
+    let first_late = records(70, 30, DAY_2);
+    lake.land(&DAY_2[..10], "late-a", &first_late).await;
+    produced.extend(first_late);
+    let stores = Stores { landing: LateWrites::new(lake.stores.landing.clone()), lake: late.clone() };
+    lake.run(&stores, &settings()).await.expect("run A");
+    let sent_by_a = late.kept();
+    assert_eq!(sent_by_a.len(), 1, "one manifest changed, the second day's");
+    // Run B compacts more and publishes a later generation.
+    let second_late = records(71, 30, DAY_2);
+    lake.land(&DAY_2[..10], "late-b", &second_late).await;
+    produced.extend(second_late);
+    lake.run(&lake.stores, &settings()).await.expect("run B");
+    let published = manifests(&lake, &sent_by_a).await;
+    assert_eq!(published[0].0, Some(sent_by_a[0].generation + 1));
+
+    // A's write arrives again, late, as S3 sees a request retried after its answer was lost.
+    let write = &sent_by_a[0];
+    let again =
+        lake.stores.lake.put_stamped(&write.key, write.body.clone(), write.condition.clone(), write.generation).await;
+    assert!(matches!(again, Err(StoreError::Changed { .. })), "{again:?}");
+    assert_eq!(manifests(&lake, &sent_by_a).await, published, "the manifest as B left it");
+    assert_once(&lake.table().await, &produced);
+}
+
+/// The generation and ETag of each manifest `writes` named.
+async fn manifests(lake: &MotoLake, writes: &[StampedWrite]) -> Vec<(Option<u64>, String)> {
+    let mut found = Vec::new();
+    for write in writes {
+        let fetched = lake.stores.lake.get(&write.key).await.expect("a read").expect("a manifest");
+        found.push((fetched.generation, fetched.etag));
+    }
+    found
 }
 
 fn rows(personal: &PersonalData) -> String {

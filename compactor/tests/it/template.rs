@@ -57,3 +57,44 @@ fn the_glue_table_has_the_data_files_columns_in_order_with_their_types() {
         .collect();
     assert_eq!(glue, arrow);
 }
+
+#[test]
+fn athena_reads_the_data_files_by_column_name_so_a_file_of_an_earlier_schema_reads_an_added_column_as_null() {
+    let template = template();
+    let descriptor = &template["Resources"]["UserSessionsTable"]["Properties"]["TableInput"]["StorageDescriptor"];
+    let serde = &descriptor["SerdeInfo"];
+    assert_eq!(text(&serde["SerializationLibrary"]), "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe");
+    // By index, a file without a column added since would shift every later column into the wrong one.
+    let by_index = serde["Parameters"]["parquet.column.index.access"].as_str().unwrap_or("false");
+    assert_eq!(by_index, "false", "columns must be read by name");
+    // Each column a later version adds is nullable, as `table::evolution` needs; the first version's were
+    // these, and every later one must be nullable.
+    let first_version = [
+        "unique_id",
+        "accessed_at",
+        "session_duration",
+        "download_speed",
+        "upload_speed",
+        "consumed_traffic",
+        "birth_year",
+        "sex",
+        "county",
+        "personal_number",
+        "email",
+        "phone_number",
+        "mac_address",
+        "ip_address",
+        "iban",
+        "person_name",
+        "user_name",
+        "address",
+        "birth_date",
+    ];
+    for field in compactor::table::schema::schema().fields() {
+        assert!(
+            first_version.contains(&field.name().as_str()) || field.is_nullable(),
+            "{} was added after the first version and must be nullable",
+            field.name()
+        );
+    }
+}

@@ -114,6 +114,28 @@ impl<S: LakeStore> LakeStore for FaultyLake<S> {
         }
     }
 
+    async fn put_stamped(
+        &self,
+        key: &str,
+        body: Bytes,
+        condition: Condition,
+        generation: u64,
+    ) -> Result<String, StoreError> {
+        match self.fault(true) {
+            Fault::None => self.inner.put_stamped(key, body, condition, generation).await,
+            Fault::Before => Err(injected("PutObject", key)),
+            Fault::After => {
+                let conditional = condition != Condition::Always;
+                self.inner.put_stamped(key, body, condition, generation).await?;
+                if conditional {
+                    Err(StoreError::Changed { key: key.to_owned() })
+                } else {
+                    Err(injected("PutObject", key))
+                }
+            }
+        }
+    }
+
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         match self.fault(true) {
             Fault::None => self.inner.delete(key).await,
