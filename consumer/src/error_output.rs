@@ -67,28 +67,62 @@ fn code(rank: usize) -> String {
     String::from_utf8_lossy(&code).into_owned()
 }
 
+/// Reasons named in an object's header at most: with the code they share for the rest, every code is one
+/// character.
+const NAMED_REASONS: usize = 61;
+/// Bytes the named reasons may take in the header, so that with the rest of the header it stays within
+/// the 4 KiB a message's error output may cost beyond twice the message.
+const REASONS_TABLE_BYTES: usize = 3 * 1024;
+
+/// A reason as the error output keeps it: the field, the problem and what the schema expects. Where a
+/// syntax error broke and how long a body was are left out: they differ from record to record (each would
+/// be a reason of its own) and the record's text shows them.
+type Reason<'a> = (&'a str, Problem, Option<&'a str>);
+
+fn reason<'a>(record: &'a Rejected) -> Reason<'a> {
+    let problem = record.reason.problem();
+    let detail = match problem {
+        Problem::NotJson | Problem::TooLarge => None,
+        _ => record.reason.detail(),
+    };
+    (record.reason.field(), problem, detail)
+}
+
 /// One message's refused records (in order, at least one) as the object's body.
 fn body(message_id: &str, records: &[&Rejected]) -> Vec<u8> {
-    // A reason is the field and the problem; the detail is the first such record's (the same for every
-    // record but where a syntax error broke, which its text shows).
-    let mut reasons: Vec<((&str, Problem), usize, Option<&str>)> = Vec::new();
-    let mut index: HashMap<(&str, Problem), usize> = HashMap::new();
+    let mut reasons: Vec<(Reason, usize)> = Vec::new();
+    let mut index: HashMap<Reason, usize> = HashMap::new();
     for record in records {
-        let reason = (record.reason.field(), record.reason.problem());
+        let reason = reason(record);
         let at = *index.entry(reason).or_insert_with(|| {
-            reasons.push((reason, 0, record.reason.detail()));
+            reasons.push((reason, 0));
             reasons.len() - 1
         });
         reasons[at].1 += 1;
     }
     let mut ranked: Vec<usize> = (0..reasons.len()).collect();
     ranked.sort_by_key(|at| std::cmp::Reverse(reasons[*at].1));
+    // The most frequent reasons are named, each under a one-character code, while the table stays within
+    // its bytes; the rest share the code `other` (their texts are there to decode again).
     let mut codes = vec![String::new(); reasons.len()];
     let mut table = serde_json::Map::new();
-    for (rank, at) in ranked.into_iter().enumerate() {
-        let ((field, problem), _, detail) = reasons[at];
-        codes[at] = code(rank);
-        table.insert(codes[at].clone(), json!({"field": field, "problem": problem.as_str(), "detail": detail}));
+    let mut table_bytes = 0;
+    let other = code(NAMED_REASONS);
+    for at in ranked {
+        let ((field, problem, detail), _) = reasons[at];
+        let entry = json!({"field": field, "problem": problem.as_str(), "detail": detail});
+        let entry_bytes = entry.to_string().len() + 8;
+        if table.len() < NAMED_REASONS && table_bytes + entry_bytes <= REASONS_TABLE_BYTES {
+            codes[at] = code(table.len());
+            table_bytes += entry_bytes;
+            table.insert(codes[at].clone(), entry);
+        } else {
+            codes[at] = other.clone();
+        }
+    }
+    if codes.contains(&other) {
+        let detail = "a reason the table has no room to name; decode the record again to see it";
+        table.insert(other, json!({"field": null, "problem": "other", "detail": detail}));
     }
     let single = records.len() == 1 && records[0].line.is_none();
     let header = json!({
@@ -101,7 +135,7 @@ fn body(message_id: &str, records: &[&Rejected]) -> Vec<u8> {
     let mut body = header.to_string().into_bytes();
     body.push(b'\n');
     for record in records {
-        let code = &codes[index[&(record.reason.field(), record.reason.problem())]];
+        let code = &codes[index[&reason(record)]];
         body.extend_from_slice(code.as_bytes());
         body.push(b'\t');
         body.extend_from_slice(record.text.as_bytes());
@@ -160,11 +194,11 @@ mod tests {
         Rejected { message_id, line, reason, text, sent_at: DateTime::from_timestamp_millis(1_764_136_800_100) }
     }
 
-    /// A record's field and problem.
-    type Reason = (String, String);
+    /// A record's field (`*` for the reasons the table has no room to name) and problem, read back.
+    type ReadReason = (String, String);
 
     /// An object read back: its header, and each record's reason and text.
-    fn read(body: &[u8]) -> (serde_json::Value, Vec<(Reason, String)>) {
+    fn read(body: &[u8]) -> (serde_json::Value, Vec<(ReadReason, String)>) {
         let text = String::from_utf8(body.to_vec()).expect("UTF-8");
         let (header, rest) = text.split_once('\n').expect("a header line");
         let header: serde_json::Value = serde_json::from_str(header).expect("a JSON header");
@@ -175,7 +209,7 @@ mod tests {
             .map(|entry| {
                 let (code, text) = entry.split_once('\t').expect("code, tab, text");
                 let reason = &header["reasons"][code];
-                let field = reason["field"].as_str().expect("a field").to_owned();
+                let field = reason["field"].as_str().unwrap_or("*").to_owned();
                 ((field, reason["problem"].as_str().expect("a problem").to_owned()), text.to_owned())
             })
             .collect();
@@ -221,6 +255,28 @@ mod tests {
         assert!(object.len() <= 2 * body.len() + 4096, "{} bytes from a body of {}", object.len(), body.len());
         let (_, read_back) = read(&object);
         assert_eq!(read_back.iter().map(|(_, text)| text).collect::<Vec<_>>(), texts.iter().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_message_of_every_cheap_reason_stays_within_twice_its_size_and_4_kib() {
+        // The cheapest record of each reason a field can have, so the reasons table is as large as a
+        // message can make it for what it pays.
+        let mut texts: Vec<String> = ["x", "1", "[]", "{}", "{\"zz\":1}"].map(str::to_owned).to_vec();
+        for field in shared::record::FIELD_NAMES {
+            for value in ["1", "\"x\"", "[]", "-1", "true", "null", "1.5", "{}", "99999999999"] {
+                texts.push(format!("{{\"{field}\":{value}}}"));
+            }
+            texts.push(format!("{{\"{field}\":1,\"{field}\":1}}"));
+        }
+        let body: String = texts.iter().map(|text| format!("{text}\n")).collect();
+        let records: Vec<Rejected> =
+            texts.iter().enumerate().map(|(line, text)| rejected("m", Some(line + 1), text)).collect();
+        let object = super::body("m", &records.iter().collect::<Vec<_>>());
+        let (header, read_back) = read(&object);
+        assert!(object.len() <= 2 * body.len() + 4096, "{} bytes from a body of {}", object.len(), body.len());
+        assert_eq!(read_back.len(), texts.len());
+        let reasons = header["reasons"].as_object().expect("reasons");
+        assert!(reasons.len() > 20 && reasons.values().any(|reason| reason["problem"] == "other"), "{header}");
     }
 
     #[tokio::test]

@@ -55,7 +55,7 @@ def records(body):
 def _code_and_text(line):
     code, tab, record = line.partition("\t")
     if not tab:
-        raise MalformedErrorOutput(f"a record's line without a tab after its reason code: {code[:20]!r}")
+        raise MalformedErrorOutput("a record's line without a tab after its reason code")
     return code, record
 
 

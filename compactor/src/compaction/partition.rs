@@ -124,20 +124,28 @@ async fn commit<S: LakeStore>(
     let mut report = PartitionReport { commits: 1, ..PartitionReport::default() };
     let mut rows = NewRows::default();
     let budget = run.settings.input_bytes_per_commit;
-    // The chunk was sized on an estimate of what its objects inflate to; once what they really hold
-    // reaches the budget, the rest wait for the next commit.
+    // The chunk was sized on an estimate of what its objects inflate to. Each object may take what is left
+    // of the budget: one that would go beyond waits for the next commit, where it comes first and may take
+    // the whole budget; only an object beyond the whole budget is refused. So a commit holds one budget of
+    // text at most, whatever the compression.
     let mut inflated = 0;
     let mut taken = 0;
     for object in &chunk {
         if inflated >= budget {
             break;
         }
-        taken += 1;
         // Gone since the listing: it expired, and every record it held was compacted long ago.
-        let Some(fetched) = stores.landing.get(&object.key).await? else { continue };
+        let Some(fetched) = stores.landing.get(&object.key).await? else {
+            taken += 1;
+            continue;
+        };
+        let landed = landing::records(&object.key, &fetched.body, budget - inflated);
+        if inflated > 0 && landed.text_bytes > budget - inflated {
+            break;
+        }
+        taken += 1;
         report.landed_objects += 1;
         report.landed_bytes += fetched.body.len() as u64;
-        let landed = landing::records(&object.key, &fetched.body, budget);
         inflated += landed.text_bytes;
         for rejected in &landed.rejected {
             // The consumer lands only valid records: a line that is not one, or an object that inflates

@@ -41,11 +41,11 @@ pub(crate) struct Landed {
 pub(crate) fn records(key: &str, bytes: &[u8], limit: u64) -> Landed {
     let unpacked;
     let text = if key.ends_with(".gz") {
-        let mut buffer = Vec::with_capacity(bytes.len().saturating_mul(4).min(usize::try_from(limit).unwrap_or(0)));
-        let refusal = match GzDecoder::new(bytes).take(limit.saturating_add(1)).read_to_end(&mut buffer) {
+        let mut buffer = Vec::new();
+        let refusal = match inflate(bytes, limit, &mut buffer) {
             Err(source) => Some(LandingError::Gzip { key: key.to_owned(), source }),
-            Ok(_) if buffer.len() as u64 > limit => Some(LandingError::TooLarge { key: key.to_owned(), limit }),
-            Ok(_) => None,
+            Ok(()) if buffer.len() as u64 > limit => Some(LandingError::TooLarge { key: key.to_owned(), limit }),
+            Ok(()) => None,
         };
         if let Some(error) = refusal {
             return Landed { rejected: vec![error], text_bytes: buffer.len() as u64, ..Landed::default() };
@@ -66,6 +66,26 @@ pub(crate) fn records(key: &str, bytes: &[u8], limit: u64) -> Landed {
         }
     }
     landed
+}
+
+/// Inflates `bytes` into `out`, at most `limit` + 1 bytes (one more tells a larger object), growing `out`
+/// by doubling but never past that, so an object that inflates without end costs `limit` + 1 bytes.
+fn inflate(bytes: &[u8], limit: u64, out: &mut Vec<u8>) -> std::io::Result<()> {
+    let most = usize::try_from(limit.saturating_add(1)).unwrap_or(usize::MAX);
+    let mut decoder = GzDecoder::new(bytes).take(limit.saturating_add(1));
+    let mut chunk = vec![0; 64 * 1024];
+    out.reserve_exact(bytes.len().saturating_mul(4).min(most));
+    loop {
+        let read = decoder.read(&mut chunk)?;
+        if read == 0 {
+            return Ok(());
+        }
+        if out.len() + read > out.capacity() {
+            let grown = (out.capacity() * 2).max(out.len() + read).min(most);
+            out.reserve_exact(grown - out.len());
+        }
+        out.extend_from_slice(&chunk[..read]);
+    }
 }
 
 #[cfg(test)]
@@ -109,6 +129,9 @@ mod tests {
         let landed = records("p/dt=2026-11-26/bomb.ndjson.gz", &bomb, 1 << 20);
         assert!(landed.records.is_empty());
         assert!(landed.text_bytes <= (1 << 20) + 1, "{} bytes inflated", landed.text_bytes);
+        let mut out = Vec::new();
+        inflate(&bomb, 1 << 20, &mut out).expect("gzip");
+        assert!(out.capacity() <= (1 << 20) + 1, "{} bytes held", out.capacity());
         let error = landed.rejected.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
         assert_eq!(
             error,

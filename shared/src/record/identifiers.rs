@@ -62,18 +62,39 @@ fn is_cnp(text: &str) -> bool {
         && cnp_check_digit(&first_twelve) == digits[12]
 }
 
-/// Checked as the pseudonyms normalise it: without white space, in capitals.
+/// The longest IBAN (34 characters) in groups of four with a space between.
+const IBAN_MAX_CHARS: usize = 42;
+/// The longest phone number taken: 15 digits, a `+` and a separator between each digit and the next.
+const PHONE_MAX_CHARS: usize = 32;
+/// RFC 5321's longest address.
+const EMAIL_MAX_BYTES: usize = 254;
+
+/// ASCII letters, digits and spaces only, checked in capitals without the spaces. Unicode white space
+/// or case folding (`ſ` to `S`) would let other text pass as an IBAN.
 fn is_iban(text: &str) -> bool {
-    let electronic: String = text.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
+    if text.len() > IBAN_MAX_CHARS || !text.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b' ') {
+        return false;
+    }
+    let electronic: String = text.chars().filter(|c| *c != ' ').collect::<String>().to_ascii_uppercase();
     electronic.parse::<Iban>().is_ok()
 }
 
+/// An unquoted address of visible ASCII and Unicode letters and digits (the seed's names carry
+/// diacritics): a quoted local part could hold any text, and format or control characters (a zero-width
+/// space, a right-to-left override) could make two addresses look alike.
 fn is_email(text: &str) -> bool {
+    let visible = text.chars().all(|c| c.is_ascii_graphic() || c.is_alphanumeric());
+    if text.len() > EMAIL_MAX_BYTES || text.starts_with('"') || !visible {
+        return false;
+    }
     let options = Options::default().with_required_tld().without_domain_literal().without_display_text();
     EmailAddress::parse_with_options(text, options).is_ok()
 }
 
 fn is_phone_number(text: &str) -> bool {
+    if text.len() > PHONE_MAX_CHARS {
+        return false;
+    }
     let international = text.starts_with('+');
     let rest = if international { &text[1..] } else { text };
     if !rest.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '.' | '-' | '(' | ')')) {
@@ -142,6 +163,9 @@ mod tests {
         assert!(!is_iban("RO48AAAA1B31007593840000"), "mod-97");
         assert!(!is_iban("RO49AAAA1B3100759384000"), "RO's length");
         assert!(!is_iban("anything at all"));
+        assert!(!is_iban("RO49\u{2003}AAAA1B31007593840000"), "a Unicode space");
+        assert!(!is_iban("RO49AAAA1B31007593840000                   "), "longer than an IBAN in groups");
+        assert!(!is_iban("RO49AAAA1B31007593840000\u{17f}"), "a long s that capitalises to S");
     }
 
     #[test]
@@ -158,6 +182,10 @@ mod tests {
             "a b@c.ro",
             "Ioana <ioana@gmail.com>",
             "a@[10.0.0.1]",
+            "\"Ion Popescu 2900101120015\"@x.ro",
+            "io\u{200b}ana@gmail.com",
+            "io\u{202e}ana@gmail.com",
+            "io\u{a0}ana@gmail.com",
         ] {
             assert!(!is_email(bad), "{bad}");
         }
