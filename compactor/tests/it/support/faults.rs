@@ -2,6 +2,7 @@
 //! or after it took effect with the answer lost (a conditional write then answers 412, as its retry
 //! would); or every call after a number of writes, as a run killed between two writes.
 
+use std::future::Future;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
@@ -70,6 +71,32 @@ impl<S: LakeStore> FaultyLake<S> {
     }
 }
 
+impl<S: LakeStore> FaultyLake<S> {
+    /// A PutObject of `key` by the plan: `write` is the request, made or not; a conditional write whose
+    /// answer was lost fails as its retry would.
+    async fn write<F: Future<Output = Result<String, StoreError>>>(
+        &self,
+        key: &str,
+        conditional: bool,
+        write: impl FnOnce() -> F,
+    ) -> Result<String, StoreError> {
+        match self.fault(true) {
+            Fault::None => write().await,
+            Fault::Before => Err(injected("PutObject", key)),
+            Fault::After => {
+                write().await?;
+                // The SDK retries a request whose answer was lost; a conditional write's retry then fails
+                // its own condition, as S3 answers it: 412.
+                if conditional {
+                    Err(StoreError::Changed { key: key.to_owned() })
+                } else {
+                    Err(injected("PutObject", key))
+                }
+            }
+        }
+    }
+}
+
 fn injected(operation: &'static str, key: &str) -> StoreError {
     StoreError::Request { operation, key: key.to_owned(), message: "injected fault".into(), source: None }
 }
@@ -97,21 +124,8 @@ impl<S: LakeStore> LakeStore for FaultyLake<S> {
     }
 
     async fn put(&self, key: &str, body: Bytes, condition: Condition) -> Result<String, StoreError> {
-        match self.fault(true) {
-            Fault::None => self.inner.put(key, body, condition).await,
-            Fault::Before => Err(injected("PutObject", key)),
-            Fault::After => {
-                let conditional = condition != Condition::Always;
-                self.inner.put(key, body, condition).await?;
-                // The SDK retries a request whose answer was lost; a conditional write's retry then fails
-                // its own condition, as S3 answers it: 412.
-                if conditional {
-                    Err(StoreError::Changed { key: key.to_owned() })
-                } else {
-                    Err(injected("PutObject", key))
-                }
-            }
-        }
+        let conditional = condition != Condition::Always;
+        self.write(key, conditional, || self.inner.put(key, body, condition)).await
     }
 
     async fn put_stamped(
@@ -121,19 +135,8 @@ impl<S: LakeStore> LakeStore for FaultyLake<S> {
         condition: Condition,
         generation: u64,
     ) -> Result<String, StoreError> {
-        match self.fault(true) {
-            Fault::None => self.inner.put_stamped(key, body, condition, generation).await,
-            Fault::Before => Err(injected("PutObject", key)),
-            Fault::After => {
-                let conditional = condition != Condition::Always;
-                self.inner.put_stamped(key, body, condition, generation).await?;
-                if conditional {
-                    Err(StoreError::Changed { key: key.to_owned() })
-                } else {
-                    Err(injected("PutObject", key))
-                }
-            }
-        }
+        let conditional = condition != Condition::Always;
+        self.write(key, conditional, || self.inner.put_stamped(key, body, condition, generation)).await
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
