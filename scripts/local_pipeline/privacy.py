@@ -25,50 +25,11 @@ from pathlib import Path
 
 import duckdb
 
-# The counties and București as the compactor writes them (compactor/src/county.rs).
-COUNTIES = (
-    "Alba",
-    "Arad",
-    "Argeș",
-    "Bacău",
-    "Bihor",
-    "Bistrița-Năsăud",
-    "Botoșani",
-    "Brașov",
-    "Brăila",
-    "București",
-    "Buzău",
-    "Caraș-Severin",
-    "Călărași",
-    "Cluj",
-    "Constanța",
-    "Covasna",
-    "Dâmbovița",
-    "Dolj",
-    "Galați",
-    "Giurgiu",
-    "Gorj",
-    "Harghita",
-    "Hunedoara",
-    "Ialomița",
-    "Iași",
-    "Ilfov",
-    "Maramureș",
-    "Mehedinți",
-    "Mureș",
-    "Neamț",
-    "Olt",
-    "Prahova",
-    "Satu Mare",
-    "Sălaj",
-    "Sibiu",
-    "Suceava",
-    "Teleorman",
-    "Timiș",
-    "Tulcea",
-    "Vaslui",
-    "Vâlcea",
-    "Vrancea",
+# The counties and București as the compactor writes them: the list it reads (compactor/src/county.rs).
+COUNTIES = tuple(
+    (Path(__file__).resolve().parents[2] / "compactor" / "src" / "counties.txt")
+    .read_text(encoding="utf-8")
+    .splitlines()
 )
 # The curated row's string columns by what they may hold.
 TOKEN_COLUMNS = ("unique_id", "personal_number", "email", "phone_number", "mac_address", "ip_address", "iban")
