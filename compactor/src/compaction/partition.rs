@@ -265,7 +265,6 @@ pub(super) async fn publish<S: LakeStore>(
     let key = run.layout.manifest_key(date);
     let mut lost = 0;
     loop {
-        let manifest = state.manifest(run.layout);
         let condition = match store.get(&key).await? {
             Some(current) if current.generation.is_some_and(|generation| generation >= state.generation) => {
                 return Ok(());
@@ -273,7 +272,8 @@ pub(super) async fn publish<S: LakeStore>(
             Some(current) => Condition::IfMatch(current.etag),
             None => Condition::IfAbsent,
         };
-        match store.put_stamped(&key, Bytes::from(manifest), condition, state.generation).await {
+        let manifest = Bytes::from(state.manifest(run.layout));
+        match store.put_stamped(&key, manifest, condition, state.generation).await {
             Ok(_) => {}
             Err(crate::store::StoreError::Changed { .. }) => {
                 lost += 1;
