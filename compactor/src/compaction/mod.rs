@@ -66,6 +66,9 @@ pub struct Run<'a> {
     pub now: DateTime<Utc>,
     /// No new commit is started after this.
     pub stop_at: Instant,
+    /// A commit takes no more landed objects after this and commits those it took, so one begun just before
+    /// `stop_at` still ends in time, whatever the store's speed.
+    pub take_until: Instant,
 }
 
 /// One partition's share of a run.
@@ -79,6 +82,9 @@ pub struct PartitionReport {
     pub records_written: u64,
     pub files_written: u64,
     pub bytes_written: u64,
+    /// Data files whose ids a commit read to leave out copies: those whose rows' times meet a new row's,
+    /// and the small ones it rewrites.
+    pub files_searched: u64,
     /// Small files rewritten into a larger one.
     pub files_merged: u64,
     /// Files of earlier curation rules rewritten under this version's (a lake compacted before ids were
@@ -110,6 +116,7 @@ impl PartitionReport {
         self.records_written += other.records_written;
         self.files_written += other.files_written;
         self.bytes_written += other.bytes_written;
+        self.files_searched += other.files_searched;
         self.files_merged += other.files_merged;
         self.files_upgraded += other.files_upgraded;
         self.rejected_lines += other.rejected_lines;

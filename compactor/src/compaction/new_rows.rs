@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use crate::curate::{CuratedRecord, PersonalData, curate, row_id};
+use crate::table::writer::TimeRange;
 use shared::UserSession;
 
 #[derive(Debug, Default)]
@@ -30,6 +31,13 @@ impl NewRows {
         self.rows.len()
     }
 
+    /// The rows' `accessed_at` in microseconds, sorted: what a file must span to hold a copy of one.
+    pub(super) fn times(&self) -> RowTimes {
+        let mut times: Vec<i64> = self.rows.values().map(|row| row.accessed_at.and_utc().timestamp_micros()).collect();
+        times.sort_unstable();
+        RowTimes(times)
+    }
+
     /// Rows whose address named no county of the fixed list.
     pub(super) fn without_county(&self) -> u64 {
         self.rows.values().filter(|row| row.county.is_none()).count() as u64
@@ -41,5 +49,33 @@ impl NewRows {
         let mut rows: Vec<CuratedRecord> = self.rows.into_values().collect();
         rows.sort_unstable_by(|a, b| (a.accessed_at, &a.unique_id).cmp(&(b.accessed_at, &b.unique_id)));
         rows
+    }
+}
+
+/// The new rows' times, sorted.
+#[derive(Debug)]
+pub(super) struct RowTimes(Vec<i64>);
+
+impl RowTimes {
+    /// Whether a row's time is in `range`.
+    pub(super) fn meet(&self, range: TimeRange) -> bool {
+        let from = self.0.partition_point(|at| *at < range.first);
+        self.0.get(from).is_some_and(|at| *at <= range.last)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_meet_a_range_that_holds_one_of_them() {
+        let times = RowTimes(vec![10, 20, 30]);
+        for (first, last, meets) in
+            [(0, 9, false), (0, 10, true), (11, 19, false), (15, 25, true), (30, 40, true), (31, 99, false)]
+        {
+            assert_eq!(times.meet(TimeRange { first, last }), meets, "{first}..={last}");
+        }
+        assert!(!RowTimes(Vec::new()).meet(TimeRange { first: i64::MIN, last: i64::MAX }));
     }
 }

@@ -44,8 +44,11 @@ pub(super) async fn compact<S: LakeStore>(
 ) -> Result<PartitionReport, CompactError> {
     let present: BTreeSet<&str> = landed.iter().map(|object| object.key.as_str()).collect();
     let grace = chrono::Duration::from_std(run.settings.grace).unwrap_or(chrono::Duration::MAX);
-    let ready: Vec<&Listed> =
+    let mut ready: Vec<&Listed> =
         landed.iter().filter(|object| run.now.signed_duration_since(object.last_modified) >= grace).collect();
+    // Oldest first: records land about when they happen, so a commit's rows span a short time and so do
+    // its files, and a later commit searches few of them for copies.
+    ready.sort_by(|a, b| (a.last_modified, &a.key).cmp(&(b.last_modified, &b.key)));
     let mut report = PartitionReport::default();
     let mut conflicts = 0;
     let store = &stores.lake;
@@ -131,7 +134,8 @@ async fn commit<S: LakeStore>(
     let mut inflated = 0;
     let mut taken = 0;
     for object in &chunk {
-        if inflated >= budget {
+        // Past `take_until` the commit goes on with what it took, at least one object.
+        if inflated >= budget || (taken > 0 && Instant::now() >= run.take_until) {
             break;
         }
         // Gone since the listing: it expired, and every record it held was compacted long ago.
@@ -168,8 +172,18 @@ async fn commit<S: LakeStore>(
     // rows are not written a second time beside them.
     let upgrading = read.state.files.iter().any(|file| file.curation < CURATION);
     let mut held = HashSet::new();
+    let times = rows.times();
+    let target = run.settings.target_file_bytes as u64;
     for file in &read.state.files {
         let keep = upgrading && file.curation >= CURATION;
+        // A copy of a record carries its time, so only a file whose rows span a new row's time can hold
+        // one: the others are not read, and a commit costs what it adds, not what the partition holds. A
+        // small file (rewritten below) and one whose times the state does not give are read whatever.
+        let may_hold = file.bytes < target || file.accessed.is_none_or(|range| times.meet(range));
+        if !(may_hold || keep) {
+            continue;
+        }
+        report.files_searched += 1;
         for_each_unique_id(store, &file.key, file.bytes, |id| {
             let id = upgrade_id(id, run.personal);
             rows.forget(&id);
@@ -246,7 +260,13 @@ pub(super) async fn store_files<S: LakeStore>(
         store.put(&key, file.bytes, Condition::Always).await?;
         report.files_written += 1;
         report.bytes_written += bytes;
-        entries.push(FileEntry { key, records: file.records, bytes, curation: CURATION });
+        entries.push(FileEntry {
+            key,
+            records: file.records,
+            bytes,
+            curation: CURATION,
+            accessed: Some(file.accessed),
+        });
     }
     Ok(entries)
 }

@@ -46,6 +46,7 @@ async fn run(lake: &MemoryLake, settings: &Settings, now: &str) -> super::Report
         personal: &PersonalData::Raw,
         now: time(now),
         stop_at: Instant::now() + Duration::from_secs(60),
+        take_until: Instant::now() + Duration::from_secs(60),
     };
     compact(&Stores::single(lake.clone()), &run).await.expect("listed")
 }
@@ -107,6 +108,67 @@ async fn late_records_join_the_partition_once_and_its_small_file_is_rewritten() 
     run(&lake, &settings(), "2026-11-30T14:00:00Z").await;
     assert!(!lake.objects().contains_key(&first[0]));
     assert_eq!(lake.objects().keys().filter(|key| key.ends_with(".parquet")).count(), 1);
+}
+
+/// `count` records a second apart from `start`.
+fn records_from(seed: u64, count: usize, start: &str) -> Vec<UserSession> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let start = time(start);
+    (0..count)
+        .map(|n| producer::generator::user_session(&mut rng, start + chrono::Duration::seconds(n as i64)))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_commit_searches_only_the_files_whose_times_meet_its_rows() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    let settings = Settings { target_file_bytes: 32 << 10, ..settings() };
+    // Three batches of rows, so three files (a file is cut between batches).
+    let morning = records_from(4, 17_000, "2026-11-29T00:00:00Z");
+    land(&lake, "morning", &morning).await;
+    run(&lake, &settings, "2026-11-29T11:00:00Z").await;
+    let files = state(&lake).files;
+    assert!(files.len() >= 3, "{} files", files.len());
+    let small = files.iter().filter(|file| file.bytes < 32 << 10).count() as u64;
+
+    lake.set_now(time("2026-11-29T13:00:00Z"));
+    let noon = records_from(5, 100, "2026-11-29T12:00:00Z");
+    land(&lake, "noon", &noon).await;
+    let report = run(&lake, &settings, "2026-11-29T14:00:00Z").await;
+    assert_eq!((report.totals.files_searched, report.totals.records_written), (small, 100), "only the small file");
+
+    // A copy of a morning record, redelivered hours later, is found in the one file that spans its time.
+    lake.set_now(time("2026-11-29T15:00:00Z"));
+    let small = state(&lake).files.iter().filter(|file| file.bytes < 32 << 10).count() as u64;
+    let afternoon = records_from(6, 10, "2026-11-29T14:30:00Z");
+    land(&lake, "late-copy", &[&afternoon[..], &morning[10_000..10_001]].concat()).await;
+    let report = run(&lake, &settings, "2026-11-29T16:00:00Z").await;
+    assert_eq!((report.totals.files_searched, report.totals.duplicates), (small + 1, 1));
+    let table = table(&lake).await;
+    assert_eq!(table.len(), 17_110);
+    assert!(table.values().all(|count| *count == 1));
+}
+
+#[tokio::test]
+async fn a_commit_past_its_time_to_take_objects_commits_what_it_took() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    let produced = records(7, 30);
+    for (n, part) in produced.chunks(10).enumerate() {
+        land(&lake, &format!("{n}"), part).await;
+    }
+    let layout = layout();
+    let settings = settings();
+    let run = Run {
+        layout: &layout,
+        settings: &settings,
+        personal: &PersonalData::Raw,
+        now: time("2026-11-29T11:00:00Z"),
+        stop_at: Instant::now() + Duration::from_secs(60),
+        take_until: Instant::now(),
+    };
+    let report = compact(&Stores::single(lake.clone()), &run).await.expect("listed");
+    assert_eq!((report.totals.commits, report.totals.records_written, report.totals.objects_left), (3, 30, 0));
+    assert_eq!(table(&lake).await.len(), 30);
 }
 
 #[tokio::test]
@@ -220,8 +282,14 @@ async fn run_as(
     now: &str,
 ) -> Result<super::Report, super::RunError> {
     let layout = layout();
-    let run =
-        Run { layout: &layout, settings, personal, now: time(now), stop_at: Instant::now() + Duration::from_secs(60) };
+    let run = Run {
+        layout: &layout,
+        settings,
+        personal,
+        now: time(now),
+        stop_at: Instant::now() + Duration::from_secs(60),
+        take_until: Instant::now() + Duration::from_secs(60),
+    };
     compact(lake, &run).await
 }
 
@@ -464,6 +532,7 @@ async fn a_manifest_never_goes_back_to_an_older_generation() {
         personal: &PersonalData::Raw,
         now: time("2026-11-29T12:00:01Z"),
         stop_at: Instant::now() + Duration::from_secs(60),
+        take_until: Instant::now() + Duration::from_secs(60),
     };
     super::partition::publish(&lake, &late, date(), older.clone()).await.expect("published");
     let after = lake.get(&manifest_key).await.expect("a read").expect("a manifest");

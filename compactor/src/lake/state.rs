@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::lake::layout::Layout;
+use crate::table::writer::TimeRange;
 
 /// One data file of the partition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +20,10 @@ pub(crate) struct FileEntry {
     /// before states said, is the rules before ids were tokens.
     #[serde(default)]
     pub curation: u32,
+    /// Its rows' first and last `accessed_at`; `None` for a file listed before states said, which every
+    /// commit reads the ids of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accessed: Option<TimeRange>,
 }
 
 /// A data file a commit replaced, and when: readers of the manifest before it may still read it.
@@ -84,8 +89,20 @@ mod tests {
         let state = PartitionState {
             generation: 2,
             files: vec![
-                FileEntry { key: "c/data/dt=2026-11-29/b.parquet".into(), records: 2, bytes: 20, curation: 1 },
-                FileEntry { key: "c/data/dt=2026-11-29/a.parquet".into(), records: 1, bytes: 10, curation: 0 },
+                FileEntry {
+                    key: "c/data/dt=2026-11-29/b.parquet".into(),
+                    records: 2,
+                    bytes: 20,
+                    curation: 1,
+                    accessed: Some(TimeRange { first: 1, last: 2 }),
+                },
+                FileEntry {
+                    key: "c/data/dt=2026-11-29/a.parquet".into(),
+                    records: 1,
+                    bytes: 10,
+                    curation: 0,
+                    accessed: None,
+                },
             ],
             compacted: ["p/dt=2026-11-29/x.ndjson".to_owned()].into(),
             retired: vec![RetiredFile { key: "c/data/dt=2026-11-29/0.parquet".into(), at: DateTime::UNIX_EPOCH }],

@@ -14,6 +14,8 @@ use crate::table::TableError;
 
 /// The column every row is told apart by.
 pub const UNIQUE_ID: &str = "unique_id";
+/// The column a row's time is in, which files are sorted and pruned by.
+pub const ACCESSED_AT: &str = "accessed_at";
 
 /// Columns whose every value is random text, where a dictionary only costs: the record's id and the tokens.
 pub const HIGH_ENTROPY_COLUMNS: [&str; 7] =
@@ -24,7 +26,7 @@ static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     let int = |name: &str| Field::new(name, DataType::Int32, false);
     Arc::new(Schema::new(vec![
         string(UNIQUE_ID, false),
-        Field::new("accessed_at", DataType::Timestamp(TimeUnit::Microsecond, None), false),
+        Field::new(ACCESSED_AT, DataType::Timestamp(TimeUnit::Microsecond, None), false),
         int("session_duration"),
         int("download_speed"),
         int("upload_speed"),

@@ -2,6 +2,8 @@
 //! content so that writing the same rows again writes the same object.
 
 use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_array::types::TimestampMicrosecondType;
 use bytes::Bytes;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -10,7 +12,7 @@ use parquet::schema::types::ColumnPath;
 use sha2::{Digest, Sha256};
 
 use crate::table::TableError;
-use crate::table::schema::{HIGH_ENTROPY_COLUMNS, schema};
+use crate::table::schema::{ACCESSED_AT, HIGH_ENTROPY_COLUMNS, schema};
 
 /// zstd's level for data files. Measured with `cargo bench -p compactor --bench compact`: level 1 made
 /// smaller files than level 3 here (104.5 against 107.8 bytes a record; the tokens are random text either
@@ -26,6 +28,30 @@ pub struct DataFile {
     pub name: String,
     pub bytes: Bytes,
     pub records: u64,
+    /// The first and last `accessed_at` of its rows, in microseconds.
+    pub accessed: TimeRange,
+}
+
+/// The first and last `accessed_at` of a file's rows, in microseconds since the epoch: a commit reads the
+/// ids of a file only when one of its new rows falls in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TimeRange {
+    pub first: i64,
+    pub last: i64,
+}
+
+impl TimeRange {
+    /// Whether `micros` is in the range, ends included.
+    pub fn contains(&self, micros: i64) -> bool {
+        (self.first..=self.last).contains(&micros)
+    }
+
+    fn widen(range: Option<Self>, first: i64, last: i64) -> Self {
+        match range {
+            None => Self { first, last },
+            Some(range) => Self { first: range.first.min(first), last: range.last.max(last) },
+        }
+    }
 }
 
 /// Writes batches into data files of at least `target_bytes` each (all but the last), over by at most a
@@ -34,12 +60,13 @@ pub struct DataFileWriter {
     target_bytes: usize,
     current: Option<ArrowWriter<Vec<u8>>>,
     records: u64,
+    accessed: Option<TimeRange>,
     finished: Vec<DataFile>,
 }
 
 impl DataFileWriter {
     pub fn new(target_bytes: usize) -> Self {
-        Self { target_bytes, current: None, records: 0, finished: Vec::new() }
+        Self { target_bytes, current: None, records: 0, accessed: None, finished: Vec::new() }
     }
 
     /// Adds `batch` to the current file, and finishes that file once it reaches the target size.
@@ -47,12 +74,19 @@ impl DataFileWriter {
         if batch.num_rows() == 0 {
             return Ok(());
         }
+        let times = batch
+            .column_by_name(ACCESSED_AT)
+            .and_then(|column| column.as_primitive_opt::<TimestampMicrosecondType>())
+            .ok_or(TableError::ColumnType(ACCESSED_AT))?;
+        let (first, last) =
+            times.values().iter().fold((i64::MAX, i64::MIN), |(first, last), &at| (first.min(at), last.max(at)));
         let writer = match &mut self.current {
             Some(writer) => writer,
             None => self.current.insert(ArrowWriter::try_new(Vec::new(), schema(), Some(properties()))?),
         };
         writer.write(batch)?;
         self.records += batch.num_rows() as u64;
+        self.accessed = Some(TimeRange::widen(self.accessed, first, last));
         // The row group in progress is counted before compression, several times what it will take; it is
         // flushed at half the target, and the file's size is then what was written, compressed.
         if writer.in_progress_size() >= self.target_bytes / 2 {
@@ -77,10 +111,12 @@ impl DataFileWriter {
 
     fn finish_current(&mut self) -> Result<(), TableError> {
         let Some(writer) = self.current.take() else { return Ok(()) };
+        // A file is begun only by a batch with rows, which sets the range.
+        let Some(accessed) = self.accessed.take() else { return Ok(()) };
         let bytes = Bytes::from(writer.into_inner()?);
         let digest = Sha256::digest(&bytes);
         let name = format!("{}.parquet", hex(&digest[..16]));
-        self.finished.push(DataFile { name, bytes, records: std::mem::take(&mut self.records) });
+        self.finished.push(DataFile { name, bytes, records: std::mem::take(&mut self.records), accessed });
         Ok(())
     }
 }
@@ -129,6 +165,8 @@ mod tests {
         let files = write();
         assert!(files.len() > 2);
         assert_eq!(files.iter().map(|file| file.records).sum::<u64>(), 2_000);
+        let micros = now.timestamp_micros();
+        assert!(files.iter().all(|file| file.accessed == TimeRange { first: micros, last: micros }));
         assert!(files[..files.len() - 1].iter().all(|file| file.bytes.len() >= 32 * 1024));
         let names: Vec<&str> = files.iter().map(|file| file.name.as_str()).collect();
         assert_eq!(names, write().iter().map(|file| file.name.as_str()).collect::<Vec<_>>());

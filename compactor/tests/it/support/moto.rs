@@ -74,6 +74,7 @@ impl MotoLake {
             personal: &personal,
             now: Utc::now(),
             stop_at: Instant::now() + Duration::from_secs(120),
+            take_until: Instant::now() + Duration::from_secs(120),
         };
         compaction::compact(stores, &run).await
     }
