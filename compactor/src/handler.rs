@@ -1,6 +1,7 @@
-//! The Lambda handler: a scheduled event starts one run over the buckets. The event's content is not used;
-//! the run's account is the response, and a partition that failed makes the invocation fail, so the
-//! function's Errors metric and alarm see it.
+//! The Lambda handler: an event starts one run over the buckets, which goes on with a rebuild under way
+//! once the landed objects are compacted. The schedule's event says nothing more; `{"rebuild": {"from": …,
+//! "to": …}}` starts a rebuild. The run's account is the response, and a partition that failed makes the
+//! invocation fail, so the function's Errors metric and alarm see it.
 
 use std::time::{Duration, Instant};
 
@@ -8,6 +9,7 @@ use chrono::Utc;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 
+use crate::compaction::rebuild::{RebuildError, RebuildRefused, RebuildRequest};
 use crate::compaction::{self, Report, Run, RunError};
 use crate::curate::PersonalData;
 use crate::lake::layout::Layout;
@@ -31,6 +33,10 @@ pub struct Compactor<S> {
 pub enum HandlerError {
     #[error(transparent)]
     Run(#[from] RunError),
+    #[error(transparent)]
+    RebuildRefused(#[from] RebuildRefused),
+    #[error(transparent)]
+    Rebuild(#[from] RebuildError),
     #[error("{} partitions were not compacted: {}", .0.len(), dates(.0))]
     Partitions(Vec<chrono::NaiveDate>),
     #[error("{0} landed lines are not records and were left out; the log names each object and line")]
@@ -47,6 +53,8 @@ impl From<HandlerError> for Diagnostic {
             HandlerError::Run(RunError::List(_)) => "ListFailed",
             HandlerError::Run(RunError::KeyRefused(_)) => "PseudonymKeyRefused",
             HandlerError::Run(_) => "KeyLedgerFailed",
+            HandlerError::RebuildRefused(_) => "RebuildRefused",
+            HandlerError::Rebuild(_) => "RebuildFailed",
             HandlerError::Partitions(_) => "PartitionsNotCompacted",
             HandlerError::Rejected(_) => "LandedLinesRejected",
             HandlerError::TooLarge(_) => "LandedObjectsTooLarge",
@@ -62,6 +70,7 @@ fn dates(dates: &[chrono::NaiveDate]) -> String {
 
 /// Runs one compaction over the buckets, reports it, and fails the invocation if any of it failed.
 pub async fn handle<S: LakeStore>(compactor: &Compactor<S>, event: LambdaEvent<Value>) -> Result<Report, HandlerError> {
+    let asked = RebuildRequest::from_event(&event.payload)?;
     let run = Run {
         layout: &compactor.layout,
         settings: &compactor.settings,
@@ -70,7 +79,8 @@ pub async fn handle<S: LakeStore>(compactor: &Compactor<S>, event: LambdaEvent<V
         stop_at: shared::deadline::stop_at(Instant::now(), event.context.deadline, COMMIT_ALLOWANCE),
         take_until: shared::deadline::stop_at(Instant::now(), event.context.deadline, COMMIT_ALLOWANCE / 2),
     };
-    let report = compaction::compact(&compactor.stores, &run).await?;
+    let mut report = compaction::compact(&compactor.stores, &run).await?;
+    report.rebuild = compaction::rebuild(&compactor.stores, &run, asked).await?;
     report.log();
     if !report.failed_partitions.is_empty() {
         return Err(HandlerError::Partitions(report.failed_partitions));

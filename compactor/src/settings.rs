@@ -18,7 +18,11 @@ pub const INPUT_MIB_ENV: &str = "COMPACT_INPUT_MIB";
 pub const PERSONAL_DATA_ENV: &str = "LAKE_PERSONAL_DATA";
 pub const SECRET_ENV: &str = "PSEUDONYM_SECRET_ARN";
 
+/// The consumer's `DATA_KEY`: the live array a rebuild reads with its segments.
+pub const ARRAY_KEY_ENV: &str = "DATA_KEY";
+
 const DEFAULT_CURATED_PREFIX: &str = "curated/";
+const DEFAULT_ARRAY_KEY: &str = "streaming_data.json";
 
 /// How personal data reaches the curated table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +64,8 @@ impl Settings {
                 ),
             ));
         }
+        let array_key =
+            lookup(ARRAY_KEY_ENV).filter(|key| !key.trim().is_empty()).unwrap_or_else(|| DEFAULT_ARRAY_KEY.to_owned());
         let defaults = compaction::Settings::default();
         let compaction = compaction::Settings {
             grace: Duration::from_secs(env::bounded(lookup, GRACE_ENV, defaults.grace.as_secs(), 0..=7 * 86_400)?),
@@ -81,7 +87,7 @@ impl Settings {
         };
         Ok(Self {
             landing_bucket,
-            layout: Layout { curated_bucket, landing_prefix, curated_prefix },
+            layout: Layout { curated_bucket, landing_prefix, curated_prefix, array_key },
             compaction,
             personal,
         })

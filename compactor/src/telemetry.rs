@@ -28,8 +28,22 @@ impl Report {
             files_upgraded = totals.files_upgraded,
             upgrade_unfinished = self.upgrade_unfinished,
             landed_past_retention = self.landed_past_retention,
+            files_searched = totals.files_searched,
             failed = self.failed_partitions.len(),
             "run finished"
         );
+        if let Some(rebuild) = &self.rebuild {
+            info!(
+                days_rebuilt = rebuild.days_rebuilt,
+                days_left = rebuild.days_left,
+                days_kept = rebuild.days_kept.len(),
+                days_past_retention = rebuild.days_past_retention,
+                history_objects = rebuild.history_objects,
+                history_objects_skipped = rebuild.history_objects_skipped,
+                records_written = rebuild.totals.records_written,
+                duplicates = rebuild.totals.duplicates,
+                "rebuild progressed"
+            );
+        }
     }
 }

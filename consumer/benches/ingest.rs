@@ -85,7 +85,7 @@ fn one_append(criterion: &mut Criterion) {
         let records = batch(100);
         let lines: Vec<Line> = records
             .iter()
-            .map(|(unique_id, json)| Line { unique_id: *unique_id, json, delivered_before: false })
+            .map(|(unique_id, json)| Line { unique_id: *unique_id, json, delivered_before: false, accessed_on: day() })
             .collect();
         runtime.block_on(append(&store, &options, &lines, later(), &mut rng())).expect("appends");
         eprintln!("append of 100 records to {mebibytes} MiB: {} bytes sent", store.bytes_written() - before);
@@ -101,7 +101,12 @@ fn one_append(criterion: &mut Criterion) {
                     let records = batch(100);
                     let lines: Vec<Line> = records
                         .iter()
-                        .map(|(unique_id, json)| Line { unique_id: *unique_id, json, delivered_before: false })
+                        .map(|(unique_id, json)| Line {
+                            unique_id: *unique_id,
+                            json,
+                            delivered_before: false,
+                            accessed_on: day(),
+                        })
                         .collect();
                     let started = Instant::now();
                     black_box(
@@ -118,6 +123,11 @@ fn one_append(criterion: &mut Criterion) {
 
 criterion_group!(benches, per_record, one_append);
 criterion_main!(benches);
+
+/// The day of `RECORD`'s `accessed_at`.
+fn day() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap()
+}
 
 fn later() -> tokio::time::Instant {
     tokio::time::Instant::now() + std::time::Duration::from_secs(60)

@@ -77,6 +77,7 @@ pub(crate) async fn ingest<'a, S: ObjectStore, R: Rng + Send + ?Sized>(
                 unique_id: message.record.unique_id,
                 json,
                 delivered_before: message.delivered_before,
+                accessed_on: message.record.accessed_at.date(),
             })
             .collect();
         append(store, options, &lines, stop_at, rng).await

@@ -7,6 +7,9 @@ mod new_rows;
 mod old_files;
 mod orphans;
 mod partition;
+pub mod rebuild;
+#[cfg(test)]
+mod rebuild_tests;
 mod retention;
 #[cfg(test)]
 mod tests;
@@ -18,6 +21,8 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::Serialize;
 use tracing::{error, info};
 
+use self::partition::Target;
+use self::rebuild::{RebuildError, RebuildReport, RebuildRequest};
 use crate::curate::PersonalData;
 use crate::lake::keys::{KeyRefused, LedgerError};
 use crate::lake::layout::Layout;
@@ -90,6 +95,8 @@ pub struct PartitionReport {
     /// Files of earlier curation rules rewritten under this version's (a lake compacted before ids were
     /// tokens).
     pub files_upgraded: u64,
+    /// Records of other days in the objects read (a rebuild reads the array's, which hold every day).
+    pub other_days: u64,
     /// Landed lines that are not records (or gzip that is not), left out and logged.
     pub rejected_lines: u64,
     /// Landed gzip objects that inflate beyond the input budget, refused whole and left in place.
@@ -119,6 +126,7 @@ impl PartitionReport {
         self.files_searched += other.files_searched;
         self.files_merged += other.files_merged;
         self.files_upgraded += other.files_upgraded;
+        self.other_days += other.other_days;
         self.rejected_lines += other.rejected_lines;
         self.objects_too_large += other.objects_too_large;
         self.without_county += other.without_county;
@@ -148,6 +156,9 @@ pub struct Report {
     #[serde(flatten)]
     pub totals: PartitionReport,
     pub failed_partitions: Vec<NaiveDate>,
+    /// The rebuild under way, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rebuild: Option<RebuildReport>,
 }
 
 /// Why a partition was not compacted. Its committed state is whole; the next run takes it up.
@@ -185,7 +196,7 @@ pub async fn compact<S: LakeStore>(stores: &Stores<S>, run: &Run<'_>) -> Result<
     if let PersonalData::Pseudonymised(key) = run.personal {
         keys::admit(&stores.lake, run.layout, key, run.now).await?;
     }
-    let keep_from = run.settings.retention_days.and_then(|days| run.now.date_naive().checked_sub_days(Days::new(days)));
+    let keep_from = keep_from(run);
     let landed = stores.landing.list(&run.layout.landing_prefix).await.map_err(RunError::List)?;
     let mut report = Report::default();
     let mut by_date: BTreeMap<NaiveDate, Vec<Listed>> = BTreeMap::new();
@@ -199,7 +210,9 @@ pub async fn compact<S: LakeStore>(stores: &Stores<S>, run: &Run<'_>) -> Result<
     }
     for (date, objects) in by_date {
         report.partitions += 1;
-        match partition::compact(stores, run, date, &objects).await {
+        let present = objects.iter().map(|object| object.key.as_str()).collect();
+        let ready = partition::ready(run, &objects);
+        match partition::compact(stores, run, date, Target::Partition, &present, &ready).await {
             Ok(partition) => {
                 info!(%date, files = partition.files, records = partition.records, written = partition.records_written,
                     duplicates = partition.duplicates, "partition compacted");
@@ -216,6 +229,20 @@ pub async fn compact<S: LakeStore>(stores: &Stores<S>, run: &Run<'_>) -> Result<
         expire(&stores.lake, run, keep_from, &mut report).await;
     }
     Ok(report)
+}
+
+/// Starts the rebuild `asked` for, or goes on with the one under way, with the run's time left.
+pub async fn rebuild<S: LakeStore>(
+    stores: &Stores<S>,
+    run: &Run<'_>,
+    asked: Option<RebuildRequest>,
+) -> Result<Option<RebuildReport>, RebuildError> {
+    rebuild::run(stores, run, keep_from(run), asked).await
+}
+
+/// The first day the retention keeps, if it keeps days.
+fn keep_from(run: &Run<'_>) -> Option<NaiveDate> {
+    run.settings.retention_days.and_then(|days| run.now.date_naive().checked_sub_days(Days::new(days)))
 }
 
 /// Rewrites the lake's files of earlier curation rules while time is left, until a pass finds none.

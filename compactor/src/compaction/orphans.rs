@@ -19,8 +19,16 @@ pub(super) async fn delete<S: LakeStore>(
     state: &PartitionState,
 ) -> Result<u64, StoreError> {
     let cutoff = cutoff(run);
-    let mut kept: HashSet<&str> = state.files.iter().map(|file| file.key.as_str()).collect();
-    kept.extend(state.retired.iter().filter(|file| file.at >= cutoff).map(|file| file.key.as_str()));
+    // A rebuild's shadow lists files no state of the partition does until it is swapped in.
+    let shadow_key = run.layout.shadow_state_key(date);
+    let shadow = match store.get(&shadow_key).await? {
+        Some(found) => PartitionState::from_json(&shadow_key, &found.body).unwrap_or_default(),
+        None => PartitionState::default(),
+    };
+    let mut kept: HashSet<&str> = state.files.iter().chain(&shadow.files).map(|file| file.key.as_str()).collect();
+    kept.extend(
+        state.retired.iter().chain(&shadow.retired).filter(|file| file.at >= cutoff).map(|file| file.key.as_str()),
+    );
     let mut deleted = 0;
     for object in store.list(&run.layout.data_prefix(date)).await? {
         if !kept.contains(object.key.as_str()) && object.last_modified < cutoff {

@@ -35,30 +35,54 @@ enum Commit {
     Lost,
 }
 
-/// Compacts `landed` (every object listed under the partition) into `date`'s partition.
+/// Where a compaction commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Target {
+    /// The partition readers see, through its manifest.
+    Partition,
+    /// A rebuild's shadow of it, which no manifest lists until it is swapped in.
+    Shadow,
+}
+
+impl Target {
+    pub(super) fn state_key(self, run: &Run<'_>, date: NaiveDate) -> String {
+        match self {
+            Self::Partition => run.layout.state_key(date),
+            Self::Shadow => run.layout.shadow_state_key(date),
+        }
+    }
+}
+
+/// The landed objects older than the grace, oldest first: records land about when they happen, so a
+/// commit's rows span a short time and so do its files, and a later commit searches few of them for copies.
+pub(super) fn ready<'a>(run: &Run<'_>, landed: &'a [Listed]) -> Vec<&'a Listed> {
+    let grace = chrono::Duration::from_std(run.settings.grace).unwrap_or(chrono::Duration::MAX);
+    let mut ready: Vec<&Listed> =
+        landed.iter().filter(|object| run.now.signed_duration_since(object.last_modified) >= grace).collect();
+    ready.sort_by(|a, b| (a.last_modified, &a.key).cmp(&(b.last_modified, &b.key)));
+    ready
+}
+
+/// Compacts the `ready` objects not compacted yet into `date`'s `target`; `present` is every object that
+/// may be listed as compacted (a key no longer there expired, and is forgotten).
 pub(super) async fn compact<S: LakeStore>(
     stores: &Stores<S>,
     run: &Run<'_>,
     date: NaiveDate,
-    landed: &[Listed],
+    target: Target,
+    present: &BTreeSet<&str>,
+    ready: &[&Listed],
 ) -> Result<PartitionReport, CompactError> {
-    let present: BTreeSet<&str> = landed.iter().map(|object| object.key.as_str()).collect();
-    let grace = chrono::Duration::from_std(run.settings.grace).unwrap_or(chrono::Duration::MAX);
-    let mut ready: Vec<&Listed> =
-        landed.iter().filter(|object| run.now.signed_duration_since(object.last_modified) >= grace).collect();
-    // Oldest first: records land about when they happen, so a commit's rows span a short time and so do
-    // its files, and a later commit searches few of them for copies.
-    ready.sort_by(|a, b| (a.last_modified, &a.key).cmp(&(b.last_modified, &b.key)));
     let mut report = PartitionReport::default();
     let mut conflicts = 0;
     let store = &stores.lake;
     loop {
-        let read = read_state(store, run, date).await?;
+        let read = read_at(store, &target.state_key(run, date)).await?;
         let todo: Vec<&Listed> =
             ready.iter().copied().filter(|object| !read.state.compacted.contains(&object.key)).collect();
         if todo.is_empty() || Instant::now() >= run.stop_at {
             report.objects_left = todo.len() as u64;
-            if read.etag.is_some() {
+            if read.etag.is_some() && target == Target::Partition {
                 publish(store, run, date, read.state.clone()).await?;
                 report.orphans_deleted += orphans::delete(store, run, date, &read.state).await?;
             }
@@ -67,7 +91,7 @@ pub(super) async fn compact<S: LakeStore>(
             return Ok(report);
         }
         let chunk = take_chunk(&todo, run.settings.input_bytes_per_commit);
-        match commit(stores, run, date, read, chunk, &present).await? {
+        match commit(stores, run, date, target, read, chunk, present).await? {
             Commit::Done(done) => {
                 let (committed, state) = *done;
                 conflicts = 0;
@@ -107,10 +131,14 @@ fn take_chunk<'a>(todo: &[&'a Listed], budget: u64) -> Vec<&'a Listed> {
 }
 
 pub(super) async fn read_state<S: LakeStore>(store: &S, run: &Run<'_>, date: NaiveDate) -> Result<Read, CompactError> {
-    let key = run.layout.state_key(date);
-    Ok(match store.get(&key).await? {
+    read_at(store, &run.layout.state_key(date)).await
+}
+
+/// The state at `key`, or the empty one when there is none.
+pub(super) async fn read_at<S: LakeStore>(store: &S, key: &str) -> Result<Read, CompactError> {
+    Ok(match store.get(key).await? {
         None => Read { state: PartitionState::default(), etag: None },
-        Some(fetched) => Read { state: PartitionState::from_json(&key, &fetched.body)?, etag: Some(fetched.etag) },
+        Some(fetched) => Read { state: PartitionState::from_json(key, &fetched.body)?, etag: Some(fetched.etag) },
     })
 }
 
@@ -119,6 +147,7 @@ async fn commit<S: LakeStore>(
     stores: &Stores<S>,
     run: &Run<'_>,
     date: NaiveDate,
+    target: Target,
     read: Read,
     chunk: Vec<&Listed>,
     present: &BTreeSet<&str>,
@@ -143,12 +172,13 @@ async fn commit<S: LakeStore>(
             taken += 1;
             continue;
         };
-        let landed = landing::records(&object.key, &fetched.body, budget - inflated);
+        let landed = landing::records(&object.key, &fetched.body, budget - inflated, date);
         if inflated > 0 && landed.text_bytes > budget - inflated {
             break;
         }
         taken += 1;
         report.landed_objects += 1;
+        report.other_days += landed.other_days;
         report.landed_bytes += fetched.body.len() as u64;
         inflated += landed.text_bytes;
         for rejected in &landed.rejected {
@@ -173,13 +203,13 @@ async fn commit<S: LakeStore>(
     let upgrading = read.state.files.iter().any(|file| file.curation < CURATION);
     let mut held = HashSet::new();
     let times = rows.times();
-    let target = run.settings.target_file_bytes as u64;
+    let target_bytes = run.settings.target_file_bytes as u64;
     for file in &read.state.files {
         let keep = upgrading && file.curation >= CURATION;
         // A copy of a record carries its time, so only a file whose rows span a new row's time can hold
         // one: the others are not read, and a commit costs what it adds, not what the partition holds. A
         // small file (rewritten below) and one whose times the state does not give are read whatever.
-        let may_hold = file.bytes < target || file.accessed.is_none_or(|range| times.meet(range));
+        let may_hold = file.bytes < target_bytes || file.accessed.is_none_or(|range| times.meet(range));
         if !(may_hold || keep) {
             continue;
         }
@@ -233,7 +263,7 @@ async fn commit<S: LakeStore>(
         Some(etag) => Condition::IfMatch(etag),
         None => Condition::IfAbsent,
     };
-    match store.put(&run.layout.state_key(date), Bytes::from(state.to_json()), condition).await {
+    match store.put(&target.state_key(run, date), Bytes::from(state.to_json()), condition).await {
         Ok(_) => {}
         Err(crate::store::StoreError::Changed { .. }) => return Ok(Commit::Lost),
         Err(error) => return Err(error.into()),

@@ -30,5 +30,6 @@ pub(super) async fn expire<S: LakeStore>(lake: &S, layout: &Layout, date: NaiveD
     for file in lake.list(&layout.data_prefix(date)).await? {
         lake.delete(&file.key).await?;
     }
+    lake.delete(&layout.shadow_state_key(date)).await?;
     lake.delete(&layout.state_key(date)).await
 }

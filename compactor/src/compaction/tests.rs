@@ -15,30 +15,35 @@ use crate::store::memory::MemoryLake;
 use crate::store::{Condition, LakeStore, Stores};
 use crate::table::reader::for_each_unique_id;
 
-fn layout() -> Layout {
-    Layout { curated_bucket: "lake".into(), landing_prefix: "landing/".into(), curated_prefix: "curated/".into() }
+pub(super) fn layout() -> Layout {
+    Layout {
+        curated_bucket: "lake".into(),
+        landing_prefix: "landing/".into(),
+        curated_prefix: "curated/".into(),
+        array_key: "streaming_data.json".into(),
+    }
 }
 
-fn time(text: &str) -> DateTime<Utc> {
+pub(super) fn time(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).expect("valid").to_utc()
 }
 
-fn date() -> NaiveDate {
+pub(super) fn date() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 29).expect("valid")
 }
 
-fn records(seed: u64, count: usize) -> Vec<UserSession> {
+pub(super) fn records(seed: u64, count: usize) -> Vec<UserSession> {
     let mut rng = StdRng::seed_from_u64(seed);
     (0..count).map(|_| producer::generator::user_session(&mut rng, time("2026-11-29T10:00:00Z"))).collect()
 }
 
-async fn land(lake: &MemoryLake, name: &str, records: &[UserSession]) {
+pub(super) async fn land(lake: &MemoryLake, name: &str, records: &[UserSession]) {
     let text: String = records.iter().map(|record| record.to_json().expect("encodes") + "\n").collect();
     let key = format!("landing/dt=2026-11-29/{name}.ndjson");
     lake.put(&key, Bytes::from(text), Condition::Always).await.expect("landed");
 }
 
-async fn run(lake: &MemoryLake, settings: &Settings, now: &str) -> super::Report {
+pub(super) async fn run(lake: &MemoryLake, settings: &Settings, now: &str) -> super::Report {
     let layout = layout();
     let run = Run {
         layout: &layout,
@@ -52,7 +57,7 @@ async fn run(lake: &MemoryLake, settings: &Settings, now: &str) -> super::Report
 }
 
 /// How many times each `unique_id` is in the files the manifest lists.
-async fn table(lake: &MemoryLake) -> HashMap<String, usize> {
+pub(super) async fn table(lake: &MemoryLake) -> HashMap<String, usize> {
     let manifest = lake.objects().get(&layout().manifest_key(date())).cloned().unwrap_or_default();
     let mut counts = HashMap::new();
     for line in std::str::from_utf8(&manifest).expect("text").lines() {
@@ -64,15 +69,15 @@ async fn table(lake: &MemoryLake) -> HashMap<String, usize> {
 }
 
 /// The partition's committed state.
-fn state(lake: &MemoryLake) -> PartitionState {
+pub(super) fn state(lake: &MemoryLake) -> PartitionState {
     PartitionState::from_json("state", &lake.objects()[&layout().state_key(date())]).expect("a state")
 }
 
-fn ids(records: &[UserSession]) -> Vec<String> {
+pub(super) fn ids(records: &[UserSession]) -> Vec<String> {
     records.iter().map(|record| record.unique_id.to_string()).collect()
 }
 
-fn settings() -> Settings {
+pub(super) fn settings() -> Settings {
     Settings { grace: Duration::from_secs(60), ..Settings::default() }
 }
 
@@ -111,7 +116,7 @@ async fn late_records_join_the_partition_once_and_its_small_file_is_rewritten() 
 }
 
 /// `count` records a second apart from `start`.
-fn records_from(seed: u64, count: usize, start: &str) -> Vec<UserSession> {
+pub(super) fn records_from(seed: u64, count: usize, start: &str) -> Vec<UserSession> {
     let mut rng = StdRng::seed_from_u64(seed);
     let start = time(start);
     (0..count)

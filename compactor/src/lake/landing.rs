@@ -1,8 +1,11 @@
-//! A landed object's records: NDJSON, gzip-compressed when its key ends in `.gz`. Inflating stops at a
-//! limit, so a small object that expands without end (a gzip bomb) costs the limit and no more.
+//! A landed object's records: NDJSON, gzip-compressed when its key ends in `.gz`, or the consumer's JSON
+//! array (a record a line between `[` and `]`, each but the last followed by `,`), which a rebuild reads.
+//! Inflating stops at a limit, so a small object that expands without end (a gzip bomb) costs the limit
+//! and no more.
 
 use std::io::Read;
 
+use chrono::NaiveDate;
 use flate2::read::GzDecoder;
 use shared::{DecodeError, UserSession};
 
@@ -31,14 +34,16 @@ pub(crate) enum LandingError {
 pub(crate) struct Landed {
     pub records: Vec<UserSession>,
     pub rejected: Vec<LandingError>,
+    /// Records of other days than the one asked for, left out.
+    pub other_days: u64,
     /// The NDJSON read, inflated.
     pub text_bytes: u64,
 }
 
-/// Every record of the object `key` holding `bytes`, in order; blank lines are skipped, and a line that is
-/// not a record is rejected without costing the others. A gzip object that inflates beyond `limit` bytes
-/// is refused whole, having cost at most `limit` bytes of memory.
-pub(crate) fn records(key: &str, bytes: &[u8], limit: u64) -> Landed {
+/// Every record of `day` in the object `key` holding `bytes`, in order; blank lines and an array's brackets
+/// are skipped, and a line that is not a record is rejected without costing the others. A gzip object that
+/// inflates beyond `limit` bytes is refused whole, having cost at most `limit` bytes of memory.
+pub(crate) fn records(key: &str, bytes: &[u8], limit: u64, day: NaiveDate) -> Landed {
     let unpacked;
     let text = if key.ends_with(".gz") {
         let mut buffer = Vec::new();
@@ -57,11 +62,13 @@ pub(crate) fn records(key: &str, bytes: &[u8], limit: u64) -> Landed {
     };
     let mut landed = Landed { text_bytes: text.len() as u64, ..Landed::default() };
     for (index, line) in text.split(|byte| *byte == b'\n').enumerate() {
-        if line.trim_ascii().is_empty() {
+        let line = line.trim_ascii();
+        if matches!(line, b"" | b"[" | b"]") {
             continue;
         }
-        match UserSession::from_json(line) {
-            Ok(record) => landed.records.push(record),
+        match UserSession::from_json(line.strip_suffix(b",").unwrap_or(line)) {
+            Ok(record) if record.accessed_at.date() == day => landed.records.push(record),
+            Ok(_) => landed.other_days += 1,
             Err(source) => landed.rejected.push(LandingError::Record { key: key.to_owned(), line: index + 1, source }),
         }
     }
@@ -97,25 +104,37 @@ mod tests {
 
     const RECORD: &str = r#"{"person_name":"Ioana Popescu","user_name":"ioanapopescu","email":"ioana@gmail.com","personal_number":"2900101120015","birth_date":"1990-01-01","address":"Strada Florilor nr. 7, jud. Cluj","phone_number":"0722 123 456","mac_address":"0a:1b:2c:3d:4e:5f","ip_address":"10.0.0.1","iban":"RO49AAAA1B31007593840000","accessed_at":"2026-11-26 06:30:00.123456","session_duration":1,"download_speed":2,"upload_speed":3,"consumed_traffic":4,"unique_id":"7c9e6679-7425-40de-944b-e07fc1f90ae7"}"#;
 
+    fn day() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 26).expect("valid")
+    }
+
+    #[test]
+    fn an_array_gives_the_records_of_the_day_asked_for() {
+        let other = RECORD.replace("2026-11-26 06:30", "2026-11-27 06:30");
+        let array = format!("[\n{RECORD},\n{other},\n{RECORD}\n]\n");
+        let landed = records("streaming_data/00000001.json", array.as_bytes(), 1 << 20, day());
+        assert_eq!((landed.records.len(), landed.other_days, landed.rejected.len()), (2, 1, 0));
+    }
+
     #[test]
     fn plain_and_gzip_objects_give_their_records() {
         let text = format!("{RECORD}\n\n{RECORD}\n");
-        assert_eq!(records("a.ndjson", text.as_bytes(), 1 << 20).records.len(), 2);
+        assert_eq!(records("a.ndjson", text.as_bytes(), 1 << 20, day()).records.len(), 2);
         let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
         encoder.write_all(text.as_bytes()).expect("in memory");
-        let landed = records("a.ndjson.gz", &encoder.finish().expect("in memory"), 1 << 20);
+        let landed = records("a.ndjson.gz", &encoder.finish().expect("in memory"), 1 << 20, day());
         assert_eq!((landed.records.len(), landed.text_bytes), (2, text.len() as u64));
     }
 
     #[test]
     fn a_bad_line_is_rejected_alone_named_by_object_and_line_but_not_its_text() {
         let text = format!("{{\"secret\":\"2900101120015\"}}\n{RECORD}\n");
-        let landed = records("p/dt=2026-11-26/a.ndjson", text.as_bytes(), 1 << 20);
+        let landed = records("p/dt=2026-11-26/a.ndjson", text.as_bytes(), 1 << 20, day());
         assert_eq!((landed.records.len(), landed.rejected.len()), (1, 1));
         let error = landed.rejected[0].to_string();
         assert!(error.starts_with("line 1 of the landed object p/dt=2026-11-26/a.ndjson is not a record"), "{error}");
         assert!(!error.contains("2900101120015") && !error.contains("secret"), "{error}");
-        assert_eq!(records("a.ndjson.gz", b"not gzip", 1 << 20).rejected.len(), 1);
+        assert_eq!(records("a.ndjson.gz", b"not gzip", 1 << 20, day()).rejected.len(), 1);
     }
 
     #[test]
@@ -126,7 +145,7 @@ mod tests {
             encoder.write_all(block.as_bytes()).expect("in memory");
         }
         let bomb = encoder.finish().expect("in memory");
-        let landed = records("p/dt=2026-11-26/bomb.ndjson.gz", &bomb, 1 << 20);
+        let landed = records("p/dt=2026-11-26/bomb.ndjson.gz", &bomb, 1 << 20, day());
         assert!(landed.records.is_empty());
         assert!(landed.text_bytes <= (1 << 20) + 1, "{} bytes inflated", landed.text_bytes);
         let mut out = Vec::new();
@@ -137,6 +156,6 @@ mod tests {
             error,
             "the landed object p/dt=2026-11-26/bomb.ndjson.gz inflates to more than 1048576 bytes, the run's input budget; left in place"
         );
-        assert_eq!(records("p/dt=2026-11-26/bomb.ndjson.gz", &bomb, 64 << 20).records.len(), 64_000);
+        assert_eq!(records("p/dt=2026-11-26/bomb.ndjson.gz", &bomb, 64 << 20, day()).records.len(), 64_000);
     }
 }

@@ -17,6 +17,9 @@ pub struct Layout {
     pub landing_prefix: String,
     /// Where the compactor writes, in the curated bucket.
     pub curated_prefix: String,
+    /// The consumer's live JSON array, in the raw bucket; its sealed segments are beside it
+    /// (`shared::array`). A rebuild reads them.
+    pub array_key: String,
 }
 
 impl Layout {
@@ -40,6 +43,21 @@ impl Layout {
 
     pub fn state_key(&self, date: NaiveDate) -> String {
         format!("{}dt={}.json", self.state_prefix(), day(date))
+    }
+
+    /// The shadow state a rebuild of `date` commits to until it is swapped in.
+    pub fn shadow_state_key(&self, date: NaiveDate) -> String {
+        format!("{}rebuild/dt={}.json", self.state_prefix(), day(date))
+    }
+
+    /// The rebuild under way, if any: its days and the next one to rebuild.
+    pub fn rebuild_key(&self) -> String {
+        format!("{}rebuild.json", self.state_prefix())
+    }
+
+    /// Where the landed objects of `date` are.
+    pub fn landing_day_prefix(&self, date: NaiveDate) -> String {
+        format!("{}dt={}/", self.landing_prefix, day(date))
     }
 
     pub fn state_prefix(&self) -> String {
@@ -90,7 +108,12 @@ mod tests {
     use super::*;
 
     fn layout() -> Layout {
-        Layout { curated_bucket: "b".into(), landing_prefix: "partitioned/".into(), curated_prefix: "curated/".into() }
+        Layout {
+            curated_bucket: "b".into(),
+            landing_prefix: "partitioned/".into(),
+            curated_prefix: "curated/".into(),
+            array_key: "streaming_data.json".into(),
+        }
     }
 
     #[test]
@@ -112,6 +135,10 @@ mod tests {
         assert_eq!(layout().state_key(date), "curated/state/dt=2026-11-29.json");
         assert_eq!(layout().state_date(&layout().state_key(date)), Some(date));
         assert_eq!(layout().state_date(&layout().key_ledger_key()), None);
+        assert_eq!(layout().shadow_state_key(date), "curated/state/rebuild/dt=2026-11-29.json");
+        assert_eq!(layout().state_date(&layout().shadow_state_key(date)), None);
+        assert_eq!(layout().state_date(&layout().rebuild_key()), None);
+        assert_eq!(layout().landing_day_prefix(date), "partitioned/dt=2026-11-29/");
         assert_eq!(layout().manifest_date(&layout().manifest_key(date)), Some(date));
         assert_eq!(layout().manifest_date("curated/tables/user_sessions/dt=2026-11-29/other"), None);
         assert_eq!(layout().manifest_key(date), "curated/tables/user_sessions/dt=2026-11-29/manifest");

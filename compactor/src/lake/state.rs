@@ -85,7 +85,12 @@ mod tests {
 
     #[test]
     fn a_state_round_trips_and_gives_its_manifest() {
-        let layout = Layout { curated_bucket: "b".into(), landing_prefix: "p/".into(), curated_prefix: "c/".into() };
+        let layout = Layout {
+            curated_bucket: "b".into(),
+            landing_prefix: "p/".into(),
+            curated_prefix: "c/".into(),
+            array_key: "a.json".into(),
+        };
         let state = PartitionState {
             generation: 2,
             files: vec![

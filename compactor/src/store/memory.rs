@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
-use super::{Condition, Fetched, LakeStore, Listed, StoreError};
+use super::{Condition, Fetched, LakeStore, Listed, Metadata, StoreError};
 
 #[derive(Debug, Clone)]
 struct Object {
@@ -16,6 +16,7 @@ struct Object {
     etag: String,
     last_modified: DateTime<Utc>,
     generation: Option<u64>,
+    metadata: Metadata,
 }
 
 #[derive(Debug, Default)]
@@ -115,6 +116,10 @@ impl LakeStore for MemoryLake {
         self.bucket().objects.remove(key);
         Ok(())
     }
+
+    async fn metadata(&self, key: &str) -> Result<Option<Metadata>, StoreError> {
+        Ok(self.bucket().objects.get(key).map(|object| object.metadata.clone()))
+    }
 }
 
 impl MemoryLake {
@@ -124,6 +129,17 @@ impl MemoryLake {
         body: Bytes,
         condition: Condition,
         generation: Option<u64>,
+    ) -> Result<String, StoreError> {
+        self.write_object(key, body, condition, generation, Metadata::new())
+    }
+
+    fn write_object(
+        &self,
+        key: &str,
+        body: Bytes,
+        condition: Condition,
+        generation: Option<u64>,
+        metadata: Metadata,
     ) -> Result<String, StoreError> {
         let mut bucket = self.bucket();
         let current = bucket.objects.get(key).map(|object| object.etag.as_str());
@@ -138,7 +154,13 @@ impl MemoryLake {
         bucket.writes += 1;
         let etag = format!("\"{}\"", bucket.writes);
         let last_modified = bucket.now;
-        bucket.objects.insert(key.to_owned(), Object { body, etag: etag.clone(), last_modified, generation });
+        bucket.objects.insert(key.to_owned(), Object { body, etag: etag.clone(), last_modified, generation, metadata });
         Ok(etag)
+    }
+
+    /// Writes the object with user metadata, as the consumer does the array's.
+    pub(crate) fn put_with_metadata(&self, key: &str, body: Bytes, metadata: &[(&str, &str)]) {
+        let metadata = metadata.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect();
+        let _ = self.write_object(key, body, Condition::Always, None, metadata);
     }
 }

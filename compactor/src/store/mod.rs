@@ -82,7 +82,13 @@ pub trait LakeStore: Clone + Send + Sync + Unpin + 'static {
         generation: u64,
     ) -> impl Future<Output = Result<String, StoreError>> + Send;
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The object's user metadata (`x-amz-meta-*`, names without the prefix), read without its body; `None`
+    /// when there is no object.
+    fn metadata(&self, key: &str) -> impl Future<Output = Result<Option<Metadata>, StoreError>> + Send;
 }
+
+/// An object's user metadata, by name.
+pub type Metadata = std::collections::HashMap<String, String>;
 
 /// The two buckets a run uses: the raw one records land in, and the curated one the lake is kept in. One
 /// store may serve as both (a one-bucket local run, the unit tests).

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use shared::aws::describe_error;
 
-use super::{Condition, Fetched, GENERATION_METADATA, LakeStore, Listed, StoreError};
+use super::{Condition, Fetched, GENERATION_METADATA, LakeStore, Listed, Metadata, StoreError};
 
 /// One bucket.
 #[derive(Debug, Clone)]
@@ -91,6 +91,14 @@ impl LakeStore for S3Lake {
         generation: u64,
     ) -> Result<String, StoreError> {
         self.put_object(key, body, condition, Some(generation)).await
+    }
+
+    async fn metadata(&self, key: &str) -> Result<Option<Metadata>, StoreError> {
+        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+            Ok(output) => Ok(Some(output.metadata().cloned().unwrap_or_default())),
+            Err(SdkError::ServiceError(error)) if error.err().is_not_found() => Ok(None),
+            Err(error) => Err(failed("HeadObject", key, error)),
+        }
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {

@@ -5,6 +5,8 @@
 //! Each attempt reads the end of the live array (and its ETag), lets `plan` decide, and writes
 //! conditionally: `If-None-Match: *` to create, `If-Match` to continue or replace. A write that loses
 //! a race is retried, reading only what was appended since, until the invocation's time runs out.
+//! Every write carries the range of days of the array's records (`segments::Days`), widened from the
+//! version it replaces, so no writer's days are lost either.
 
 mod dedup;
 mod plan;
@@ -13,13 +15,14 @@ mod segments;
 mod splice;
 
 use plan::{Action, Known, Read, plan};
-use segments::Label;
 pub use segments::segment_key;
+use segments::{Days, Label};
 pub use splice::{SpliceError, new_array};
 
 use std::collections::HashSet;
 use std::time::Duration;
 
+use chrono::NaiveDate;
 use rand::Rng;
 use shared::backoff::Backoff;
 use tokio::time::Instant;
@@ -41,12 +44,14 @@ pub struct AppendOptions {
     pub rollover_bytes: Option<u64>,
 }
 
-/// One record to append: its encoded JSON, its unique id, and whether its message was delivered before.
+/// One record to append: its encoded JSON, its unique id, whether its message was delivered before, and
+/// the day of its `accessed_at`, which the array's range of days must cover.
 #[derive(Debug, Clone, Copy)]
 pub struct Line<'a> {
     pub unique_id: Uuid,
     pub json: &'a [u8],
     pub delivered_before: bool,
+    pub accessed_on: NaiveDate,
 }
 
 /// What an append did.
@@ -179,7 +184,12 @@ async fn attempt<S: ObjectStore>(
         (None, _) => (None, HashSet::new()),
     };
     let known = Known {
-        live: live.as_ref().map(|tail| Read { bytes: &tail.bytes, offset: tail.offset, size: tail.size }),
+        live: live.as_ref().map(|tail| Read {
+            bytes: &tail.bytes,
+            offset: tail.offset,
+            size: tail.size,
+            days: Days::read(&tail.metadata),
+        }),
         seen: &search.seen,
         ours_at,
         ours_sealed: &ours_sealed,
@@ -206,14 +216,14 @@ async fn attempt<S: ObjectStore>(
         (Action::Nothing, _) => {}
         (Action::Append { keep, suffix }, Some((tail, label))) => {
             search.written = Some(Written { label: label.clone(), offset: keep, len: suffix.len() as u64 });
-            appended.composed = store.splice(session, key, &tail, keep, suffix, label.metadata()).await?;
+            appended.composed = store.splice(session, key, &tail, keep, suffix, label.metadata(decision.days)).await?;
         }
         (Action::RollOver(body), Some((tail, label))) => {
             let number = seal::seal(store, key, &tail, &label).await?;
             let next = Label::new(number.saturating_add(1));
             search.written = Some(Written { label: next.clone(), offset: 0, len: body.len() as u64 });
             let expect = Expect::Version(tail.etag);
-            store.put(PutRequest { key, body, content: JSON, expect, metadata: next.metadata() }).await?;
+            store.put(PutRequest { key, body, content: JSON, expect, metadata: next.metadata(decision.days) }).await?;
             appended.sealed = true;
         }
         // The plan continues or rolls over only an array it was given.
@@ -226,7 +236,8 @@ async fn attempt<S: ObjectStore>(
             }
             let label = Label::new(1);
             search.written = Some(Written { label: label.clone(), offset: 0, len: body.len() as u64 });
-            let request = PutRequest { key, body, content: JSON, expect: Expect::Absent, metadata: label.metadata() };
+            let metadata = label.metadata(decision.days);
+            let request = PutRequest { key, body, content: JSON, expect: Expect::Absent, metadata };
             let created = store.put(request).await;
             search.creation_refused = matches!(created, Err(StoreError::Changed { .. }));
             created?;

@@ -1,11 +1,12 @@
 //! Sealing the live array as a segment, idempotently: a seal that finds its segment already written
 //! from this array (by itself before a crash, or by another writer) takes it as done, or replaces it
-//! with the later, longer version it reads; a number taken by another array's segment is skipped.
+//! with the later, longer version it reads; a number taken by another array's segment is skipped. The
+//! segment keeps the range of days the version sealed carries, or none if it carries none.
 
 use crate::store::{CopyRequest, Expect, ObjectStore, ReadRange, StoreError, Tail};
 
 use super::AppendError;
-use super::segments::{Label, segment_key};
+use super::segments::{Days, Label, segment_key};
 
 /// Segment numbers tried past the live array's own before giving up.
 const MAX_PROBES: u64 = 64;
@@ -14,6 +15,7 @@ const MAX_PROBES: u64 = 64;
 /// the segment's number. The live array is left as it is; replacing it is the caller's next write.
 pub(crate) async fn seal<S: ObjectStore>(store: &S, key: &str, tail: &Tail, label: &Label) -> Result<u64, AppendError> {
     let last = label.segment.saturating_add(MAX_PROBES - 1);
+    let days = Days::read(&tail.metadata);
     for number in label.segment..=last {
         let target = segment_key(key, number);
         // The copy of the version read to the segment, if the segment is what `expect` says.
@@ -23,7 +25,7 @@ pub(crate) async fn seal<S: ObjectStore>(store: &S, key: &str, tail: &Tail, labe
             size: tail.size,
             to: &target,
             expect,
-            metadata: label.sealed_metadata(),
+            metadata: label.sealed_metadata(days),
         };
         let Some(existing) = store.read(&target, ReadRange::Last(1)).await? else {
             store.copy(copy(Expect::Absent)).await?;

@@ -1,7 +1,9 @@
 //! The append path against the in-memory S3, which enforces S3's multipart rules.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use chrono::NaiveDate;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::Value;
@@ -33,7 +35,19 @@ fn records(count: usize) -> Vec<(Uuid, Vec<u8>)> {
 }
 
 fn lines(records: &[(Uuid, Vec<u8>)]) -> Vec<Line<'_>> {
-    records.iter().map(|(unique_id, json)| Line { unique_id: *unique_id, json, delivered_before: false }).collect()
+    lines_on(records, day(1))
+}
+
+/// The records as lines accessed on `on`.
+fn lines_on(records: &[(Uuid, Vec<u8>)], on: NaiveDate) -> Vec<Line<'_>> {
+    records
+        .iter()
+        .map(|(unique_id, json)| Line { unique_id: *unique_id, json, delivered_before: false, accessed_on: on })
+        .collect()
+}
+
+fn day(n: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2024, 3, n).expect("a day in March")
 }
 
 fn later() -> Instant {
@@ -268,7 +282,7 @@ impl ObjectStore for AlwaysChanged {
     type Session = ();
 
     async fn read(&self, _: &str, _: ReadRange) -> Result<Option<Tail>, StoreError> {
-        let metadata = Label { segment: 1, array: "a".into() }.metadata();
+        let metadata = Label { segment: 1, array: "a".into() }.metadata(None);
         Ok(Some(Tail { bytes: b"[]".to_vec(), offset: 0, size: 2, etag: "\"e\"".into(), metadata }))
     }
     async fn put(&self, request: PutRequest<'_>) -> Result<(), StoreError> {
@@ -441,4 +455,123 @@ async fn a_redelivered_record_segments_back_is_found_while_the_window_reaches_it
     again.iter_mut().for_each(|line| line.delivered_before = true);
     let appended = run(&store, &options, &again).await.expect("appends");
     assert_eq!((appended.appended, appended.duplicates), (0, 3));
+}
+
+/// Every object of the history, the segments in order and then the live array: its key, the range of
+/// the days its records were accessed on (`day_of` each id), and the range its metadata carries.
+fn days_held(store: &MemoryStore, day_of: &HashMap<String, NaiveDate>) -> Vec<(String, Option<Days>, Option<Days>)> {
+    let keys = (1..).map(|number| segment_key(KEY, number)).take_while(|key| store.object(key).is_some());
+    keys.chain([KEY.to_owned()])
+        .map(|key| {
+            let records = ids(&store.object(&key).expect("exists"));
+            let held = Days::of(records.iter().map(|id| day_of[id]));
+            let carried = Days::read(&store.metadata(&key).expect("exists"));
+            (key, held, carried)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_segment_carries_the_days_of_its_records() {
+    let store = MemoryStore::default();
+    let mut day_of = HashMap::new();
+    let mut sealed = 0;
+    for (n, on) in [5, 2, 2, 9, 3, 14, 1, 7, 7, 20, 11, 4, 28, 6].into_iter().enumerate() {
+        let batch = records(5);
+        let mut lines = lines_on(&batch, day(on));
+        // Some batches span two days.
+        if n % 3 == 0 {
+            lines[0].accessed_on = day(on + 1);
+        }
+        day_of.extend(lines.iter().map(|line| (line.unique_id.to_string(), line.accessed_on)));
+        sealed += u64::from(run(&store, &rolling(8 * 1024), &lines).await.expect("appends").sealed);
+    }
+    assert!(sealed >= 3, "{sealed} seals");
+    let held = days_held(&store, &day_of);
+    assert_eq!(held.len() as u64, sealed + 1);
+    for (key, records, carried) in held {
+        // Exactly their range: every record here was appended once, so nothing widened it further.
+        assert!(records.is_some(), "{key} holds records");
+        assert_eq!(carried, records, "{key}");
+    }
+    let metadata = store.metadata(&segment_key(KEY, 1)).expect("sealed");
+    assert!(metadata.contains_key("first-day") && metadata.contains_key("last-day"), "{metadata:?}");
+}
+
+#[tokio::test]
+async fn an_array_holding_records_without_days_keeps_none_until_it_is_sealed() {
+    let store = MemoryStore::default();
+    let seed = records(3);
+    store.insert(KEY, new_array(seed.iter().map(|(_, json)| json.as_slice())));
+    for on in [4, 6] {
+        run(&store, &rolling(8 * 1024), &lines_on(&records(2), day(on))).await.expect("appends");
+    }
+    let metadata = store.metadata(KEY).expect("exists");
+    assert!(!metadata.contains_key("first-day") && !metadata.contains_key("last-day"), "{metadata:?}");
+    let mut sealed = false;
+    while !sealed {
+        sealed = run(&store, &rolling(8 * 1024), &lines_on(&records(5), day(8))).await.expect("appends").sealed;
+    }
+    let segment = store.metadata(&segment_key(KEY, 1)).expect("sealed");
+    assert_eq!(Days::read(&segment), None, "the segment may hold any day: {segment:?}");
+    assert_eq!(Days::read(&store.metadata(KEY).expect("exists")), Some(Days { first: day(8), last: day(8) }));
+}
+
+#[tokio::test]
+async fn a_range_that_does_not_parse_is_unknown_and_stops_no_append() {
+    let store = MemoryStore::default();
+    let seed = records(2);
+    let mut metadata = Label::new(1).metadata(None);
+    metadata.insert("first-day".into(), "yesterday".into());
+    metadata.insert("last-day".into(), "2024-03-01".into());
+    let body = new_array(seed.iter().map(|(_, json)| json.as_slice()));
+    store.put(PutRequest { key: KEY, body, content: JSON, expect: Expect::Absent, metadata }).await.expect("seeded");
+    let appended = run(&store, &options(), &lines_on(&records(2), day(3))).await.expect("appends");
+    assert_eq!(appended.appended, 2);
+    assert_eq!(Days::read(&store.metadata(KEY).expect("exists")), None);
+    assert_eq!(ids_in(&store).len(), 4);
+}
+
+#[tokio::test]
+async fn a_write_that_widened_the_days_and_landed_though_its_answer_was_lost_is_still_the_same_array() {
+    let store = MemoryStore::default();
+    let options = AppendOptions { dedup_window_bytes: 1024, redelivery_window_bytes: 1024, ..options() };
+    run(&store, &options, &lines_on(&records(10), day(1))).await.expect("appends");
+    let label = Label::read(&store.metadata(KEY).expect("exists"), "");
+    store.lose_next_answer_to(KEY);
+    let batch = records(10);
+    let appended = run(&store, &options, &lines_on(&batch, day(2))).await.expect("appends");
+    // Were the range part of the array's identity, the retry would take the array for another and its
+    // own records for another writer's.
+    assert_eq!((appended.appended, appended.duplicates, appended.retries), (10, 0, 1));
+    assert_eq!(ids_in(&store).len(), 20, "each record once");
+    let metadata = store.metadata(KEY).expect("exists");
+    assert_eq!(Label::read(&metadata, ""), label);
+    assert_eq!(Days::read(&metadata), Some(Days { first: day(1), last: day(2) }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_appenders_on_different_days_lose_no_day() {
+    let store =
+        Arc::new(MemoryStore::with_latency(Latency { request: Duration::from_millis(2), copy_bytes_per_second: 1e9 }));
+    let batches: Vec<_> = (0..40u32).map(|n| (day(n % 28 + 1), records(5))).collect();
+    let day_of: HashMap<String, NaiveDate> =
+        batches.iter().flat_map(|(on, batch)| batch.iter().map(|(id, _)| (id.to_string(), *on))).collect();
+    let tasks: Vec<_> = batches
+        .iter()
+        .cloned()
+        .map(|(on, batch)| {
+            let store = store.clone();
+            tokio::spawn(async move { run(store.as_ref(), &rolling(12 * 1024), &lines_on(&batch, on)).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("joins").expect("appends");
+    }
+    let held = days_held(&store, &day_of);
+    assert!(held.len() >= 3, "several seals");
+    for (key, records, carried) in held {
+        let (records, carried) = (records.expect("records"), carried.expect("a range"));
+        assert!(carried.first <= records.first && records.last <= carried.last, "{key}: {carried:?} {records:?}");
+    }
 }

@@ -1,6 +1,10 @@
 //! Properties of the append path, over any sequence of batches: the array stays valid JSON after every
-//! write and holds each record appended exactly once, in the order first appended, across segments too.
+//! write and holds each record appended exactly once, in the order first appended, across segments too;
+//! and every segment and the live array carry a range of days covering their records'.
 
+use std::collections::HashMap;
+
+use chrono::{Days, NaiveDate};
 use consumer::append::{AppendOptions, Line, append, segment_key};
 use consumer::store::memory::MemoryStore;
 use proptest::prelude::*;
@@ -10,6 +14,35 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 const KEY: &str = "streaming_data.json";
+
+/// The day pool record `n` was accessed on: ten days, out of order.
+fn day_of(n: usize) -> NaiveDate {
+    let base = NaiveDate::from_ymd_opt(2024, 2, 25).expect("a day");
+    base.checked_add_days(Days::new((n as u64 * 7) % 10)).expect("a day")
+}
+
+/// What is wrong with the ranges of days the arrays of the history carry (`first-day`, `last-day`, read as
+/// the compactor reads them): an array with none, or a record of a day outside its array's.
+fn days_not_covered(store: &MemoryStore, days: &HashMap<Uuid, NaiveDate>) -> Vec<String> {
+    let segments = (1..).map(|number| segment_key(KEY, number)).take_while(|key| store.object(key).is_some());
+    let mut wrong = Vec::new();
+    for key in segments.chain([KEY.to_owned()]) {
+        let (Some(bytes), Some(metadata)) = (store.object(&key), store.metadata(&key)) else { continue };
+        let day = |name: &str| metadata.get(name).map(|text| text.parse::<NaiveDate>().expect("YYYY-MM-DD"));
+        let Some((first, last)) = day("first-day").zip(day("last-day")) else {
+            wrong.push(format!("{key} carries no range of days: {metadata:?}"));
+            continue;
+        };
+        let records: Vec<Value> = serde_json::from_slice(&bytes).expect("a JSON array");
+        for record in records {
+            let on = days[&record["unique_id"].as_str().expect("id").parse::<Uuid>().expect("uuid")];
+            if on < first || last < on {
+                wrong.push(format!("{key} holds a record of {on}, outside {first}..{last}"));
+            }
+        }
+    }
+    wrong
+}
 
 /// Records with arbitrary text, odd Unicode and JSON punctuation included, encoded as the consumer
 /// encodes them.
@@ -59,7 +92,10 @@ proptest! {
             AppendOptions { key: KEY.into(), dedup_window_bytes: window, redelivery_window_bytes: window, rollover_bytes };
         let mut expected: Vec<Uuid> = Vec::new();
         for batch in &batches {
-            let lines: Vec<Line> = batch.iter().map(|&i| Line { unique_id: pool[i].0, json: &pool[i].1, delivered_before: false }).collect();
+            let lines: Vec<Line> = batch
+                .iter()
+                .map(|&i| Line { unique_id: pool[i].0, json: &pool[i].1, delivered_before: false, accessed_on: day_of(i) })
+                .collect();
             let stop_at = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
             runtime.block_on(append(&store, &options, &lines, stop_at, &mut StdRng::seed_from_u64(1))).expect("appends");
             for &i in batch {
@@ -85,5 +121,8 @@ proptest! {
             let (_, json) = pool.iter().find(|(candidate, _)| *candidate == id).expect("from the pool");
             prop_assert_eq!(record, &serde_json::from_slice::<Value>(json).expect("JSON"));
         }
+        let days: HashMap<Uuid, NaiveDate> = pool.iter().enumerate().map(|(n, (id, _))| (*id, day_of(n))).collect();
+        let wrong = days_not_covered(&store, &days);
+        prop_assert!(wrong.is_empty(), "{:?}", wrong);
     }
 }

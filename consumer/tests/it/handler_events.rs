@@ -141,6 +141,20 @@ async fn a_valid_batch_lands_in_both_outputs() {
 }
 
 #[tokio::test]
+async fn the_array_carries_the_days_of_its_records_accessed_at() {
+    let consumer = consumer();
+    invoke(&consumer, event("sqs-valid-batch.json")).await;
+    let array: Vec<serde_json::Value> =
+        serde_json::from_slice(&consumer.store.object("streaming_data.json").expect("the array exists")).expect("JSON");
+    let days: Vec<&str> =
+        array.iter().map(|record| &record["accessed_at"].as_str().expect("a timestamp")[..10]).collect();
+    let metadata = consumer.store.metadata("streaming_data.json").expect("the array exists");
+    let carried = |name: &str| metadata.get(name).map(String::as_str);
+    assert_eq!(carried("first-day"), days.iter().min().copied(), "{metadata:?}");
+    assert_eq!(carried("last-day"), days.iter().max().copied(), "{metadata:?}");
+}
+
+#[tokio::test]
 async fn a_mixed_batch_reports_exactly_its_bad_messages() {
     let consumer = consumer();
     let event = event("sqs-mixed-batch.json");

@@ -10,6 +10,7 @@ use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_s3::error::BoxError;
 use aws_sdk_s3::primitives::ByteStream;
+use chrono::NaiveDate;
 
 use consumer::append::{AppendError, AppendOptions, Line, append, new_array, segment_key};
 use consumer::handler::{Consumer, handle};
@@ -105,7 +106,19 @@ fn records(count: usize, pad: usize) -> Vec<(Uuid, Vec<u8>)> {
 }
 
 fn lines(records: &[(Uuid, Vec<u8>)]) -> Vec<Line<'_>> {
-    records.iter().map(|(unique_id, json)| Line { unique_id: *unique_id, json, delivered_before: false }).collect()
+    lines_on(records, day(1))
+}
+
+/// The records as lines accessed on `on`.
+fn lines_on(records: &[(Uuid, Vec<u8>)], on: NaiveDate) -> Vec<Line<'_>> {
+    records
+        .iter()
+        .map(|(unique_id, json)| Line { unique_id: *unique_id, json, delivered_before: false, accessed_on: on })
+        .collect()
+}
+
+fn day(n: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(2024, 3, n).expect("a day in March")
 }
 
 #[tokio::test]
@@ -270,16 +283,27 @@ async fn a_full_array_rolls_over_into_numbered_segments() {
     let store = S3Store::new(client.clone(), &bucket);
     let options = AppendOptions { rollover_bytes: Some(8 * 1024), ..options() };
     let batches: Vec<_> = (0..10).map(|_| records(10, 100)).collect();
-    for batch in &batches {
-        append(&store, &options, &lines(batch), later(), &mut rng()).await.expect("appends");
+    // Batch n is accessed on day 10 - n: each segment holds a range of days, written backwards.
+    let on = |n: usize| day(10 - u32::try_from(n).expect("ten batches"));
+    for (n, batch) in batches.iter().enumerate() {
+        append(&store, &options, &lines_on(batch, on(n)), later(), &mut rng()).await.expect("appends");
     }
+    let day_of: std::collections::HashMap<String, NaiveDate> = batches
+        .iter()
+        .enumerate()
+        .flat_map(|(n, batch)| batch.iter().map(move |(id, _)| (id.to_string(), on(n))))
+        .collect();
     let mut history = Vec::new();
     for number in 1.. {
         let key = segment_key(KEY, number);
-        match client.get_object().bucket(&bucket).key(&key).send().await {
-            Ok(output) => history.extend(array_ids(&output.body.collect().await.expect("body").into_bytes())),
-            Err(_) => break,
-        }
+        let Ok(output) = client.get_object().bucket(&bucket).key(&key).send().await else { break };
+        let metadata = output.metadata().cloned().unwrap_or_default();
+        let carried = |name: &str| metadata.get(name).map(|text| text.parse::<NaiveDate>().expect("YYYY-MM-DD"));
+        let ids = array_ids(&output.body.collect().await.expect("body").into_bytes());
+        let held: Vec<NaiveDate> = ids.iter().map(|id| day_of[id]).collect();
+        let (first, last) = (held.iter().min().copied(), held.iter().max().copied());
+        assert_eq!((carried("first-day"), carried("last-day")), (first, last), "{key}: {metadata:?}");
+        history.extend(ids);
     }
     assert!(history.len() >= 40, "{} records sealed", history.len());
     history.extend(array_ids(&object(&client, &bucket, KEY).await));

@@ -7,7 +7,7 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use compactor::store::{Condition, Fetched, LakeStore, Listed, StoreError};
+use compactor::store::{Condition, Fetched, LakeStore, Listed, Metadata, StoreError};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -148,5 +148,9 @@ impl<S: LakeStore> LakeStore for FaultyLake<S> {
                 Err(injected("DeleteObject", key))
             }
         }
+    }
+
+    async fn metadata(&self, key: &str) -> Result<Option<Metadata>, StoreError> {
+        self.inner.metadata(key).await
     }
 }

@@ -6,7 +6,7 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use compactor::store::{Condition, Fetched, LakeStore, Listed, StoreError};
+use compactor::store::{Condition, Fetched, LakeStore, Listed, Metadata, StoreError};
 
 /// One stamped write as it was sent.
 #[derive(Debug, Clone)]
@@ -65,5 +65,9 @@ impl<S: LakeStore> LakeStore for LateWrites<S> {
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.inner.delete(key).await
+    }
+
+    async fn metadata(&self, key: &str) -> Result<Option<Metadata>, StoreError> {
+        self.inner.metadata(key).await
     }
 }

@@ -38,6 +38,7 @@ impl MotoLake {
             curated_bucket: curated_bucket.clone(),
             landing_prefix: "landing/".into(),
             curated_prefix: "curated/".into(),
+            array_key: "streaming_data.json".into(),
         };
         let stores = Stores {
             landing: S3Lake::new(client.clone(), &raw_bucket),

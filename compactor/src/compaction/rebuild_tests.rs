@@ -1,0 +1,152 @@
+//! Rebuilds on the in-memory store: from every source each record once, readers seeing the old day until
+//! the swap, a rebuild that stopped going on from its shadow, and never a day made smaller.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use shared::UserSession;
+use shared::array::{FIRST_DAY_METADATA, LAST_DAY_METADATA};
+
+use super::partition::{self, Target};
+use super::rebuild::{RebuildRefused, RebuildRequest};
+use super::tests::{date, ids, land, layout, records_from, run, settings, table, time};
+use super::{Run, Settings};
+use crate::curate::PersonalData;
+use crate::store::memory::MemoryLake;
+use crate::store::{LakeStore, Stores};
+
+/// `records` as the consumer's array: a record a line between brackets.
+fn array(records: &[UserSession]) -> Bytes {
+    let lines: Vec<String> = records.iter().map(|record| record.to_json().expect("encodes")).collect();
+    Bytes::from(format!("[\n{}\n]\n", lines.join(",\n")))
+}
+
+fn put_array(lake: &MemoryLake, key: &str, records: &[UserSession], days: Option<(&str, &str)>) {
+    let metadata: Vec<(&str, &str)> =
+        days.map(|(first, last)| vec![(FIRST_DAY_METADATA, first), (LAST_DAY_METADATA, last)]).unwrap_or_default();
+    lake.put_with_metadata(key, array(records), &metadata);
+}
+
+fn request(from: &str, to: &str) -> RebuildRequest {
+    let event = serde_json::json!({ "rebuild": { "from": from, "to": to } });
+    RebuildRequest::from_event(&event).expect("valid").expect("a rebuild")
+}
+
+fn a_run<'a>(layout: &'a crate::lake::layout::Layout, settings: &'a Settings, now: &str) -> Run<'a> {
+    Run {
+        layout,
+        settings,
+        personal: &PersonalData::Raw,
+        now: time(now),
+        stop_at: Instant::now() + Duration::from_secs(60),
+        take_until: Instant::now() + Duration::from_secs(60),
+    }
+}
+
+/// The 29th's 300 records spread over two segments (one without days), the live array and the landing
+/// zone, with overlaps; a segment of the 30th only. The partition holds what the landing zone had.
+async fn history(lake: &MemoryLake) -> Vec<UserSession> {
+    let day = records_from(11, 300, "2026-11-29T10:00:00Z");
+    let next_day = records_from(12, 100, "2026-11-30T10:00:00Z");
+    put_array(lake, "streaming_data/00000001.json", &day[..150], Some(("2026-11-29", "2026-11-29")));
+    put_array(lake, "streaming_data/00000002.json", &next_day, Some(("2026-11-30", "2026-11-30")));
+    put_array(lake, "streaming_data/00000003.json", &[&day[100..200], &next_day[..10]].concat(), None);
+    put_array(lake, "streaming_data.json", &day[200..250], Some(("2026-11-29", "2026-11-30")));
+    land(lake, "late", &[&day[250..], &day[..10]].concat()).await;
+    run(lake, &settings(), "2026-11-29T12:00:00Z").await;
+    assert_eq!(table(lake).await.len(), 60);
+    day
+}
+
+#[test]
+fn a_rebuild_is_asked_for_by_days_and_anything_else_is_refused_by_name() {
+    use serde_json::json;
+    assert_eq!(RebuildRequest::from_event(&json!({})), Ok(None), "the schedule's event");
+    assert_eq!(request("2026-11-01", "2026-11-01").from, chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("valid"));
+    let refused = |event| RebuildRequest::from_event(&event).expect_err("refused").to_string();
+    assert!(
+        refused(json!({"rebuild": {"from": "2026-11-31", "to": "2026-12-01"}}))
+            .starts_with(r#"a rebuild is asked for as {"rebuild": {"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}}: "#)
+    );
+    assert!(refused(json!({"rebuild": {"from": "2026-11-01"}})).contains("missing field `to`"));
+    assert!(refused(json!({"rebuild": {"from": "2026-11-01", "to": "2026-11-02", "x": 1}})).contains("unknown field"));
+    assert_eq!(
+        RebuildRequest::from_event(&json!({"rebuild": {"from": "2026-11-02", "to": "2026-11-01"}})),
+        Err(RebuildRefused::Backwards {
+            from: chrono::NaiveDate::from_ymd_opt(2026, 11, 2).expect("valid"),
+            to: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("valid"),
+        })
+    );
+    assert_eq!(
+        refused(json!({"rebuild": {"from": "2000-01-01", "to": "2026-11-01"}})),
+        "a rebuild takes at most 3660 days; 2000-01-01 to 2026-11-01 is more"
+    );
+}
+
+#[tokio::test]
+async fn a_day_is_rebuilt_from_segments_array_and_landing_each_record_once_reading_only_what_holds_it() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    let day = history(&lake).await;
+    let (layout, settings) = (layout(), settings());
+    let run = a_run(&layout, &settings, "2026-11-29T13:00:00Z");
+    let stores = Stores::single(lake.clone());
+    let report = super::rebuild(&stores, &run, Some(request("2026-11-29", "2026-11-29"))).await.expect("rebuilt");
+    let report = report.expect("a rebuild");
+    assert_eq!((report.days_rebuilt, report.days_left), (1, 0));
+    assert_eq!((report.history_objects, report.history_objects_skipped), (4, 1), "the 30th's segment is not read");
+    assert_eq!((report.totals.records_written, report.totals.other_days), (300, 10));
+    let table = table(&lake).await;
+    assert_eq!(table.len(), 300);
+    assert!(ids(&day).iter().all(|id| table.get(id) == Some(&1)));
+    let objects = lake.objects();
+    assert!(!objects.contains_key(&layout.rebuild_key()) && !objects.contains_key(&layout.shadow_state_key(date())));
+    // Nothing under way: the next run has no rebuild to go on with.
+    assert_eq!(super::rebuild(&stores, &run, None).await.expect("nothing"), None);
+}
+
+#[tokio::test]
+async fn a_rebuild_that_stopped_goes_on_from_its_shadow_and_readers_see_the_old_day_until_the_swap() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    let day = history(&lake).await;
+    let (layout, settings) = (layout(), settings());
+    let stores = Stores::single(lake.clone());
+    // An invocation that committed one segment to the shadow and stopped.
+    let first = a_run(&layout, &settings, "2026-11-29T13:00:00Z");
+    let segment = lake.list("streaming_data/00000001.json").await.expect("listed");
+    let present: BTreeSet<&str> = segment.iter().map(|object| object.key.as_str()).collect();
+    let ready: Vec<_> = segment.iter().collect();
+    partition::compact(&stores, &first, date(), Target::Shadow, &present, &ready).await.expect("a shadow commit");
+    let stopped = Run { stop_at: Instant::now(), ..first.clone() };
+    let report = super::rebuild(&stores, &stopped, Some(request("2026-11-29", "2026-11-30"))).await.expect("asked");
+    assert_eq!(report.expect("a rebuild").days_left, 2);
+    assert_eq!(table(&lake).await.len(), 60, "readers see the day as it was");
+
+    // The next run, scheduled, finds the request and goes on: the shadow's commit is kept, not redone.
+    let next = a_run(&layout, &settings, "2026-11-29T14:00:00Z");
+    let report = super::rebuild(&stores, &next, None).await.expect("went on").expect("a rebuild");
+    assert_eq!((report.days_rebuilt, report.days_left), (2, 0));
+    assert_eq!(report.totals.records_written, 150 + 100, "the rest of the 29th, and the 30th");
+    let table = table(&lake).await;
+    assert_eq!(table.len(), 300);
+    assert!(ids(&day).iter().all(|id| table.get(id) == Some(&1)));
+}
+
+#[tokio::test]
+async fn a_history_that_lost_records_of_a_day_leaves_the_day_as_it_was() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    let day = records_from(13, 40, "2026-11-29T10:00:00Z");
+    land(&lake, "a", &day).await;
+    run(&lake, &settings(), "2026-11-29T12:00:00Z").await;
+    // Only half of the day is in the array's history (the rest expired with its segments).
+    put_array(&lake, "streaming_data/00000009.json", &day[..20], Some(("2026-11-29", "2026-11-29")));
+    lake.delete("landing/dt=2026-11-29/a.ndjson").await.expect("expired");
+    let (layout, settings) = (layout(), settings());
+    let run = a_run(&layout, &settings, "2026-11-29T13:00:00Z");
+    let report = super::rebuild(&Stores::single(lake.clone()), &run, Some(request("2026-11-29", "2026-11-29")))
+        .await
+        .expect("ran")
+        .expect("a rebuild");
+    assert_eq!((report.days_rebuilt, report.days_kept, report.days_left), (0, vec![date()], 0));
+    assert_eq!(table(&lake).await.len(), 40);
+}
