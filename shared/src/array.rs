@@ -1,8 +1,6 @@
 //! Where the consumer's JSON array keeps its history, and what its objects say of the days they hold: the
 //! consumer writes both, and the compactor's rebuild reads them.
 
-use std::collections::HashMap;
-
 use chrono::NaiveDate;
 
 /// User metadata (`x-amz-meta-first-day`) of the live array and of each sealed segment: the earliest day
@@ -30,7 +28,9 @@ fn stem_and_extension(key: &str) -> (&str, &str) {
     }
 }
 
-/// The days an array object's records fall on, both ends included.
+/// The days of an array's or a segment's records (their `accessed_at`), first to last, both included.
+/// Days rather than timestamps, so the metadata changes rarely: the consumer's retry after a lost race
+/// completes the upload it left open only while the metadata is unchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Days {
     pub first: NaiveDate,
@@ -38,15 +38,37 @@ pub struct Days {
 }
 
 impl Days {
-    /// What an object's metadata says; `None` when it says nothing or nothing valid: it may hold any day.
-    pub fn from_metadata(metadata: &HashMap<String, String>) -> Option<Self> {
-        let day = |name: &str| NaiveDate::parse_from_str(metadata.get(name)?, "%Y-%m-%d").ok();
-        let (first, last) = (day(FIRST_DAY_METADATA)?, day(LAST_DAY_METADATA)?);
-        (first <= last).then_some(Self { first, last })
+    /// The range covering `days`; `None` when there are none.
+    pub fn of(days: impl IntoIterator<Item = NaiveDate>) -> Option<Self> {
+        days.into_iter().fold(None, |range, day| Some(Self { first: day, last: day }.widened(range)))
+    }
+
+    /// This range widened to cover `other` too.
+    pub fn widened(self, other: Option<Self>) -> Self {
+        match other {
+            Some(other) => Self { first: self.first.min(other.first), last: self.last.max(other.last) },
+            None => self,
+        }
     }
 
     pub fn contains(&self, day: NaiveDate) -> bool {
         (self.first..=self.last).contains(&day)
+    }
+
+    /// The range an object's `first-day` and `last-day` metadata give. `None` when either is missing, does
+    /// not parse, or the range runs backwards: unknown, the object may hold any day.
+    pub fn parse(first: Option<&str>, last: Option<&str>) -> Option<Self> {
+        let day = |text: Option<&str>| NaiveDate::parse_from_str(text?, "%Y-%m-%d").ok();
+        let (first, last) = (day(first)?, day(last)?);
+        (first <= last).then_some(Self { first, last })
+    }
+
+    /// The metadata that gives this range.
+    pub fn metadata(self) -> [(String, String); 2] {
+        [
+            (FIRST_DAY_METADATA.to_owned(), self.first.format("%Y-%m-%d").to_string()),
+            (LAST_DAY_METADATA.to_owned(), self.last.format("%Y-%m-%d").to_string()),
+        ]
     }
 }
 
@@ -62,16 +84,30 @@ mod tests {
         assert_eq!(segment_prefix("dir.v1/array"), "dir.v1/array/");
     }
 
+    fn day(text: &str) -> NaiveDate {
+        text.parse().expect("a day")
+    }
+
     #[test]
-    fn days_come_from_metadata_or_not_at_all() {
-        let metadata = |first: &str, last: &str| {
-            HashMap::from([(FIRST_DAY_METADATA.to_owned(), first.to_owned()), (LAST_DAY_METADATA.to_owned(), last.to_owned())])
-        };
-        let days = Days::from_metadata(&metadata("2026-11-28", "2026-11-29")).expect("days");
-        assert!(days.contains(NaiveDate::from_ymd_opt(2026, 11, 29).expect("valid")));
-        assert!(!days.contains(NaiveDate::from_ymd_opt(2026, 11, 30).expect("valid")));
-        assert_eq!(Days::from_metadata(&metadata("2026-11-30", "2026-11-29")), None, "backwards");
-        assert_eq!(Days::from_metadata(&metadata("yesterday", "2026-11-29")), None);
-        assert_eq!(Days::from_metadata(&HashMap::new()), None);
+    fn days_are_written_and_parsed_back_and_anything_else_is_unknown() {
+        let days = Days { first: day("2026-11-28"), last: day("2026-11-29") };
+        let [(first_name, first), (last_name, last)] = days.metadata();
+        assert_eq!((first_name.as_str(), first.as_str()), ("first-day", "2026-11-28"));
+        assert_eq!((last_name.as_str(), last.as_str()), ("last-day", "2026-11-29"));
+        assert_eq!(Days::parse(Some(&first), Some(&last)), Some(days));
+        assert!(days.contains(day("2026-11-29")) && !days.contains(day("2026-11-30")));
+        assert_eq!(Days::parse(Some("2026-11-30"), Some("2026-11-29")), None, "backwards");
+        assert_eq!(Days::parse(Some("yesterday"), Some("2026-11-29")), None);
+        assert_eq!(Days::parse(Some("2026-11-29"), None), None);
+    }
+
+    #[test]
+    fn a_range_covers_its_days_and_widens_to_cover_more() {
+        assert_eq!(Days::of([]), None);
+        let range = Days::of([day("2024-03-05"), day("2024-03-01"), day("2024-03-03")]);
+        assert_eq!(range, Some(Days { first: day("2024-03-01"), last: day("2024-03-05") }));
+        let narrow = Days { first: day("2024-03-02"), last: day("2024-03-03") };
+        assert_eq!(narrow.widened(range), Days { first: day("2024-03-01"), last: day("2024-03-05") });
+        assert_eq!(narrow.widened(None), narrow);
     }
 }

@@ -96,8 +96,11 @@ pub(super) async fn compact<S: LakeStore>(
                 let (committed, state) = *done;
                 conflicts = 0;
                 report.add(&committed);
-                // Readers see each commit as it lands, not only once a run has got through them all.
-                publish(store, run, date, state).await?;
+                // Readers see each commit as it lands, not only once a run has got through them all; a
+                // shadow's commits they see only once the whole day is in and swapped.
+                if target == Target::Partition {
+                    publish(store, run, date, state).await?;
+                }
             }
             Commit::Lost => {
                 conflicts += 1;

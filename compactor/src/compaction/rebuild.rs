@@ -12,7 +12,7 @@ use bytes::Bytes;
 use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use shared::array::{Days as ArrayDays, segment_prefix};
+use shared::array::{Days as ArrayDays, FIRST_DAY_METADATA, LAST_DAY_METADATA, segment_prefix};
 use tracing::{info, warn};
 
 use super::partition::{self, Target, publish, read_at, read_state};
@@ -182,7 +182,11 @@ async fn history<S: LakeStore>(raw: &S, run: &Run<'_>) -> Result<Vec<HistoryObje
     for object in listed {
         // Gone since the listing: the array was sealed, or the segment expired.
         let Some(metadata) = raw.metadata(&object.key).await? else { continue };
-        history.push(HistoryObject { days: ArrayDays::from_metadata(&metadata), listed: object });
+        let day = |name| metadata.get(name).map(String::as_str);
+        history.push(HistoryObject {
+            days: ArrayDays::parse(day(FIRST_DAY_METADATA), day(LAST_DAY_METADATA)),
+            listed: object,
+        });
     }
     Ok(history)
 }

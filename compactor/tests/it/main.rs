@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod lake;
+mod rebuild;
 mod startup;
 mod support;
 mod template;

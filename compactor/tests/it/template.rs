@@ -2,8 +2,8 @@
 //! the curated Glue table has the data files' columns.
 
 use compactor::settings::{
-    BUCKET_ENV, CURATED_BUCKET_ENV, CURATED_PREFIX_ENV, FILE_MIB_ENV, GRACE_ENV, INPUT_MIB_ENV, PARTITION_PREFIX_ENV,
-    PERSONAL_DATA_ENV, RETENTION_ENV, SECRET_ENV,
+    ARRAY_KEY_ENV, BUCKET_ENV, CURATED_BUCKET_ENV, CURATED_PREFIX_ENV, FILE_MIB_ENV, GRACE_ENV, INPUT_MIB_ENV,
+    PARTITION_PREFIX_ENV, PERSONAL_DATA_ENV, RETENTION_ENV, SECRET_ENV,
 };
 use shared::testing::{environment_names, template, text};
 
@@ -20,6 +20,7 @@ fn compactor_environment_names_only_variables_the_compactor_reads() {
         INPUT_MIB_ENV,
         PERSONAL_DATA_ENV,
         SECRET_ENV,
+        ARRAY_KEY_ENV,
     ];
     let names = environment_names(&template(), "CompactorFunction", &known);
     for required in [BUCKET_ENV, PARTITION_PREFIX_ENV, SECRET_ENV] {

@@ -16,7 +16,7 @@ mod splice;
 
 use plan::{Action, Known, Read, plan};
 pub use segments::segment_key;
-use segments::{Days, Label};
+use segments::{Label, read_days};
 pub use splice::{SpliceError, new_array};
 
 use std::collections::HashSet;
@@ -188,7 +188,7 @@ async fn attempt<S: ObjectStore>(
             bytes: &tail.bytes,
             offset: tail.offset,
             size: tail.size,
-            days: Days::read(&tail.metadata),
+            days: read_days(&tail.metadata),
         }),
         seen: &search.seen,
         ours_at,

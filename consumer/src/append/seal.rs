@@ -6,7 +6,7 @@
 use crate::store::{CopyRequest, Expect, ObjectStore, ReadRange, StoreError, Tail};
 
 use super::AppendError;
-use super::segments::{Days, Label, segment_key};
+use super::segments::{Label, read_days, segment_key};
 
 /// Segment numbers tried past the live array's own before giving up.
 const MAX_PROBES: u64 = 64;
@@ -15,7 +15,7 @@ const MAX_PROBES: u64 = 64;
 /// the segment's number. The live array is left as it is; replacing it is the caller's next write.
 pub(crate) async fn seal<S: ObjectStore>(store: &S, key: &str, tail: &Tail, label: &Label) -> Result<u64, AppendError> {
     let last = label.segment.saturating_add(MAX_PROBES - 1);
-    let days = Days::read(&tail.metadata);
+    let days = read_days(&tail.metadata);
     for number in label.segment..=last {
         let target = segment_key(key, number);
         // The copy of the version read to the segment, if the segment is what `expect` says.

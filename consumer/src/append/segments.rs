@@ -7,25 +7,15 @@
 //! carry the range of days of their records' `accessed_at`, so the compactor rebuilding a day reads
 //! only the segments that can hold it.
 
-use chrono::NaiveDate;
+pub(crate) use shared::array::Days;
+use shared::array::{FIRST_DAY_METADATA, LAST_DAY_METADATA};
 use uuid::Uuid;
 
 use crate::store::Metadata;
 
 const SEGMENT: &str = "segment";
 const ARRAY: &str = "array";
-const FIRST_DAY: &str = "first-day";
-const LAST_DAY: &str = "last-day";
-
-/// The key of sealed segment `number` of the live array at `key`: `streaming_data.json` seals as
-/// `streaming_data/00000001.json`, `streaming_data/00000002.json`, ...
-pub fn segment_key(key: &str, number: u64) -> String {
-    let (stem, extension) = match key.rsplit_once('.') {
-        Some((stem, extension)) if !stem.is_empty() && !extension.contains('/') => (stem, extension),
-        _ => (key, "json"),
-    };
-    format!("{stem}/{number:08}.{extension}")
-}
+pub use shared::array::segment_key;
 
 /// What a live array's metadata says of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,7 +48,7 @@ impl Label {
         let mut metadata =
             Metadata::from([(SEGMENT.to_owned(), self.segment.to_string()), (ARRAY.to_owned(), self.array.clone())]);
         if let Some(days) = days {
-            days.write(&mut metadata);
+            metadata.extend(days.metadata());
         }
         metadata
     }
@@ -68,7 +58,7 @@ impl Label {
     pub(crate) fn sealed_metadata(&self, days: Option<Days>) -> Metadata {
         let mut metadata = Metadata::from([(ARRAY.to_owned(), self.array.clone())]);
         if let Some(days) = days {
-            days.write(&mut metadata);
+            metadata.extend(days.metadata());
         }
         metadata
     }
@@ -79,47 +69,19 @@ impl Label {
     }
 }
 
-/// The days of an array's or a segment's records (their `accessed_at`), first to last: the metadata
-/// `first-day` and `last-day`, `YYYY-MM-DD` each. Days rather than timestamps, so the metadata changes
-/// rarely: a retry after a lost race completes the upload it left open only while the metadata is
-/// unchanged.
+/// The range of days `metadata` carries (`shared::array::Days`). `None` when it carries none, or one
+/// that does not parse or runs backwards: unknown, so the array may hold any day; never an error that
+/// would stop appends.
 ///
 /// Kept apart from the [`Label`], whose equality tells one array from another: another writer widening
-/// the range leaves the array the same one. An array without a range (written before ranges existed,
-/// or the seed's) may hold any day, and keeps no range until it is sealed: one covering only the
-/// records appended to it would claim its older records are not there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Days {
-    pub(crate) first: NaiveDate,
-    pub(crate) last: NaiveDate,
-}
-
-impl Days {
-    /// The range covering `days`; `None` when there are none.
-    pub(crate) fn of(days: impl IntoIterator<Item = NaiveDate>) -> Option<Self> {
-        days.into_iter().fold(None, |range, day| Some(Self { first: day, last: day }.widened(range)))
-    }
-
-    /// This range widened to cover `other` too.
-    pub(crate) fn widened(self, other: Option<Self>) -> Self {
-        match other {
-            Some(other) => Self { first: self.first.min(other.first), last: self.last.max(other.last) },
-            None => self,
-        }
-    }
-
-    /// The range `metadata` carries. `None` when it carries none, or one that does not parse or runs
-    /// backwards: unknown, so the array may hold any day; never an error that would stop appends.
-    pub(crate) fn read(metadata: &Metadata) -> Option<Self> {
-        let day = |name| metadata.get(name).and_then(|text| text.parse::<NaiveDate>().ok());
-        let (first, last) = (day(FIRST_DAY)?, day(LAST_DAY)?);
-        (first <= last).then_some(Self { first, last })
-    }
-
-    fn write(self, metadata: &mut Metadata) {
-        metadata.insert(FIRST_DAY.to_owned(), self.first.to_string());
-        metadata.insert(LAST_DAY.to_owned(), self.last.to_string());
-    }
+/// the range leaves the array the same one. An array holding records but no range (written before
+/// ranges existed, or the seed's) may hold any day, and keeps no range until it is sealed, nor does its
+/// segment: one covering only the records appended to it would claim its older records are not there.
+pub(crate) fn read_days(metadata: &Metadata) -> Option<Days> {
+    Days::parse(
+        metadata.get(FIRST_DAY_METADATA).map(String::as_str),
+        metadata.get(LAST_DAY_METADATA).map(String::as_str),
+    )
 }
 
 #[cfg(test)]
@@ -143,7 +105,7 @@ mod tests {
         assert!(!Label::new(7).sealed_from_this(&label.sealed_metadata(None)));
     }
 
-    fn day(text: &str) -> NaiveDate {
+    fn day(text: &str) -> chrono::NaiveDate {
         text.parse().expect("a day")
     }
 
@@ -157,11 +119,11 @@ mod tests {
         let metadata = Label::new(3).metadata(Some(range));
         assert_eq!(metadata.get("first-day").map(String::as_str), Some("2024-02-28"));
         assert_eq!(metadata.get("last-day").map(String::as_str), Some("2024-03-01"));
-        assert_eq!(Days::read(&metadata), Some(range));
+        assert_eq!(read_days(&metadata), Some(range));
         let sealed = Label::new(3).sealed_metadata(Some(range));
-        assert_eq!(Days::read(&sealed), Some(range));
-        assert_eq!(Days::read(&Label::new(3).metadata(None)), None);
-        assert_eq!(Days::read(&Label::new(3).sealed_metadata(None)), None);
+        assert_eq!(read_days(&sealed), Some(range));
+        assert_eq!(read_days(&Label::new(3).metadata(None)), None);
+        assert_eq!(read_days(&Label::new(3).sealed_metadata(None)), None);
     }
 
     #[test]
@@ -169,7 +131,7 @@ mod tests {
         let with = |pairs: &[(&str, &str)]| {
             let metadata: Metadata =
                 pairs.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect();
-            Days::read(&metadata)
+            read_days(&metadata)
         };
         assert_eq!(with(&[]), None);
         assert_eq!(with(&[("first-day", "2024-03-01")]), None);
@@ -180,15 +142,6 @@ mod tests {
             with(&[("first-day", "2024-03-01"), ("last-day", "2024-03-01")]),
             Some(days("2024-03-01", "2024-03-01"))
         );
-    }
-
-    #[test]
-    fn a_range_covers_its_days_and_widens_to_cover_more() {
-        assert_eq!(Days::of([]), None);
-        let range = Days::of([day("2024-03-05"), day("2024-03-01"), day("2024-03-03")]);
-        assert_eq!(range, Some(days("2024-03-01", "2024-03-05")));
-        assert_eq!(days("2024-03-02", "2024-03-03").widened(range), days("2024-03-01", "2024-03-05"));
-        assert_eq!(days("2024-03-02", "2024-03-03").widened(None), days("2024-03-02", "2024-03-03"));
     }
 
     #[test]

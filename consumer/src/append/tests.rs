@@ -9,6 +9,7 @@ use rand::rngs::StdRng;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::segments::Days;
 use super::*;
 use crate::store::memory::{Latency, MemoryStore};
 use crate::store::{CopyRequest, MIN_COMPOSE_BYTES, Metadata};
@@ -465,7 +466,7 @@ fn days_held(store: &MemoryStore, day_of: &HashMap<String, NaiveDate>) -> Vec<(S
         .map(|key| {
             let records = ids(&store.object(&key).expect("exists"));
             let held = Days::of(records.iter().map(|id| day_of[id]));
-            let carried = Days::read(&store.metadata(&key).expect("exists"));
+            let carried = read_days(&store.metadata(&key).expect("exists"));
             (key, held, carried)
         })
         .collect()
@@ -513,8 +514,8 @@ async fn an_array_holding_records_without_days_keeps_none_until_it_is_sealed() {
         sealed = run(&store, &rolling(8 * 1024), &lines_on(&records(5), day(8))).await.expect("appends").sealed;
     }
     let segment = store.metadata(&segment_key(KEY, 1)).expect("sealed");
-    assert_eq!(Days::read(&segment), None, "the segment may hold any day: {segment:?}");
-    assert_eq!(Days::read(&store.metadata(KEY).expect("exists")), Some(Days { first: day(8), last: day(8) }));
+    assert_eq!(read_days(&segment), None, "the segment may hold any day: {segment:?}");
+    assert_eq!(read_days(&store.metadata(KEY).expect("exists")), Some(Days { first: day(8), last: day(8) }));
 }
 
 #[tokio::test]
@@ -528,7 +529,7 @@ async fn a_range_that_does_not_parse_is_unknown_and_stops_no_append() {
     store.put(PutRequest { key: KEY, body, content: JSON, expect: Expect::Absent, metadata }).await.expect("seeded");
     let appended = run(&store, &options(), &lines_on(&records(2), day(3))).await.expect("appends");
     assert_eq!(appended.appended, 2);
-    assert_eq!(Days::read(&store.metadata(KEY).expect("exists")), None);
+    assert_eq!(read_days(&store.metadata(KEY).expect("exists")), None);
     assert_eq!(ids_in(&store).len(), 4);
 }
 
@@ -547,7 +548,7 @@ async fn a_write_that_widened_the_days_and_landed_though_its_answer_was_lost_is_
     assert_eq!(ids_in(&store).len(), 20, "each record once");
     let metadata = store.metadata(KEY).expect("exists");
     assert_eq!(Label::read(&metadata, ""), label);
-    assert_eq!(Days::read(&metadata), Some(Days { first: day(1), last: day(2) }));
+    assert_eq!(read_days(&metadata), Some(Days { first: day(1), last: day(2) }));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -608,13 +608,17 @@ class TranslatedTemplateTest(unittest.TestCase):
             ("s3:ListBucket", f"!GetAtt {bucket}.Arn"): None,
             ("s3:ListBucket", f"!GetAtt {lake}.Arn"): None,
             ("s3:GetObject", f"!Sub '${{{bucket}.Arn}}/${{{landing}}}*'"): None,
+            # A rebuild reads the array's history: the live array and its sealed segments (HEAD is a GetObject).
+            ("s3:GetObject", f"!Sub '${{{bucket}.Arn}}/{DATA_KEY}'"): None,
+            ("s3:GetObject", f"!Sub '${{{bucket}.Arn}}/{DATA_KEY.removesuffix('.json')}/*'"): None,
             ("s3:GetObject", f"!Sub '${{{lake}.Arn}}/${{{curated}}}*'"): None,
             ("s3:PutObject", f"!Sub '${{{lake}.Arn}}/${{{curated}}}*'"): None,
             ("s3:DeleteObject", f"!Sub '${{{lake}.Arn}}/${{{curated}}}*'"): None,
             ("secretsmanager:GetSecretValue", f"!Ref {secret}"): None,
         }
         raw_key, curated_key = self.bucket_key(bucket), self.bucket_key(lake)
-        # SSE-KMS: reading the landing zone and the secret decrypts with the raw key; the lake is read and written.
+        # SSE-KMS: reading the landing zone, the array's history and the secret decrypts with the raw key; the lake
+        # is read and written.
         if raw_key:
             rights[("kms:Decrypt", f"!GetAtt {raw_key}.Arn")] = None
         if curated_key:
@@ -657,6 +661,81 @@ class TranslatedTemplateTest(unittest.TestCase):
         problems += [
             f"{role} (AWS::IAM::Role): no statement allows {names[action]} on {resource}"
             for action, resource in sorted(set(wanted) - granted)
+        ]
+        self.assertNoProblems(problems)
+
+    def test_the_compactor_may_read_the_array_and_its_segments_but_not_write_them(self):
+        """A rebuild reads the consumer's array (the compactor's DATA_KEY is the consumer's) and its sealed segments:
+        the compactor's role allows s3:GetObject on both and no object write that reaches either, and the raw
+        bucket's policy refuses it no read of them and every write."""
+        consumer = self.function_named("${Company}-consumer")
+        compactor = self.function_named("${Company}-compactor")
+        role = self.function_role(compactor)
+        bucket = self.raw_bucket()
+        problems = []
+        keys = {
+            function: dig(self.properties(function), ("Environment", "Variables", "DATA_KEY"))
+            for function in (consumer, compactor)
+        }
+        if not keys[compactor] == keys[consumer] == DATA_KEY:
+            problems.append(
+                f"{compactor} (AWS::Lambda::Function) DATA_KEY: {json.dumps(keys[compactor])}, not the consumer's"
+                f" {json.dumps(keys[consumer])} ({DATA_KEY!r})"
+            )
+        # The array and a segment, as a policy's Sub names them.
+        history = (f"${{{bucket}.Arn}}/{DATA_KEY}", f"${{{bucket}.Arn}}/{DATA_KEY.removesuffix('.json')}/00000001.json")
+
+        def covers(resource, key):
+            pattern = sub_text(resource) if sub_text(resource) is not None else resource
+            return isinstance(pattern, str) and fnmatch.fnmatchcase(key, pattern)
+
+        readable = set()
+        for where, statement in role_statements(self.resources, role):
+            if statement.get("Effect") != "Allow":
+                continue
+            label = f"{role} (AWS::IAM::Role) {statement_label(where, statement)}"
+            actions = as_list(statement.get("Action", []))
+            for resource in as_list(statement.get("Resource")):
+                for key in history:
+                    if not covers(resource, key):
+                        continue
+                    if matches(actions, "s3:GetObject"):
+                        readable.add(key)
+                    written = [action for action in OBJECT_WRITES if matches(actions, action)]
+                    if written:
+                        problems.append(
+                            f"{label}: allows {', '.join(written)} on {resource_label(resource)}, which reaches {key};"
+                            " the compactor only reads the array and its segments"
+                        )
+        problems += [
+            f"{role} (AWS::IAM::Role): no statement allows s3:GetObject on {key}, which a rebuild reads"
+            for key in history
+            if key not in readable
+        ]
+        policy, found = self.bucket_policy(bucket)
+        refused_writes = set()
+        for statement in found:
+            condition = json.dumps(statement.get("Condition", {}))
+            resources = as_list(statement.get("Resource"))
+            if statement.get("Effect") != "Deny" or "aws:SecureTransport" in condition:
+                continue
+            label = f"{policy} (AWS::S3::BucketPolicy) statement {statement.get('Sid')}"
+            excepted, _, _ = self.principal_exceptions(label, statement)
+            for key in history:
+                if not any(covers(resource, key) for resource in resources) or role in excepted:
+                    continue
+                if matches(statement.get("Action", []), "s3:GetObject"):
+                    problems.append(f"{label}: denies s3:GetObject on {key} to {role}, whose rebuild reads it")
+                refused_writes |= {
+                    (action, key)
+                    for action in ("s3:PutObject", "s3:DeleteObject")
+                    if matches(statement.get("Action", []), action)
+                }
+        problems += [
+            f"{policy} (AWS::S3::BucketPolicy): no Deny refuses {action} on {key} to {role}"
+            for action in ("s3:PutObject", "s3:DeleteObject")
+            for key in history
+            if (action, key) not in refused_writes
         ]
         self.assertNoProblems(problems)
 

@@ -8,6 +8,7 @@ use arrow_array::cast::AsArray;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use chrono::{DateTime, Utc};
+use compactor::compaction::rebuild::{RebuildError, RebuildReport, RebuildRequest};
 use compactor::compaction::{self, Report, Run, RunError, Settings};
 use compactor::curate::PersonalData;
 use compactor::lake::layout::Layout;
@@ -18,6 +19,7 @@ use compactor::table::reader::{for_each_batch, for_each_unique_id};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use shared::UserSession;
+use shared::array::{FIRST_DAY_METADATA, LAST_DAY_METADATA};
 
 use crate::support::faults::FaultyLake;
 
@@ -64,6 +66,48 @@ impl MotoLake {
             .send()
             .await
             .expect("landed");
+    }
+
+    /// Writes `records` as the consumer's array does, at `key` of the raw bucket, with the days it says it
+    /// holds (`None`: an array written before arrays said).
+    pub(crate) async fn put_array(&self, key: &str, records: &[UserSession], days: Option<(&str, &str)>) {
+        let lines: Vec<String> = records.iter().map(|record| record.to_json().expect("encodes")).collect();
+        let mut put = self
+            .client
+            .put_object()
+            .bucket(&self.raw_bucket)
+            .key(key)
+            .body(ByteStream::from(format!("[\n{}\n]\n", lines.join(",\n")).into_bytes()));
+        if let Some((first, last)) = days {
+            put = put.metadata(FIRST_DAY_METADATA, first).metadata(LAST_DAY_METADATA, last);
+        }
+        put.send().await.expect("written");
+    }
+
+    /// Starts the rebuild `asked` for, or goes on with the one under way, through `stores`, pseudonymised.
+    pub(crate) async fn rebuild<S: LakeStore>(
+        &self,
+        stores: &Stores<S>,
+        asked: Option<RebuildRequest>,
+    ) -> Result<Option<RebuildReport>, RebuildError> {
+        let personal = PersonalData::Pseudonymised(key());
+        let settings = settings();
+        let run = Run {
+            layout: &self.layout,
+            settings: &settings,
+            personal: &personal,
+            now: Utc::now(),
+            stop_at: Instant::now() + Duration::from_secs(120),
+            take_until: Instant::now() + Duration::from_secs(120),
+        };
+        compaction::rebuild(stores, &run, asked).await
+    }
+
+    /// Deletes every object of the curated lake, as an operator starting it again would.
+    pub(crate) async fn delete_curated(&self) {
+        for key in self.curated_keys().await {
+            self.stores.lake.delete(&key).await.expect("deleted");
+        }
     }
 
     /// A run over these buckets through `stores`, pseudonymised.
