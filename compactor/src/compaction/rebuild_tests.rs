@@ -154,3 +154,42 @@ async fn a_history_that_lost_records_of_a_day_leaves_the_day_as_it_was() {
     assert_eq!((report.days_rebuilt, report.days_kept, report.days_left), (0, vec![date()], 0));
     assert_eq!(table(&lake).await.len(), 40);
 }
+
+#[tokio::test]
+async fn rebuilding_one_day_of_a_hundred_segments_reads_at_most_three_segments_beyond_its_records() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    // Ten days of records, 432 seconds apart, sealed in order into 100 segments of 20 records each: ten
+    // segments a day, some straddling a midnight.
+    let history = records_from(14, 2_000, "2026-11-20T00:03:00Z");
+    let history: Vec<UserSession> = history
+        .into_iter()
+        .enumerate()
+        .map(|(n, mut record)| {
+            record.accessed_at = time("2026-11-20T00:03:00Z").naive_utc() + chrono::Duration::seconds(432 * n as i64);
+            record
+        })
+        .collect();
+    let mut largest = 0;
+    for (n, segment) in history.chunks(20).enumerate() {
+        let days: Vec<String> = [segment[0].accessed_at, segment[19].accessed_at]
+            .iter()
+            .map(|at| at.date().format("%Y-%m-%d").to_string())
+            .collect();
+        let key = format!("streaming_data/{:08}.json", n + 1);
+        put_array(&lake, &key, segment, Some((&days[0], &days[1])));
+        largest = largest.max(array(segment).len() as u64);
+    }
+    let (layout, settings) = (layout(), settings());
+    let run = a_run(&layout, &settings, "2026-11-30T13:00:00Z");
+    let report = super::rebuild(&Stores::single(lake.clone()), &run, Some(request("2026-11-24", "2026-11-24")))
+        .await
+        .expect("rebuilt")
+        .expect("a rebuild");
+    let day: Vec<&UserSession> =
+        history.iter().filter(|record| record.accessed_at.date().to_string() == "2026-11-24").collect();
+    let day_bytes: u64 = day.iter().map(|record| record.to_json().expect("encodes").len() as u64 + 2).sum();
+    assert_eq!((report.days_rebuilt, report.totals.records_written), (1, day.len() as u64));
+    let beyond = report.totals.landed_bytes - day_bytes;
+    assert!(beyond <= 3 * largest, "read {beyond} bytes beyond the day's, more than 3 segments of {largest}");
+    assert!(report.history_objects_skipped >= 88, "{} passed over", report.history_objects_skipped);
+}
