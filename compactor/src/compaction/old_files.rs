@@ -91,6 +91,7 @@ pub(super) async fn upgrade_partition<S: LakeStore>(
             files,
             compacted: read.state.compacted.clone(),
             retired,
+            partial: read.state.partial.clone(),
         };
         match lake.put(&run.layout.state_key(date), Bytes::from(state.to_json()), Condition::IfMatch(etag)).await {
             Ok(_) => {}

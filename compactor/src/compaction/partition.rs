@@ -12,7 +12,7 @@ use super::new_rows::NewRows;
 use super::{CompactError, PartitionReport, Run, orphans};
 use crate::lake::landing;
 use crate::lake::state::{FileEntry, PartitionState, RetiredFile};
-use crate::store::{Condition, LakeStore, Listed, Stores};
+use crate::store::{Condition, LakeStore, Listed, StoreError, Stores};
 use crate::table::reader::{for_each_batch, for_each_unique_id};
 use crate::table::schema::to_batch;
 use crate::table::upgrade::{CURATION, upgrade, upgrade_id};
@@ -165,24 +165,64 @@ async fn commit<S: LakeStore>(
     // text at most, whatever the compression.
     let mut inflated = 0;
     let mut taken = 0;
+    let mut partial = read.state.partial.clone();
     for object in &chunk {
         // Past `take_until` the commit goes on with what it took, at least one object.
         if inflated >= budget || (taken > 0 && Instant::now() >= run.take_until) {
             break;
         }
-        // Gone since the listing: it expired, and every record it held was compacted long ago.
-        let Some(fetched) = stores.landing.get(&object.key).await? else {
-            taken += 1;
-            continue;
+        let left = budget - inflated;
+        let from = partial.get(&object.key).copied().unwrap_or(0);
+        let body = if !object.key.ends_with(".gz") && object.size.saturating_sub(from) > left {
+            // Larger than what is left of the budget (an array's segment, for a rebuild): read a budget at
+            // a time, to its last whole line, and the state keeps how far; the next commit goes on from there.
+            if inflated > 0 {
+                break;
+            }
+            match read_part(&stores.landing, object, from, left.max(MIN_PART_BYTES)).await? {
+                Part::Lines { body, end, whole } => {
+                    if whole {
+                        partial.remove(&object.key);
+                    } else {
+                        partial.insert(object.key.clone(), end);
+                    }
+                    body
+                }
+                Part::LineTooLong => {
+                    error!(%date, key = %object.key, "a line longer than the input budget; the object is left out");
+                    report.objects_too_large += 1;
+                    partial.remove(&object.key);
+                    taken += 1;
+                    continue;
+                }
+            }
+        } else {
+            // Gone since the listing: it expired, and every record it held was compacted long ago.
+            let Some(fetched) = stores.landing.get(&object.key).await? else {
+                partial.remove(&object.key);
+                taken += 1;
+                continue;
+            };
+            partial.remove(&object.key);
+            match from {
+                0 => fetched.body,
+                // The rest of an object read in parts, unless it changed under the parts (a live array
+                // sealed and begun again): then read whole, and the copies already taken are dropped.
+                from if fetched.body.get(from as usize - 1) == Some(&b'\n') => fetched.body.slice(from as usize..),
+                _ => fetched.body,
+            }
         };
-        let landed = landing::records(&object.key, &fetched.body, budget - inflated, date);
-        if inflated > 0 && landed.text_bytes > budget - inflated {
+        let landed = landing::records(&object.key, &body, left, date);
+        if inflated > 0 && landed.text_bytes > left {
             break;
         }
-        taken += 1;
+        // An object read in part is not compacted yet.
+        if !partial.contains_key(&object.key) {
+            taken += 1;
+        }
         report.landed_objects += 1;
         report.other_days += landed.other_days;
-        report.landed_bytes += fetched.body.len() as u64;
+        report.landed_bytes += body.len() as u64;
         inflated += landed.text_bytes;
         for rejected in &landed.rejected {
             // The consumer lands only valid records: a line that is not one, or an object that inflates
@@ -261,7 +301,8 @@ async fn commit<S: LakeStore>(
     let mut compacted: BTreeSet<String> =
         read.state.compacted.iter().filter(|key| present.contains(key.as_str())).cloned().collect();
     compacted.extend(chunk[..taken].iter().map(|object| object.key.clone()));
-    let state = PartitionState { generation: read.state.generation + 1, files, compacted, retired };
+    partial.retain(|key, _| present.contains(key.as_str()));
+    let state = PartitionState { generation: read.state.generation + 1, files, compacted, retired, partial };
     let condition = match read.etag {
         Some(etag) => Condition::IfMatch(etag),
         None => Condition::IfAbsent,
@@ -273,6 +314,42 @@ async fn commit<S: LakeStore>(
     }
     info!(%date, generation = state.generation, files = state.files.len(), records = state.records(), "committed");
     Ok(Commit::Done(Box::new((report, state))))
+}
+
+/// The least a part of an object holds, above any record's line (SQS takes messages up to 1 MiB), so a
+/// commit with little budget left still takes a whole line.
+const MIN_PART_BYTES: u64 = 2 << 20;
+
+/// A part of an object read by range.
+pub(super) enum Part {
+    /// Whole lines, the offset after them, and whether they reach the object's end.
+    Lines { body: Bytes, end: u64, whole: bool },
+    /// No line ends within the budget.
+    LineTooLong,
+}
+
+/// Up to `budget` bytes of `object` from `from`, cut after its last whole line (the consumer ends every
+/// object with one). A part that does not begin a line (the object changed since `from` was kept: a live
+/// array sealed and begun again) starts again at 0.
+pub(super) async fn read_part<S: LakeStore>(
+    raw: &S,
+    object: &Listed,
+    from: u64,
+    budget: u64,
+) -> Result<Part, StoreError> {
+    let from = if from > 0 && from <= object.size {
+        let before = raw.get_range(&object.key, from - 1..from).await?;
+        if before.as_ref() == b"\n" { from } else { 0 }
+    } else {
+        0
+    };
+    let bytes = raw.get_range(&object.key, from..(from + budget).min(object.size)).await?;
+    let whole = from + bytes.len() as u64 >= object.size;
+    Ok(match bytes.iter().rposition(|byte| *byte == b'\n') {
+        Some(at) => Part::Lines { body: bytes.slice(..at + 1), end: from + at as u64 + 1, whole },
+        None if whole => Part::Lines { body: bytes, end: object.size, whole },
+        None => Part::LineTooLong,
+    })
 }
 
 /// Stores finished data files, each named by the run's start and its content. The run's part keeps a name

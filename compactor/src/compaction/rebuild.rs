@@ -126,6 +126,14 @@ pub(super) async fn run<S: LakeStore>(
     let key = run.layout.rebuild_key();
     let mut request = match asked {
         Some(asked) => {
+            // The shadows of a rebuild this one replaces would otherwise keep their files for ever.
+            let shadows = lake.list(&run.layout.shadow_state_prefix()).await.map_err(RebuildError::Store)?;
+            for shadow in shadows {
+                let date = run.layout.shadow_state_date(&shadow.key);
+                if date.is_some_and(|date| date < asked.from || date > asked.to) {
+                    lake.delete(&shadow.key).await.map_err(RebuildError::Store)?;
+                }
+            }
             save(lake, &key, &asked).await?;
             info!(from = %asked.from, to = %asked.to, "rebuild asked for");
             asked
@@ -276,6 +284,7 @@ async fn swap<S: LakeStore>(
         files: shadow.state.files.clone(),
         compacted: shadow.state.compacted.iter().filter(|key| landed.contains(key.as_str())).cloned().collect(),
         retired,
+        partial: current.state.partial.clone(),
     };
     let condition = match current.etag {
         Some(etag) => Condition::IfMatch(etag),

@@ -125,12 +125,14 @@ async fn a_rebuild_that_stopped_goes_on_from_its_shadow_and_readers_see_the_old_
     let report = super::rebuild(&stores, &stopped, Some(request("2026-11-29", "2026-11-30"))).await.expect("asked");
     assert_eq!(report.expect("a rebuild").days_left, 2);
     assert_eq!(table(&lake).await.len(), 60, "readers see the day as it was");
+    assert!(lake.objects().contains_key(&layout.shadow_state_key(date())));
 
     // The next run, scheduled, finds the request and goes on: the shadow's commit is kept, not redone.
     let next = a_run(&layout, &settings, "2026-11-29T14:00:00Z");
     let report = super::rebuild(&stores, &next, None).await.expect("went on").expect("a rebuild");
     assert_eq!((report.days_rebuilt, report.days_left), (2, 0));
     assert_eq!(report.totals.records_written, 100 + 100, "the rest of the 29th, and the 30th");
+    assert!(lake.objects().keys().all(|key| !key.starts_with(&layout.shadow_state_prefix())));
     let table = table(&lake).await;
     assert_eq!(table.len(), 300);
     assert!(ids(&day).iter().all(|id| table.get(id) == Some(&1)));
@@ -192,4 +194,63 @@ async fn rebuilding_one_day_of_a_hundred_segments_reads_at_most_three_segments_b
     let beyond = report.totals.landed_bytes - day_bytes;
     assert!(beyond <= 3 * largest, "read {beyond} bytes beyond the day's, more than 3 segments of {largest}");
     assert!(report.history_objects_skipped >= 88, "{} passed over", report.history_objects_skipped);
+}
+
+#[tokio::test]
+async fn a_new_request_drops_the_shadows_of_days_it_does_not_rebuild() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    history(&lake).await;
+    let (layout, settings) = (layout(), settings());
+    let stores = Stores::single(lake.clone());
+    let segments = lake.list("streaming_data/00000001.json").await.expect("listed");
+    let present: BTreeSet<&str> = segments.iter().map(|object| object.key.as_str()).collect();
+    let ready: Vec<_> = segments.iter().collect();
+    let first = a_run(&layout, &settings, "2026-11-29T13:00:00Z");
+    partition::compact(&stores, &first, date(), Target::Shadow, &present, &ready).await.expect("a shadow commit");
+    let stopped = Run { stop_at: Instant::now(), ..first.clone() };
+    super::rebuild(&stores, &stopped, Some(request("2026-11-30", "2026-11-30"))).await.expect("asked");
+    assert!(!lake.objects().contains_key(&layout.shadow_state_key(date())));
+}
+
+#[tokio::test]
+async fn a_segment_larger_than_a_commits_input_is_read_a_part_at_a_time_each_record_once() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    let day = records_from(15, 6_000, "2026-11-29T10:00:00Z");
+    put_array(&lake, "streaming_data/00000001.json", &day[..5_000], Some(("2026-11-29", "2026-11-29")));
+    put_array(&lake, "streaming_data.json", &day[4_900..], Some(("2026-11-29", "2026-11-29")));
+    let layout = layout();
+    // 2 MiB a commit (a part's least), so the segment of about 2.7 MB takes two parts.
+    let settings = Settings { input_bytes_per_commit: 2 << 20, ..settings() };
+    let run = a_run(&layout, &settings, "2026-11-29T13:00:00Z");
+    let report = super::rebuild(&Stores::single(lake.clone()), &run, Some(request("2026-11-29", "2026-11-29")))
+        .await
+        .expect("rebuilt")
+        .expect("a rebuild");
+    assert!(report.totals.commits >= 3, "{} commits", report.totals.commits);
+    assert_eq!((report.days_rebuilt, report.totals.records_written, report.totals.rejected_lines), (1, 6_000, 0));
+    let table = table(&lake).await;
+    assert_eq!(table.len(), 6_000);
+    assert!(ids(&day).iter().all(|id| table.get(id) == Some(&1)));
+}
+
+#[tokio::test]
+async fn a_part_begins_on_a_line_or_the_object_is_read_again_from_its_start() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    lake.put_with_metadata("a.json", Bytes::from_static(b"abc\ndef\nghi\n"), &[]);
+    let object = lake.list("a.json").await.expect("listed").remove(0);
+    let part = |from, budget| {
+        let (lake, object) = (lake.clone(), object.clone());
+        async move {
+            match partition::read_part(&lake, &object, from, budget).await.expect("read") {
+                partition::Part::Lines { body, end, whole } => Some((body, end, whole)),
+                partition::Part::LineTooLong => None,
+            }
+        }
+    };
+    assert_eq!(part(0, 6).await, Some((Bytes::from_static(b"abc\n"), 4, false)));
+    assert_eq!(part(4, 6).await, Some((Bytes::from_static(b"def\n"), 8, false)));
+    assert_eq!(part(8, 6).await, Some((Bytes::from_static(b"ghi\n"), 12, true)));
+    assert_eq!(part(5, 6).await, Some((Bytes::from_static(b"abc\n"), 4, false)), "not a line's start");
+    assert_eq!(part(40, 6).await, Some((Bytes::from_static(b"abc\n"), 4, false)), "beyond the end");
+    assert_eq!(part(0, 2).await, None, "a line longer than the budget");
 }

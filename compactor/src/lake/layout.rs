@@ -47,7 +47,18 @@ impl Layout {
 
     /// The shadow state a rebuild of `date` commits to until it is swapped in.
     pub fn shadow_state_key(&self, date: NaiveDate) -> String {
-        format!("{}rebuild/dt={}.json", self.state_prefix(), day(date))
+        format!("{}dt={}.json", self.shadow_state_prefix(), day(date))
+    }
+
+    /// Where the shadow states are.
+    pub fn shadow_state_prefix(&self) -> String {
+        format!("{}rebuild/", self.state_prefix())
+    }
+
+    /// The date of a shadow state, or `None` for any other key.
+    pub fn shadow_state_date(&self, key: &str) -> Option<NaiveDate> {
+        let name = key.strip_prefix(&self.shadow_state_prefix())?.strip_prefix("dt=")?.strip_suffix(".json")?;
+        NaiveDate::parse_from_str(name, "%Y-%m-%d").ok()
     }
 
     /// The rebuild under way, if any: its days and the next one to rebuild.
@@ -137,6 +148,8 @@ mod tests {
         assert_eq!(layout().state_date(&layout().key_ledger_key()), None);
         assert_eq!(layout().shadow_state_key(date), "curated/state/rebuild/dt=2026-11-29.json");
         assert_eq!(layout().state_date(&layout().shadow_state_key(date)), None);
+        assert_eq!(layout().shadow_state_date(&layout().shadow_state_key(date)), Some(date));
+        assert_eq!(layout().shadow_state_date(&layout().state_key(date)), None);
         assert_eq!(layout().state_date(&layout().rebuild_key()), None);
         assert_eq!(layout().landing_day_prefix(date), "partitioned/dt=2026-11-29/");
         assert_eq!(layout().manifest_date(&layout().manifest_key(date)), Some(date));

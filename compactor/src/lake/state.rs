@@ -2,7 +2,7 @@
 //! is replaced only by a write conditional on the version read, so it changes one run at a time, and the
 //! manifest readers use is derived from it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -46,6 +46,10 @@ pub(crate) struct PartitionState {
     /// Files replaced by a rewrite, kept from deletion until the orphan age has passed since.
     #[serde(default)]
     pub retired: Vec<RetiredFile>,
+    /// Objects larger than a commit's input (a rebuild's segments) read in part: how many bytes, to the
+    /// end of a line. The next commit goes on from there.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub partial: BTreeMap<String, u64>,
 }
 
 /// A state object that is not a state.
@@ -111,6 +115,7 @@ mod tests {
             ],
             compacted: ["p/dt=2026-11-29/x.ndjson".to_owned()].into(),
             retired: vec![RetiredFile { key: "c/data/dt=2026-11-29/0.parquet".into(), at: DateTime::UNIX_EPOCH }],
+            partial: [("streaming_data/00000001.json".to_owned(), 4096)].into(),
         };
         assert_eq!(PartitionState::from_json("k", &state.to_json()).expect("valid"), state);
         assert_eq!(state.records(), 3);
