@@ -90,6 +90,8 @@ pub struct PartitionReport {
     /// Data files whose ids a commit read to leave out copies: those whose rows' times meet a new row's,
     /// and the small ones it rewrites.
     pub files_searched: u64,
+    /// Full files a few new rows' times met, whose Bloom filters said none of them is there.
+    pub files_ruled_out: u64,
     /// Small files rewritten into a larger one.
     pub files_merged: u64,
     /// Files of earlier curation rules rewritten under this version's (a lake compacted before ids were
@@ -124,6 +126,7 @@ impl PartitionReport {
         self.files_written += other.files_written;
         self.bytes_written += other.bytes_written;
         self.files_searched += other.files_searched;
+        self.files_ruled_out += other.files_ruled_out;
         self.files_merged += other.files_merged;
         self.files_upgraded += other.files_upgraded;
         self.other_days += other.other_days;

@@ -31,11 +31,13 @@ impl NewRows {
         self.rows.len()
     }
 
-    /// The rows' `accessed_at` in microseconds, sorted: what a file must span to hold a copy of one.
+    /// The rows' `accessed_at` in microseconds with their ids, sorted: what a file must span to hold a copy
+    /// of one.
     pub(super) fn times(&self) -> RowTimes {
-        let mut times: Vec<i64> = self.rows.values().map(|row| row.accessed_at.and_utc().timestamp_micros()).collect();
+        let mut times: Vec<(i64, &str)> =
+            self.rows.iter().map(|(id, row)| (row.accessed_at.and_utc().timestamp_micros(), id.as_str())).collect();
         times.sort_unstable();
-        RowTimes(times)
+        RowTimes(times.into_iter().map(|(at, id)| (at, id.to_owned())).collect())
     }
 
     /// Rows whose address named no county of the fixed list.
@@ -52,15 +54,16 @@ impl NewRows {
     }
 }
 
-/// The new rows' times, sorted.
+/// The new rows' times and ids, sorted by time.
 #[derive(Debug)]
-pub(super) struct RowTimes(Vec<i64>);
+pub(super) struct RowTimes(Vec<(i64, String)>);
 
 impl RowTimes {
-    /// Whether a row's time is in `range`.
-    pub(super) fn meet(&self, range: TimeRange) -> bool {
-        let from = self.0.partition_point(|at| *at < range.first);
-        self.0.get(from).is_some_and(|at| *at <= range.last)
+    /// The ids of the rows whose time is in `range`.
+    pub(super) fn within(&self, range: TimeRange) -> Vec<&str> {
+        let from = self.0.partition_point(|(at, _)| *at < range.first);
+        let to = self.0.partition_point(|(at, _)| *at <= range.last);
+        self.0[from..to.max(from)].iter().map(|(_, id)| id.as_str()).collect()
     }
 }
 
@@ -69,13 +72,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn times_meet_a_range_that_holds_one_of_them() {
-        let times = RowTimes(vec![10, 20, 30]);
-        for (first, last, meets) in
-            [(0, 9, false), (0, 10, true), (11, 19, false), (15, 25, true), (30, 40, true), (31, 99, false)]
+    fn a_range_gives_the_ids_of_the_rows_whose_times_it_holds() {
+        let times = RowTimes(vec![(10, "a".into()), (20, "b".into()), (20, "c".into()), (30, "d".into())]);
+        let within = |first, last| times.within(TimeRange { first, last }).join("");
+        for (first, last, ids) in
+            [(0, 9, ""), (0, 10, "a"), (11, 19, ""), (15, 25, "bc"), (20, 40, "bcd"), (31, 99, "")]
         {
-            assert_eq!(times.meet(TimeRange { first, last }), meets, "{first}..={last}");
+            assert_eq!(within(first, last), ids, "{first}..={last}");
         }
-        assert!(!RowTimes(Vec::new()).meet(TimeRange { first: i64::MIN, last: i64::MAX }));
+        assert!(RowTimes(Vec::new()).within(TimeRange { first: i64::MIN, last: i64::MAX }).is_empty());
+        assert_eq!(within(30, 10), "", "a range backwards");
     }
 }

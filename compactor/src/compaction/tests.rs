@@ -118,7 +118,7 @@ async fn late_records_join_the_partition_once_and_its_small_file_is_rewritten() 
 /// `count` records a second apart from `start`.
 pub(super) fn records_from(seed: u64, count: usize, start: &str) -> Vec<UserSession> {
     let mut rng = StdRng::seed_from_u64(seed);
-    let start = time(start);
+    let start = DateTime::parse_from_rfc3339(start).expect("valid").to_utc();
     (0..count)
         .map(|n| producer::generator::user_session(&mut rng, start + chrono::Duration::seconds(n as i64)))
         .collect()
@@ -149,8 +149,20 @@ async fn a_commit_searches_only_the_files_whose_times_meet_its_rows() {
     land(&lake, "late-copy", &[&afternoon[..], &morning[10_000..10_001]].concat()).await;
     let report = run(&lake, &settings, "2026-11-29T16:00:00Z").await;
     assert_eq!((report.totals.files_searched, report.totals.duplicates), (small + 1, 1));
+
+    // A record of the morning that is not a copy, late: the Bloom filters of the file that spans its time
+    // say it is not there, and its ids are not read.
+    lake.set_now(time("2026-11-29T17:00:00Z"));
+    let small = state(&lake).files.iter().filter(|file| file.bytes < 32 << 10).count() as u64;
+    let late = records_from(8, 1, "2026-11-29T02:46:40.5Z");
+    land(&lake, "late-new", &late).await;
+    let report = run(&lake, &settings, "2026-11-29T18:00:00Z").await;
+    assert_eq!(
+        (report.totals.files_searched, report.totals.files_ruled_out, report.totals.records_written),
+        (small, 1, 1)
+    );
     let table = table(&lake).await;
-    assert_eq!(table.len(), 17_110);
+    assert_eq!(table.len(), 17_111);
     assert!(table.values().all(|count| *count == 1));
 }
 

@@ -77,6 +77,27 @@ pub async fn for_each_unique_id<S: LakeStore>(
     Ok(())
 }
 
+/// Whether the data file `key` of `size` bytes may hold one of `ids`, by its `unique_id` Bloom filters (a
+/// false positive now and then, never a false negative). A row group without a filter (a file written before
+/// they were) may hold any.
+pub async fn may_hold_any<S: LakeStore>(store: &S, key: &str, size: u64, ids: &[&str]) -> Result<bool, TableError> {
+    let object = RangedObject { store: store.clone(), key: key.to_owned(), size };
+    let mut builder = ParquetRecordBatchStreamBuilder::new(object).await?;
+    let column = builder
+        .parquet_schema()
+        .columns()
+        .iter()
+        .position(|column| column.name() == UNIQUE_ID)
+        .ok_or_else(|| TableError::Schema { key: key.to_owned(), reason: format!("no {UNIQUE_ID} column") })?;
+    for row_group in 0..builder.metadata().num_row_groups() {
+        match builder.get_row_group_column_bloom_filter(row_group, column).await? {
+            Some(filter) if !ids.iter().any(|id| filter.check(*id)) => {}
+            _ => return Ok(true),
+        }
+    }
+    Ok(false)
+}
+
 /// Calls `each` with every batch of the data file `key` of `size` bytes, as batches of the table's schema
 /// (a file of an earlier schema is read as this one's: `evolution`).
 pub async fn for_each_batch<S: LakeStore>(
