@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 use bytes::Bytes;
-use chrono::{Days, NaiveDate};
+use chrono::{Days, NaiveDate, NaiveTime};
+use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared::array::{Days as ArrayDays, FIRST_DAY_METADATA, LAST_DAY_METADATA, segment_prefix};
@@ -80,7 +81,8 @@ pub struct RebuildReport {
     pub days_past_retention: u64,
     /// Days not rebuilt yet (the next run goes on), the one in progress included.
     pub days_left: u64,
-    /// Sealed segments and the live array, and how many of them were passed over for their days.
+    /// Sealed segments and the live array that can hold the days left (HEAD for their days), and those passed
+    /// over: sealed more than a day before them, or, for each day, of other days.
     pub history_objects: u64,
     pub history_objects_skipped: u64,
     /// Days whose history holds fewer records than the partition (it expired), kept as they were.
@@ -145,8 +147,9 @@ pub(super) async fn run<S: LakeStore>(
         },
     };
     let mut report = RebuildReport { from: Some(request.from), to: Some(request.to), ..RebuildReport::default() };
-    let history = history(&stores.landing, run).await.map_err(RebuildError::Store)?;
+    let (history, sealed_before) = history(&stores.landing, run, request.next()).await.map_err(RebuildError::Store)?;
     report.history_objects = history.len() as u64;
+    report.history_objects_skipped = sealed_before;
     let mut day = request.next();
     while day <= request.to {
         if Instant::now() >= run.stop_at {
@@ -181,22 +184,43 @@ async fn save<S: LakeStore>(lake: &S, key: &str, request: &RebuildRequest) -> Re
     lake.put(key, Bytes::from(body), Condition::Always).await.map(|_| ()).map_err(RebuildError::Store)
 }
 
-/// The sealed segments and the live array, each with the days its metadata gives.
-async fn history<S: LakeStore>(raw: &S, run: &Run<'_>) -> Result<Vec<HistoryObject>, StoreError> {
+/// HEADs of the history's objects in flight at once.
+const HEADS_AT_ONCE: usize = 16;
+
+/// The sealed segments and the live array that can hold `from` or a later day, each with the days its
+/// metadata gives, and how many were passed over by their time alone.
+///
+/// An object last written more than a day before `from` holds no record of it: each of its records was
+/// appended before that write, after SQS took its message, and the consumer refuses a record more than a day
+/// after that. So years of segments cost a listing, and HEADs only of those sealed since.
+async fn history<S: LakeStore>(
+    raw: &S,
+    run: &Run<'_>,
+    from: NaiveDate,
+) -> Result<(Vec<HistoryObject>, u64), StoreError> {
     let array_key = &run.layout.array_key;
     let mut listed = raw.list(&segment_prefix(array_key)).await?;
     listed.extend(raw.list(array_key).await?.into_iter().filter(|object| &object.key == array_key));
-    let mut history = Vec::with_capacity(listed.len());
-    for object in listed {
-        // Gone since the listing: the array was sealed, or the segment expired.
-        let Some(metadata) = raw.metadata(&object.key).await? else { continue };
-        let day = |name| metadata.get(name).map(String::as_str);
-        history.push(HistoryObject {
-            days: ArrayDays::parse(day(FIRST_DAY_METADATA), day(LAST_DAY_METADATA)),
-            listed: object,
-        });
-    }
-    Ok(history)
+    let since = from.and_time(NaiveTime::MIN).and_utc() - chrono::Duration::days(1);
+    let total = listed.len();
+    listed.retain(|object| object.last_modified >= since);
+    let sealed_before = (total - listed.len()) as u64;
+    let heads: Vec<Option<HistoryObject>> = futures::stream::iter(listed)
+        .map(|object| async move {
+            let metadata = raw.metadata(&object.key).await?;
+            Ok::<_, StoreError>(metadata.map(|metadata| {
+                let day = |name| metadata.get(name).map(String::as_str);
+                HistoryObject {
+                    days: ArrayDays::parse(day(FIRST_DAY_METADATA), day(LAST_DAY_METADATA)),
+                    listed: object,
+                }
+            }))
+        })
+        .buffered(HEADS_AT_ONCE)
+        .try_collect()
+        .await?;
+    // An object gone since the listing was sealed (the live array) or expired (a segment).
+    Ok((heads.into_iter().flatten().collect(), sealed_before))
 }
 
 /// Compacts every source of `day` into its shadow and swaps the shadow in: `Ok(false)` when time ran out

@@ -254,3 +254,21 @@ async fn a_part_begins_on_a_line_or_the_object_is_read_again_from_its_start() {
     assert_eq!(part(40, 6).await, Some((Bytes::from_static(b"abc\n"), 4, false)), "beyond the end");
     assert_eq!(part(0, 2).await, None, "a line longer than the budget");
 }
+
+#[tokio::test]
+async fn segments_sealed_more_than_a_day_before_the_days_are_passed_over_unread() {
+    let lake = MemoryLake::new(time("2026-11-01T10:00:00Z"));
+    // Sealed on the 1st, saying nothing of its days: it cannot hold the 29th, whatever it says.
+    put_array(&lake, "streaming_data/00000001.json", &records_from(16, 10, "2026-11-01T09:00:00Z"), None);
+    lake.set_now(time("2026-11-29T10:00:00Z"));
+    let day = records_from(17, 20, "2026-11-29T09:00:00Z");
+    put_array(&lake, "streaming_data/00000002.json", &day, None);
+    let (layout, settings) = (layout(), settings());
+    let run = a_run(&layout, &settings, "2026-11-29T13:00:00Z");
+    let report = super::rebuild(&Stores::single(lake.clone()), &run, Some(request("2026-11-29", "2026-11-29")))
+        .await
+        .expect("rebuilt")
+        .expect("a rebuild");
+    assert_eq!((report.history_objects, report.history_objects_skipped), (1, 1));
+    assert_eq!((report.totals.landed_objects, report.totals.records_written), (1, 20));
+}
