@@ -5,18 +5,14 @@
 //! pseudonymised rows (one file's bytes stored under every key, with the time range of its place in the day)
 //! and one smaller file; the commit takes one input budget (128 MiB) of NDJSON of the hour, and
 //! `MODEL_LATE_RECORDS` (default 0) records of earlier hours of the day among it. It prints the Markdown table
-//! in docs/curated-lake.md. The store lives here, so the same file measures an earlier version of the
-//! compactor.
+//! in docs/curated-lake.md. The before figures there came from this file run on the commit before the
+//! change, with a store of its own (the in-memory store counts traffic since).
 //!
 //! `cargo bench -p compactor --bench day_model`.
 
 // Benchmark code: a failed setup panics with its reason.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeMap;
-use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -25,7 +21,8 @@ use compactor::compaction::{self, Run};
 use compactor::curate::{PersonalData, curate};
 use compactor::lake::layout::Layout;
 use compactor::pseudonym::PseudonymKey;
-use compactor::store::{Condition, Fetched, LakeStore, Listed, Metadata, StoreError, Stores};
+use compactor::store::memory::MemoryLake;
+use compactor::store::{Condition, LakeStore, Stores};
 use compactor::table::schema::to_batch;
 use compactor::table::upgrade::CURATION;
 use compactor::table::writer::DataFileWriter;
@@ -38,133 +35,8 @@ const MIB: u64 = 1 << 20;
 const BATCH_ROWS: usize = 8192;
 const HOURS: [u64; 6] = [1, 2, 6, 12, 18, 24];
 
-#[derive(Debug, Clone)]
-struct Object {
-    body: Bytes,
-    etag: u64,
-    generation: Option<u64>,
-    last_modified: DateTime<Utc>,
-}
-
-/// What the model counts: requests, and bytes each way.
-#[derive(Debug, Default)]
-struct Traffic {
-    requests: AtomicU64,
-    read: AtomicU64,
-    written: AtomicU64,
-}
-
-/// A bucket in memory with S3's conditional writes, counting what a commit asks of it.
-#[derive(Debug, Clone, Default)]
-struct ModelStore {
-    objects: Arc<Mutex<BTreeMap<String, Object>>>,
-    etags: Arc<AtomicU64>,
-    traffic: Arc<Traffic>,
-}
-
-impl ModelStore {
-    fn insert(&self, key: &str, body: Bytes, last_modified: DateTime<Utc>) {
-        let etag = self.etags.fetch_add(1, Ordering::Relaxed);
-        self.objects.lock().unwrap().insert(key.to_owned(), Object { body, etag, generation: None, last_modified });
-    }
-
-    fn count(&self, read: u64, written: u64) {
-        self.traffic.requests.fetch_add(1, Ordering::Relaxed);
-        self.traffic.read.fetch_add(read, Ordering::Relaxed);
-        self.traffic.written.fetch_add(written, Ordering::Relaxed);
-    }
-
-    fn write(
-        &self,
-        key: &str,
-        body: Bytes,
-        condition: Condition,
-        generation: Option<u64>,
-    ) -> Result<String, StoreError> {
-        self.count(0, body.len() as u64);
-        let mut objects = self.objects.lock().unwrap();
-        let current = objects.get(key).map(|object| object.etag.to_string());
-        let holds = match &condition {
-            Condition::Always => true,
-            Condition::IfAbsent => current.is_none(),
-            Condition::IfMatch(etag) => current.as_ref() == Some(etag),
-        };
-        if !holds {
-            return Err(StoreError::Changed { key: key.to_owned() });
-        }
-        let etag = self.etags.fetch_add(1, Ordering::Relaxed);
-        let last_modified = DateTime::UNIX_EPOCH;
-        objects.insert(key.to_owned(), Object { body, etag, generation, last_modified });
-        Ok(etag.to_string())
-    }
-}
-
-impl LakeStore for ModelStore {
-    async fn list(&self, prefix: &str) -> Result<Vec<Listed>, StoreError> {
-        let objects = self.objects.lock().unwrap();
-        let listed: Vec<Listed> = objects
-            .range(prefix.to_owned()..)
-            .take_while(|(key, _)| key.starts_with(prefix))
-            .map(|(key, object)| Listed {
-                key: key.clone(),
-                size: object.body.len() as u64,
-                last_modified: object.last_modified,
-            })
-            .collect();
-        // A listing page holds a thousand keys.
-        for _ in 0..listed.len().div_ceil(1000).max(1) {
-            self.count(0, 0);
-        }
-        Ok(listed)
-    }
-
-    async fn get(&self, key: &str) -> Result<Option<Fetched>, StoreError> {
-        let found = self.objects.lock().unwrap().get(key).cloned();
-        self.count(found.as_ref().map_or(0, |object| object.body.len() as u64), 0);
-        Ok(found.map(|object| Fetched {
-            body: object.body,
-            etag: object.etag.to_string(),
-            generation: object.generation,
-        }))
-    }
-
-    async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes, StoreError> {
-        let body = self.objects.lock().unwrap().get(key).map(|object| object.body.clone());
-        let body = body.ok_or_else(|| StoreError::Request {
-            operation: "GetObject",
-            key: key.to_owned(),
-            message: "no such key".into(),
-            source: None,
-        })?;
-        let part = body.slice(range.start as usize..(range.end as usize).min(body.len()));
-        self.count(part.len() as u64, 0);
-        Ok(part)
-    }
-
-    async fn put(&self, key: &str, body: Bytes, condition: Condition) -> Result<String, StoreError> {
-        self.write(key, body, condition, None)
-    }
-
-    async fn put_stamped(
-        &self,
-        key: &str,
-        body: Bytes,
-        condition: Condition,
-        generation: u64,
-    ) -> Result<String, StoreError> {
-        self.write(key, body, condition, Some(generation))
-    }
-
-    async fn metadata(&self, key: &str) -> Result<Option<Metadata>, StoreError> {
-        self.count(0, 0);
-        Ok(self.objects.lock().unwrap().get(key).map(|_| Metadata::new()))
-    }
-
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.count(0, 0);
-        self.objects.lock().unwrap().remove(key);
-        Ok(())
-    }
+fn put(runtime: &tokio::runtime::Runtime, store: &MemoryLake, key: &str, body: Bytes) {
+    runtime.block_on(store.put(key, body, Condition::Always)).unwrap();
 }
 
 fn env_number(name: &str, default: f64) -> f64 {
@@ -252,7 +124,7 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let mut measured = Vec::new();
     for hour in HOURS {
-        let store = ModelStore::default();
+        let store = MemoryLake::new(at(0.0));
         let start = (hour - 1) as f64 * 3600.0;
         // The earlier hours' records, in full files of consecutive times, and the rest in a small file.
         let before = (start * rows_a_second) as u64;
@@ -273,12 +145,13 @@ fn main() {
                 "key": key, "records": rows, "bytes": body.len(), "curation": CURATION,
                 "accessed": { "first": at(first).timestamp_micros(), "last": at(last).timestamp_micros() },
             }));
-            store.insert(&key, body, at(0.0));
+            put(&runtime, &store, &key, body);
         }
         let state = serde_json::json!({ "generation": files.len(), "files": files, "compacted": [], "retired": [] });
-        store.insert(&layout.state_key(day()), Bytes::from(state.to_string()), at(0.0));
+        put(&runtime, &store, &layout.state_key(day()), Bytes::from(state.to_string()));
+        store.set_now(at(start + 1.0));
         for (n, object) in landed(settings.input_bytes_per_commit, start, late, 100 + hour).into_iter().enumerate() {
-            store.insert(&format!("landing/dt=2026-11-29/{n:05}.ndjson"), object, at(start + 1.0));
+            put(&runtime, &store, &format!("landing/dt=2026-11-29/{n:05}.ndjson"), object);
         }
         let now = at(start + 3600.0);
         let run = Run {
@@ -290,17 +163,14 @@ fn main() {
             take_until: Instant::now() + Duration::from_secs(3600),
         };
         let stores = Stores::single(store.clone());
-        store.traffic.requests.store(0, Ordering::Relaxed);
-        store.traffic.read.store(0, Ordering::Relaxed);
-        store.traffic.written.store(0, Ordering::Relaxed);
+        store.reset_traffic();
         let began = Instant::now();
         let report = runtime.block_on(compaction::compact(&stores, &run)).unwrap();
         let cpu = began.elapsed();
         let totals = report.totals;
         assert_eq!(totals.commits, 1, "one commit's input");
-        let requests = store.traffic.requests.load(Ordering::Relaxed);
-        let read = store.traffic.read.load(Ordering::Relaxed);
-        let written = store.traffic.written.load(Ordering::Relaxed);
+        let traffic = store.traffic();
+        let (requests, read, written) = (traffic.requests, traffic.read, traffic.written);
         let modelled = cpu + latency * requests as u32 + Duration::from_secs_f64((read + written) as f64 / bandwidth);
         let searched = serde_json::to_value(&totals).unwrap()["files_searched"].as_u64();
         measured.push(Measured {

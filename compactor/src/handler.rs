@@ -80,8 +80,13 @@ pub async fn handle<S: LakeStore>(compactor: &Compactor<S>, event: LambdaEvent<V
         take_until: shared::deadline::stop_at(Instant::now(), event.context.deadline, COMMIT_ALLOWANCE / 2),
     };
     let mut report = compaction::compact(&compactor.stores, &run).await?;
-    report.rebuild = compaction::rebuild(&compactor.stores, &run, asked).await?;
+    let rebuilt = compaction::rebuild(&compactor.stores, &run, asked).await;
+    if let Ok(rebuild) = &rebuilt {
+        report.rebuild.clone_from(rebuild);
+    }
+    // The run's account is logged whatever the rebuild did; its error, if any, fails the invocation.
     report.log();
+    rebuilt?;
     if !report.failed_partitions.is_empty() {
         return Err(HandlerError::Partitions(report.failed_partitions));
     }

@@ -39,7 +39,9 @@ impl Report {
                 days_kept = rebuild.days_kept.len(),
                 days_past_retention = rebuild.days_past_retention,
                 history_objects = rebuild.history_objects,
-                history_objects_skipped = rebuild.history_objects_skipped,
+                history_written_before = rebuild.history_written_before,
+                history_passed_over = rebuild.history_passed_over,
+                superseded = rebuild.superseded,
                 records_written = rebuild.totals.records_written,
                 duplicates = rebuild.totals.duplicates,
                 "rebuild progressed"

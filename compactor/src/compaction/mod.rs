@@ -8,8 +8,6 @@ mod old_files;
 mod orphans;
 mod partition;
 pub mod rebuild;
-#[cfg(test)]
-mod rebuild_tests;
 mod retention;
 #[cfg(test)]
 mod tests;

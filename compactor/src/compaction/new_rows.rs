@@ -11,6 +11,8 @@ use shared::UserSession;
 pub(super) struct NewRows {
     /// By the row's `unique_id` column: the record's id as a token, or as it came when personal data is raw.
     rows: HashMap<String, CuratedRecord>,
+    /// The record's id as it came, by the row's, where the two differ.
+    raw_ids: HashMap<String, String>,
     /// Records offered, repeats included.
     pub(super) offered: u64,
 }
@@ -19,25 +21,39 @@ impl NewRows {
     /// Adds the record unless its `unique_id` is in already; the first copy stays.
     pub(super) fn offer(&mut self, record: &UserSession, personal: &PersonalData) {
         self.offered += 1;
-        self.rows.entry(row_id(record, personal)).or_insert_with(|| curate(record, personal));
+        let id = row_id(record, personal);
+        if !self.rows.contains_key(&id) {
+            let raw = record.unique_id.to_string();
+            if raw != id {
+                self.raw_ids.insert(id.clone(), raw);
+            }
+            self.rows.insert(id, curate(record, personal));
+        }
     }
 
     /// Drops the row of a `unique_id` (as the table holds it) that the partition holds.
     pub(super) fn forget(&mut self, unique_id: &str) {
         self.rows.remove(unique_id);
+        self.raw_ids.remove(unique_id);
     }
 
     pub(super) fn len(&self) -> usize {
         self.rows.len()
     }
 
-    /// The rows' `accessed_at` in microseconds with their ids, sorted: what a file must span to hold a copy
-    /// of one.
+    /// The rows' `accessed_at` in microseconds with their ids (as written, and as they came), sorted: what a
+    /// file must span to hold a copy of one.
     pub(super) fn times(&self) -> RowTimes {
-        let mut times: Vec<(i64, &str)> =
-            self.rows.iter().map(|(id, row)| (row.accessed_at.and_utc().timestamp_micros(), id.as_str())).collect();
+        let mut times: Vec<(i64, String, String)> = self
+            .rows
+            .iter()
+            .map(|(id, row)| {
+                let raw = self.raw_ids.get(id).unwrap_or(id);
+                (row.accessed_at.and_utc().timestamp_micros(), id.clone(), raw.clone())
+            })
+            .collect();
         times.sort_unstable();
-        RowTimes(times.into_iter().map(|(at, id)| (at, id.to_owned())).collect())
+        RowTimes(times)
     }
 
     /// Rows whose address named no county of the fixed list.
@@ -54,16 +70,16 @@ impl NewRows {
     }
 }
 
-/// The new rows' times and ids, sorted by time.
+/// The new rows' times and ids (as written, and as they came), sorted by time.
 #[derive(Debug)]
-pub(super) struct RowTimes(Vec<(i64, String)>);
+pub(super) struct RowTimes(Vec<(i64, String, String)>);
 
 impl RowTimes {
-    /// The ids of the rows whose time is in `range`.
-    pub(super) fn within(&self, range: TimeRange) -> Vec<&str> {
-        let from = self.0.partition_point(|(at, _)| *at < range.first);
-        let to = self.0.partition_point(|(at, _)| *at <= range.last);
-        self.0[from..to.max(from)].iter().map(|(_, id)| id.as_str()).collect()
+    /// The ids of the rows whose time is in `range`, each as written and as it came.
+    pub(super) fn within(&self, range: TimeRange) -> Vec<(&str, &str)> {
+        let from = self.0.partition_point(|(at, _, _)| *at < range.first);
+        let to = self.0.partition_point(|(at, _, _)| *at <= range.last);
+        self.0[from..to.max(from)].iter().map(|(_, id, raw)| (id.as_str(), raw.as_str())).collect()
     }
 }
 
@@ -73,8 +89,13 @@ mod tests {
 
     #[test]
     fn a_range_gives_the_ids_of_the_rows_whose_times_it_holds() {
-        let times = RowTimes(vec![(10, "a".into()), (20, "b".into()), (20, "c".into()), (30, "d".into())]);
-        let within = |first, last| times.within(TimeRange { first, last }).join("");
+        let row = |at, id: &str| (at, id.to_owned(), id.to_uppercase());
+        let times = RowTimes(vec![row(10, "a"), row(20, "b"), row(20, "c"), row(30, "d")]);
+        let within = |first, last| {
+            let ids = times.within(TimeRange { first, last });
+            assert!(ids.iter().all(|(id, raw)| raw == &id.to_uppercase()));
+            ids.iter().map(|(id, _)| *id).collect::<String>()
+        };
         for (first, last, ids) in
             [(0, 9, ""), (0, 10, "a"), (11, 19, ""), (15, 25, "bc"), (20, 40, "bcd"), (31, 99, "")]
         {

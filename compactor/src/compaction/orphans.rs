@@ -7,24 +7,17 @@ use std::collections::HashSet;
 
 use chrono::NaiveDate;
 
-use crate::compaction::Run;
-use crate::lake::state::PartitionState;
-use crate::store::{LakeStore, StoreError};
+use super::partition::read_at;
+use crate::compaction::{CompactError, Run};
+use crate::store::LakeStore;
 
-/// Deletes the partition's unlisted data files older than the orphan age, and counts them.
-pub(super) async fn delete<S: LakeStore>(
-    store: &S,
-    run: &Run<'_>,
-    date: NaiveDate,
-    state: &PartitionState,
-) -> Result<u64, StoreError> {
+/// Deletes the partition's unlisted data files older than the orphan age, and counts them. A file a
+/// rebuild's shadow lists is kept too. The shadow is read before the state: a swap between the two reads
+/// moves the shadow's files into the state, so each listed file is in one of them.
+pub(super) async fn delete<S: LakeStore>(store: &S, run: &Run<'_>, date: NaiveDate) -> Result<u64, CompactError> {
     let cutoff = cutoff(run);
-    // A rebuild's shadow lists files no state of the partition does until it is swapped in.
-    let shadow_key = run.layout.shadow_state_key(date);
-    let shadow = match store.get(&shadow_key).await? {
-        Some(found) => PartitionState::from_json(&shadow_key, &found.body).unwrap_or_default(),
-        None => PartitionState::default(),
-    };
+    let shadow = read_at(store, &run.layout.shadow_state_key(date)).await?.state;
+    let state = read_at(store, &run.layout.state_key(date)).await?.state;
     let mut kept: HashSet<&str> = state.files.iter().chain(&shadow.files).map(|file| file.key.as_str()).collect();
     kept.extend(
         state.retired.iter().chain(&shadow.retired).filter(|file| file.at >= cutoff).map(|file| file.key.as_str()),

@@ -61,10 +61,14 @@ impl Target {
 /// commit's rows span a short time and so do its files, and a later commit searches few of them for copies.
 pub(super) fn ready<'a>(run: &Run<'_>, landed: &'a [Listed]) -> Vec<&'a Listed> {
     let grace = chrono::Duration::from_std(run.settings.grace).unwrap_or(chrono::Duration::MAX);
-    let mut ready: Vec<&Listed> =
-        landed.iter().filter(|object| run.now.signed_duration_since(object.last_modified) >= grace).collect();
-    ready.sort_by(|a, b| (a.last_modified, &a.key).cmp(&(b.last_modified, &b.key)));
-    ready
+    oldest_first(landed.iter().filter(|object| run.now.signed_duration_since(object.last_modified) >= grace))
+}
+
+/// `objects` oldest first, then by key.
+pub(super) fn oldest_first<'a>(objects: impl Iterator<Item = &'a Listed>) -> Vec<&'a Listed> {
+    let mut sorted: Vec<&Listed> = objects.collect();
+    sorted.sort_by(|a, b| (a.last_modified, &a.key).cmp(&(b.last_modified, &b.key)));
+    sorted
 }
 
 /// Compacts the `ready` objects not compacted yet into `date`'s `target`; `present` is every object that
@@ -88,7 +92,7 @@ pub(super) async fn compact<S: LakeStore>(
             report.objects_left = todo.len() as u64;
             if read.etag.is_some() && target == Target::Partition {
                 publish(store, run, date, read.state.clone()).await?;
-                report.orphans_deleted += orphans::delete(store, run, date, &read.state).await?;
+                report.orphans_deleted += orphans::delete(store, run, date).await?;
             }
             report.files = read.state.files.len() as u64;
             report.records = read.state.records();
@@ -177,7 +181,7 @@ async fn commit<S: LakeStore>(
         }
         let left = budget - inflated;
         let from = partial.get(&object.key).copied().unwrap_or(0);
-        let body = if !object.key.ends_with(".gz") && object.size.saturating_sub(from) > left {
+        let body = if !object.key.ends_with(".gz") && (from > 0 || object.size > left) {
             // Larger than what is left of the budget (an array's segment, for a rebuild): read a budget at
             // a time, to its last whole line, and the state keeps how far; the next commit goes on from there.
             if inflated > 0 {
@@ -207,14 +211,7 @@ async fn commit<S: LakeStore>(
                 taken += 1;
                 continue;
             };
-            partial.remove(&object.key);
-            match from {
-                0 => fetched.body,
-                // The rest of an object read in parts, unless it changed under the parts (a live array
-                // sealed and begun again): then read whole, and the copies already taken are dropped.
-                from if fetched.body.get(from as usize - 1) == Some(&b'\n') => fetched.body.slice(from as usize..),
-                _ => fetched.body,
-            }
+            fetched.body
         };
         let landed = landing::records(&object.key, &body, left, date);
         if inflated > 0 && landed.text_bytes > left {
@@ -263,9 +260,17 @@ async fn commit<S: LakeStore>(
         }
         // A few rows in a full file's range (records late by hours) are looked up in its ids' Bloom filters
         // first, a few megabytes instead of the id column's tens; the filter says for sure when none is there.
+        // Each row is looked up by its id as written now and as it came, which a file written while the
+        // stack kept personal data raw holds.
         if let (false, false, Some(ids)) = (keep, small, &meeting)
             && ids.len() <= BLOOM_PROBE_ROWS
-            && !may_hold_any(store, &file.key, file.bytes, ids).await?
+            && !may_hold_any(
+                store,
+                &file.key,
+                file.bytes,
+                &ids.iter().flat_map(|(row, raw)| [*row, *raw]).collect::<Vec<_>>(),
+            )
+            .await?
         {
             report.files_ruled_out += 1;
             continue;

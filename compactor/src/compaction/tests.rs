@@ -563,37 +563,8 @@ async fn a_manifest_never_goes_back_to_an_older_generation() {
     assert_eq!(table(&lake).await.len(), 20);
 }
 
-/// Writes `records` as `day`'s partition in an earlier schema: no `county` column (added since) and a
-/// `legacy` column (removed since), as this version's curation rules otherwise wrote it.
 async fn older_schema_partition(lake: &MemoryLake, day: NaiveDate, records: &[UserSession]) {
-    use arrow_schema::{DataType, Field, Schema};
-    let rows: Vec<crate::curate::CuratedRecord> =
-        records.iter().map(|record| crate::curate::curate(record, &PersonalData::Raw)).collect();
-    let current = crate::table::schema::to_batch(&rows).expect("a batch");
-    let mut fields = Vec::new();
-    let mut columns = Vec::new();
-    for (field, column) in current.schema().fields().iter().zip(current.columns()) {
-        if field.name() != "county" {
-            fields.push(field.as_ref().clone());
-            columns.push(column.clone());
-        }
-    }
-    fields.push(Field::new("legacy", DataType::Utf8, true));
-    columns.push(arrow_array::new_null_array(&DataType::Utf8, rows.len()));
-    let older = arrow_array::RecordBatch::try_new(std::sync::Arc::new(Schema::new(fields)), columns).expect("a batch");
-    let mut bytes = Vec::new();
-    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut bytes, older.schema(), None).expect("a writer");
-    writer.write(&older).expect("written");
-    writer.close().expect("closed");
-    let key = layout().data_key(day, "older-schema.parquet");
-    let size = bytes.len() as u64;
-    lake.put(&key, Bytes::from(bytes), Condition::Always).await.expect("stored");
-    let state = format!(
-        r#"{{"generation":1,"files":[{{"key":"{key}","records":{},"bytes":{size},"curation":{}}}],"compacted":[],"retired":[]}}"#,
-        records.len(),
-        crate::table::upgrade::CURATION
-    );
-    lake.put(&layout().state_key(day), Bytes::from(state), Condition::IfAbsent).await.expect("stored");
+    crate::table::fixtures::older_schema_partition(lake, &layout(), day, records, &PersonalData::Raw).await;
 }
 
 #[tokio::test]
@@ -615,4 +586,20 @@ async fn new_rows_compact_into_a_partition_of_an_earlier_schema_and_it_is_rewrit
     assert!(counts.values().all(|count| *count == 1));
     let after = rows_of(&lake, date()).await;
     assert_eq!(after.iter().filter(|(_, _, county)| county.is_some()).count(), 10, "the new rows have a county");
+}
+
+#[tokio::test]
+async fn a_late_copy_of_a_record_compacted_while_the_stack_was_raw_is_found_once_it_pseudonymises() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    let stores = Stores::single(lake.clone());
+    let settings = Settings { target_file_bytes: 32 << 10, ..settings() };
+    // Three batches, so full files, written with raw ids.
+    let morning = records_from(20, 17_000, "2026-11-29T00:00:00Z");
+    land(&lake, "morning", &morning).await;
+    run_as(&stores, &settings, &PersonalData::Raw, "2026-11-29T11:00:00Z").await.expect("a raw run");
+    // A copy of one of them, late, once the stack pseudonymises: its token is in no Bloom filter, its raw id is.
+    lake.set_now(time("2026-11-29T12:00:00Z"));
+    land(&lake, "late-copy", &morning[10_000..10_001]).await;
+    let report = run_as(&stores, &settings, &pseudonymised(1, 7), "2026-11-29T13:00:00Z").await.expect("a run");
+    assert_eq!((report.totals.duplicates, report.totals.records_written, report.totals.files_ruled_out), (1, 0, 0));
 }

@@ -1,5 +1,6 @@
-//! An in-memory bucket with S3's conditional writes, for tests. Objects take the store's clock as their
-//! last-modified time, so a test decides how old each one is.
+//! An in-memory bucket with S3's conditional writes, for tests and benchmarks. Objects take the store's clock
+//! as their last-modified time, so a test decides how old each one is; it counts the requests made of it and
+//! the bytes each way, which a benchmark prices.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -24,29 +25,47 @@ struct Bucket {
     objects: BTreeMap<String, Object>,
     writes: u64,
     now: DateTime<Utc>,
+    traffic: Traffic,
+}
+
+/// What was asked of the bucket: requests (a listing a request a thousand keys), and bytes read and written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traffic {
+    pub requests: u64,
+    pub read: u64,
+    pub written: u64,
 }
 
 /// The bucket; clones share it.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct MemoryLake {
+pub struct MemoryLake {
     bucket: Arc<Mutex<Bucket>>,
 }
 
 impl MemoryLake {
-    pub(crate) fn new(now: DateTime<Utc>) -> Self {
+    pub fn new(now: DateTime<Utc>) -> Self {
         let lake = Self::default();
         lake.set_now(now);
         lake
     }
 
     /// The time later writes are stamped with.
-    pub(crate) fn set_now(&self, now: DateTime<Utc>) {
+    pub fn set_now(&self, now: DateTime<Utc>) {
         self.bucket().now = now;
     }
 
     /// Every key with its bytes.
-    pub(crate) fn objects(&self) -> BTreeMap<String, Bytes> {
+    pub fn objects(&self) -> BTreeMap<String, Bytes> {
         self.bucket().objects.iter().map(|(key, object)| (key.clone(), object.body.clone())).collect()
+    }
+
+    /// What was asked of it since it was made or last reset.
+    pub fn traffic(&self) -> Traffic {
+        self.bucket().traffic
+    }
+
+    pub fn reset_traffic(&self) {
+        self.bucket().traffic = Traffic::default();
     }
 
     fn bucket(&self) -> MutexGuard<'_, Bucket> {
@@ -57,8 +76,8 @@ impl MemoryLake {
 
 impl LakeStore for MemoryLake {
     async fn list(&self, prefix: &str) -> Result<Vec<Listed>, StoreError> {
-        let bucket = self.bucket();
-        Ok(bucket
+        let mut bucket = self.bucket();
+        let listed: Vec<Listed> = bucket
             .objects
             .range(prefix.to_owned()..)
             .take_while(|(key, _)| key.starts_with(prefix))
@@ -67,19 +86,26 @@ impl LakeStore for MemoryLake {
                 size: object.body.len() as u64,
                 last_modified: object.last_modified,
             })
-            .collect())
+            .collect();
+        bucket.traffic.requests += listed.len().div_ceil(1000).max(1) as u64;
+        Ok(listed)
     }
 
     async fn get(&self, key: &str) -> Result<Option<Fetched>, StoreError> {
-        Ok(self.bucket().objects.get(key).map(|object| Fetched {
+        let mut bucket = self.bucket();
+        let found = bucket.objects.get(key).map(|object| Fetched {
             body: object.body.clone(),
             etag: object.etag.clone(),
             generation: object.generation,
-        }))
+        });
+        bucket.traffic.requests += 1;
+        bucket.traffic.read += found.as_ref().map_or(0, |found| found.body.len() as u64);
+        Ok(found)
     }
 
     async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes, StoreError> {
-        let bucket = self.bucket();
+        let mut bucket = self.bucket();
+        bucket.traffic.requests += 1;
         let object = bucket.objects.get(key).ok_or_else(|| StoreError::Request {
             operation: "GetObject",
             key: key.to_owned(),
@@ -95,7 +121,9 @@ impl LakeStore for MemoryLake {
                 source: None,
             });
         }
-        Ok(object.body.slice(start..end))
+        let part = object.body.slice(start..end);
+        bucket.traffic.read += part.len() as u64;
+        Ok(part)
     }
 
     async fn put(&self, key: &str, body: Bytes, condition: Condition) -> Result<String, StoreError> {
@@ -113,12 +141,16 @@ impl LakeStore for MemoryLake {
     }
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.bucket().objects.remove(key);
+        let mut bucket = self.bucket();
+        bucket.traffic.requests += 1;
+        bucket.objects.remove(key);
         Ok(())
     }
 
     async fn metadata(&self, key: &str) -> Result<Option<Metadata>, StoreError> {
-        Ok(self.bucket().objects.get(key).map(|object| object.metadata.clone()))
+        let mut bucket = self.bucket();
+        bucket.traffic.requests += 1;
+        Ok(bucket.objects.get(key).map(|object| object.metadata.clone()))
     }
 }
 
@@ -142,6 +174,8 @@ impl MemoryLake {
         metadata: Metadata,
     ) -> Result<String, StoreError> {
         let mut bucket = self.bucket();
+        bucket.traffic.requests += 1;
+        bucket.traffic.written += body.len() as u64;
         let current = bucket.objects.get(key).map(|object| object.etag.as_str());
         let holds = match (&condition, current) {
             (Condition::Always, _) | (Condition::IfAbsent, None) => true,
@@ -159,7 +193,7 @@ impl MemoryLake {
     }
 
     /// Writes the object with user metadata, as the consumer does the array's.
-    pub(crate) fn put_with_metadata(&self, key: &str, body: Bytes, metadata: &[(&str, &str)]) {
+    pub fn put_with_metadata(&self, key: &str, body: Bytes, metadata: &[(&str, &str)]) {
         let metadata = metadata.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect();
         let _ = self.write_object(key, body, Condition::Always, None, metadata);
     }

@@ -1,8 +1,9 @@
 //! The port to the buckets: the few object operations a compaction makes, with conditional writes. The S3
-//! adapter is in `s3`, an in-memory one for tests in `memory`.
+//! adapter is in `s3`, an in-memory one for tests and benchmarks in `memory`
+//! (feature `testing`).
 
-#[cfg(test)]
-pub(crate) mod memory;
+#[cfg(any(test, feature = "testing"))]
+pub mod memory;
 pub mod s3;
 
 use std::future::Future;

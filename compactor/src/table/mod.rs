@@ -3,6 +3,8 @@
 //! earlier curation rules brought up to date.
 
 pub(crate) mod evolution;
+#[cfg(any(test, feature = "testing"))]
+pub mod fixtures;
 pub mod reader;
 pub mod schema;
 pub mod upgrade;

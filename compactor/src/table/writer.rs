@@ -43,11 +43,6 @@ pub struct TimeRange {
 }
 
 impl TimeRange {
-    /// Whether `micros` is in the range, ends included.
-    pub fn contains(&self, micros: i64) -> bool {
-        (self.first..=self.last).contains(&micros)
-    }
-
     fn widen(range: Option<Self>, first: i64, last: i64) -> Self {
         match range {
             None => Self { first, last },

@@ -1,12 +1,15 @@
 //! The compactor's scenarios: against a real S3 API on loopback (moto, started by `scripts/test`, each
 //! test a bucket of its own), the curated table holds each produced record exactly once after S3 faults,
 //! a run killed between any two of its writes, runs at once, late records and records landed twice; a
-//! manifest write delivered late never takes a manifest back; no curated value is a CNP, an IBAN, an
-//! e-mail address, a record's id, name or street; and the lake is in the curated bucket only.
+//! manifest write delivered late never takes a manifest back; new rows join a partition written in an
+//! earlier schema; no curated value is a CNP, an IBAN, an e-mail address, a record's id, name or street;
+//! and the lake is in the curated bucket only.
 
 use std::collections::HashMap;
 
 use compactor::store::{LakeStore, StoreError, Stores};
+use compactor::table::fixtures::older_schema_partition;
+use compactor::table::reader::for_each_batch;
 
 use crate::support::faults::FaultyLake;
 use crate::support::late_writes::{LateWrites, StampedWrite};
@@ -155,6 +158,31 @@ async fn a_manifest_write_delivered_late_never_takes_a_manifest_back() {
 }
 
 /// The generation and ETag of each manifest `writes` named.
+#[tokio::test]
+async fn new_rows_compact_into_a_partition_written_in_an_earlier_schema_each_record_once() {
+    let lake = MotoLake::new().await;
+    let produced = records(70, 60, DAY_2);
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 29).expect("valid");
+    let personal = PersonalData::Pseudonymised(key());
+    older_schema_partition(&lake.stores.lake, &lake.layout, day, &produced[..40], &personal).await;
+    lake.land(&DAY_2[..10], "new", &produced[20..]).await;
+    let report = lake.run(&lake.stores, &settings()).await.expect("a run");
+    assert_eq!((report.failed_partitions.len(), report.totals.files_merged), (0, 1));
+    assert_eq!((report.totals.records_written, report.totals.duplicates), (20, 20));
+    assert_once(&lake.table().await, &produced);
+    // The partition is now one file of this version's schema, which has the county column.
+    let (key, size) = lake.listed_files().await.remove(0);
+    let mut counties = 0;
+    for_each_batch(&lake.stores.lake, &key, size, |batch| {
+        let county = batch.column_by_name("county").expect("a county column");
+        counties += batch.num_rows() - county.null_count();
+        Ok(())
+    })
+    .await
+    .expect("a data file");
+    assert!(counties >= 10, "{counties} rows with a county");
+}
+
 async fn manifests(lake: &MotoLake, writes: &[StampedWrite]) -> Vec<(Option<u64>, String)> {
     let mut found = Vec::new();
     for write in writes {
