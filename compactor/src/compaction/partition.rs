@@ -240,6 +240,10 @@ async fn commit<S: LakeStore>(
         for record in &landed.records {
             rows.offer(record, run.personal);
         }
+        // An object read in part used the budget, and `compacted` below takes the objects before it only.
+        if partial.contains_key(&object.key) {
+            break;
+        }
     }
     // Ids as this version writes them, so a row of an earlier version's file (a raw id) is found too. The
     // ids of this version's files are kept while a file of an earlier one waits to be rewritten, so that its

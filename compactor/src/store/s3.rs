@@ -130,7 +130,13 @@ impl S3Lake {
             Condition::IfAbsent => request.if_none_match("*"),
             Condition::IfMatch(etag) => request.if_match(etag),
         };
-        let output = request.send().await.map_err(|error| failed("PutObject", key, error))?;
+        let output = request.send().await.map_err(|error| match &error {
+            // The object was deleted since it was read: it changed, as a 412 says.
+            SdkError::ServiceError(service) if service.err().code() == Some("NoSuchKey") => {
+                StoreError::Changed { key: key.to_owned() }
+            }
+            _ => failed("PutObject", key, error),
+        })?;
         Ok(output.e_tag().ok_or_else(|| protocol("PutObject", key, "an ETag"))?.to_owned())
     }
 }

@@ -14,11 +14,13 @@ use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
+use parquet::file::statistics::Statistics;
 
 use crate::store::LakeStore;
 use crate::table::TableError;
 use crate::table::evolution::Projection;
-use crate::table::schema::{UNIQUE_ID, schema};
+use crate::table::schema::{ACCESSED_AT, UNIQUE_ID, schema};
+use crate::table::writer::TimeRange;
 
 /// The footer bytes read in the first request: enough for a data file's whole metadata.
 const FOOTER_HINT: usize = 64 * 1024;
@@ -96,6 +98,26 @@ pub async fn may_hold_any<S: LakeStore>(store: &S, key: &str, size: u64, ids: &[
         }
     }
     Ok(false)
+}
+
+/// The first and last `accessed_at` of the data file `key` of `size` bytes, from its row groups' statistics
+/// (its footer only); `None` when a row group has none.
+pub async fn time_range<S: LakeStore>(store: &S, key: &str, size: u64) -> Result<Option<TimeRange>, TableError> {
+    let object = RangedObject { store: store.clone(), key: key.to_owned(), size };
+    let builder = ParquetRecordBatchStreamBuilder::new(object).await?;
+    let Some(column) = builder.parquet_schema().columns().iter().position(|column| column.name() == ACCESSED_AT) else {
+        return Ok(None);
+    };
+    let mut range: Option<TimeRange> = None;
+    for row_group in builder.metadata().row_groups() {
+        let Some(Statistics::Int64(times)) = row_group.column(column).statistics() else { return Ok(None) };
+        let (Some(first), Some(last)) = (times.min_opt(), times.max_opt()) else { return Ok(None) };
+        range = Some(match range {
+            None => TimeRange { first: *first, last: *last },
+            Some(range) => TimeRange { first: range.first.min(*first), last: range.last.max(*last) },
+        });
+    }
+    Ok(range)
 }
 
 /// Calls `each` with every batch of the data file `key` of `size` bytes, as batches of the table's schema

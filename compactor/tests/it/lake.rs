@@ -157,7 +157,6 @@ async fn a_manifest_write_delivered_late_never_takes_a_manifest_back() {
     assert_once(&lake.table().await, &produced);
 }
 
-/// The generation and ETag of each manifest `writes` named.
 #[tokio::test]
 async fn new_rows_compact_into_a_partition_written_in_an_earlier_schema_each_record_once() {
     let lake = MotoLake::new().await;
@@ -183,6 +182,7 @@ async fn new_rows_compact_into_a_partition_written_in_an_earlier_schema_each_rec
     assert!(counties >= 10, "{counties} rows with a county");
 }
 
+/// The generation and ETag of each manifest `writes` named.
 async fn manifests(lake: &MotoLake, writes: &[StampedWrite]) -> Vec<(Option<u64>, String)> {
     let mut found = Vec::new();
     for write in writes {

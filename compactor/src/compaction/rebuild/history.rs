@@ -32,7 +32,8 @@ impl HistoryObject {
 ///
 /// An object last written more than a day before `from` holds no record of it: each of its records was
 /// appended before that write, after SQS took its message, and the consumer refuses a record more than a day
-/// after that. So years of segments cost a listing, and HEADs only of those written since.
+/// after that; a second day covers the clocks. So years of segments cost a listing, and HEADs only of
+/// those written since.
 pub(super) async fn history<S: LakeStore>(
     raw: &S,
     run: &Run<'_>,

@@ -171,6 +171,7 @@ async fn rebuild_day<S: LakeStore>(
         }
         match swap(stores, run, day, report).await? {
             Swap::Done => return Ok(true),
+            Swap::OutOfTime => return Ok(false),
             // A landed object the partition has and the shadow has not (compacted meanwhile): take it in.
             Swap::Behind => continue,
         }

@@ -2,6 +2,7 @@
 //! state read, if it holds every landed object the state lists and every record the day holds.
 
 use std::collections::{BTreeSet, HashSet};
+use std::time::Instant;
 
 use bytes::Bytes;
 use chrono::NaiveDate;
@@ -12,7 +13,7 @@ use crate::compaction::partition::{publish, read_at, read_state};
 use crate::compaction::{CompactError, Run, orphans};
 use crate::lake::state::{FileEntry, PartitionState, RetiredFile};
 use crate::store::{Condition, LakeStore, StoreError, Stores};
-use crate::table::reader::for_each_unique_id;
+use crate::table::reader::{for_each_unique_id, time_range};
 use crate::table::upgrade::upgrade_id;
 
 pub(super) enum Swap {
@@ -21,6 +22,8 @@ pub(super) enum Swap {
     /// The day's state lists a landed object the shadow has not compacted, or changed under the swap: the
     /// shadow takes the landing zone in again first.
     Behind,
+    /// The check of the day's records did not end within the run's time: the next run swaps.
+    OutOfTime,
 }
 
 /// Makes the shadow of `day` its partition.
@@ -41,17 +44,17 @@ pub(super) async fn swap<S: LakeStore>(
     if current.etag.is_none() && shadow.etag.is_none() {
         return Ok(Swap::Done);
     }
-    let behind = current
-        .state
-        .compacted
-        .iter()
-        .any(|key| landed.contains(key.as_str()) && !shadow.state.compacted.contains(key));
+    // An object the state read in part counts as one it compacted.
+    let listed = current.state.compacted.iter().chain(current.state.partial.keys());
+    let behind = listed.into_iter().any(|key| landed.contains(key.as_str()) && !shadow.state.compacted.contains(key));
     if behind {
         return Ok(Swap::Behind);
     }
     // A rebuild never loses a record: if the history lost some the day holds (segments past their retention,
     // the landing zone expired), the day stays as it was and its shadow goes.
-    let missing = missing(lake, run, &current.state, &shadow.state).await?;
+    let Some(missing) = missing(lake, run, &current.state, &shadow.state).await? else {
+        return Ok(Swap::OutOfTime);
+    };
     if missing > 0 {
         warn!(%day, missing, "the history lacks records the day holds; the day is kept as it was");
         report.days_kept.push(day);
@@ -95,16 +98,26 @@ pub(super) async fn swap<S: LakeStore>(
 }
 
 /// How many records of `current` the shadow lacks, by id as this version writes it (a raw id of a file
-/// written before the stack pseudonymised is its token). A file's ids are held one file at a time, against
-/// the shadow's files whose times meet its own, so memory is one file's ids whatever the day's size.
+/// written before the stack pseudonymised is its token); `None` when the run's time to take work ended
+/// first. A file's ids are held one file at a time, against the shadow's files whose times meet its own
+/// (from its row groups' statistics when the state does not give them), so memory is one file's ids
+/// whatever the day's size.
 async fn missing<S: LakeStore>(
     lake: &S,
     run: &Run<'_>,
     current: &PartitionState,
     shadow: &PartitionState,
-) -> Result<u64, CompactError> {
+) -> Result<Option<u64>, CompactError> {
     let mut missing = 0;
     for file in &current.files {
+        if Instant::now() >= run.take_until {
+            return Ok(None);
+        }
+        let mut file = file.clone();
+        if file.accessed.is_none() {
+            file.accessed = time_range(lake, &file.key, file.bytes).await?;
+        }
+        let file = &file;
         let mut ids = HashSet::new();
         for_each_unique_id(lake, &file.key, file.bytes, |id| {
             ids.insert(upgrade_id(id, run.personal).into_owned());
@@ -118,7 +131,7 @@ async fn missing<S: LakeStore>(
         }
         missing += ids.len() as u64;
     }
-    Ok(missing)
+    Ok(Some(missing))
 }
 
 /// Whether two files' times meet; a file whose state does not give its times meets any.

@@ -338,3 +338,22 @@ async fn a_rebuild_replaced_meanwhile_cannot_advance_the_request() {
     let kept = super::request::read(&lake, &key).await.expect("read").expect("still there");
     assert_eq!(kept.request.from, chrono::NaiveDate::from_ymd_opt(2026, 11, 10).expect("valid"));
 }
+
+#[tokio::test]
+async fn a_day_whose_files_do_not_say_their_times_is_checked_by_their_statistics_and_swapped_in() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    let day = records_from(21, 30, "2026-11-29T10:00:00Z");
+    // A partition of an earlier version: its state gives no file's times.
+    crate::table::fixtures::older_schema_partition(&lake, &layout(), date(), &day[..20], &PersonalData::Raw).await;
+    put_array(&lake, "streaming_data/00000001.json", &day, Some(("2026-11-29", "2026-11-29")));
+    let (layout, settings) = (layout(), settings());
+    let run = a_run(&layout, &settings, "2026-11-29T13:00:00Z");
+    let report =
+        crate::compaction::rebuild(&Stores::single(lake.clone()), &run, Some(request("2026-11-29", "2026-11-29")))
+            .await
+            .expect("rebuilt")
+            .expect("a rebuild");
+    assert_eq!((report.days_rebuilt, report.days_kept.len()), (1, 0));
+    let table = table(&lake).await;
+    assert!(table.len() == 30 && ids(&day).iter().all(|id| table.get(id) == Some(&1)));
+}
