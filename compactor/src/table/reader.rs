@@ -112,10 +112,7 @@ pub async fn time_range<S: LakeStore>(store: &S, key: &str, size: u64) -> Result
     for row_group in builder.metadata().row_groups() {
         let Some(Statistics::Int64(times)) = row_group.column(column).statistics() else { return Ok(None) };
         let (Some(first), Some(last)) = (times.min_opt(), times.max_opt()) else { return Ok(None) };
-        range = Some(match range {
-            None => TimeRange { first: *first, last: *last },
-            Some(range) => TimeRange { first: range.first.min(*first), last: range.last.max(*last) },
-        });
+        range = Some(TimeRange::widen(range, *first, *last));
     }
     Ok(range)
 }

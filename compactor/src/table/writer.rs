@@ -43,7 +43,8 @@ pub struct TimeRange {
 }
 
 impl TimeRange {
-    fn widen(range: Option<Self>, first: i64, last: i64) -> Self {
+    /// `range` widened to hold `first` to `last` too.
+    pub(crate) fn widen(range: Option<Self>, first: i64, last: i64) -> Self {
         match range {
             None => Self { first, last },
             Some(range) => Self { first: range.first.min(first), last: range.last.max(last) },

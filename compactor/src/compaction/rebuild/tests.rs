@@ -33,6 +33,11 @@ fn request(from: &str, to: &str) -> RebuildRequest {
     RebuildRequest::from_event(&event).expect("valid").expect("a rebuild")
 }
 
+/// The report of a run that asks for the rebuild of `from` to `to`.
+async fn rebuilt(stores: &Stores<MemoryLake>, run: &Run<'_>, from: &str, to: &str) -> super::RebuildReport {
+    crate::compaction::rebuild(stores, run, Some(request(from, to))).await.expect("rebuilt").expect("a rebuild")
+}
+
 fn a_run<'a>(layout: &'a crate::lake::layout::Layout, settings: &'a Settings, now: &str) -> Run<'a> {
     Run {
         layout,
@@ -91,9 +96,7 @@ async fn a_day_is_rebuilt_from_segments_array_and_landing_each_record_once_readi
     let (layout, settings) = (layout(), settings());
     let run = a_run(&layout, &settings, "2026-11-29T13:00:00Z");
     let stores = Stores::single(lake.clone());
-    let report =
-        crate::compaction::rebuild(&stores, &run, Some(request("2026-11-29", "2026-11-29"))).await.expect("rebuilt");
-    let report = report.expect("a rebuild");
+    let report = rebuilt(&stores, &run, "2026-11-29", "2026-11-29").await;
     assert_eq!((report.days_rebuilt, report.days_left), (1, 0));
     assert_eq!((report.history_objects, report.history_passed_over), (4, 1), "the 30th's segment is not read");
     assert_eq!((report.totals.records_written, report.totals.other_days), (300, 10));
@@ -158,11 +161,7 @@ async fn a_history_that_lost_records_of_a_day_leaves_the_day_as_it_was() {
     lake.delete("landing/dt=2026-11-29/a.ndjson").await.expect("expired");
     let (layout, settings) = (layout(), settings());
     let run = a_run(&layout, &settings, "2026-11-29T13:00:00Z");
-    let report =
-        crate::compaction::rebuild(&Stores::single(lake.clone()), &run, Some(request("2026-11-29", "2026-11-29")))
-            .await
-            .expect("ran")
-            .expect("a rebuild");
+    let report = rebuilt(&Stores::single(lake.clone()), &run, "2026-11-29", "2026-11-29").await;
     assert_eq!((report.days_rebuilt, report.days_kept, report.days_left), (0, vec![date()], 0));
     assert_eq!(table(&lake).await.len(), 40);
 }
@@ -193,11 +192,7 @@ async fn rebuilding_one_day_of_a_hundred_segments_reads_at_most_three_segments_b
     }
     let (layout, settings) = (layout(), settings());
     let run = a_run(&layout, &settings, "2026-11-30T13:00:00Z");
-    let report =
-        crate::compaction::rebuild(&Stores::single(lake.clone()), &run, Some(request("2026-11-24", "2026-11-24")))
-            .await
-            .expect("rebuilt")
-            .expect("a rebuild");
+    let report = rebuilt(&Stores::single(lake.clone()), &run, "2026-11-24", "2026-11-24").await;
     let day: Vec<&UserSession> =
         history.iter().filter(|record| record.accessed_at.date().to_string() == "2026-11-24").collect();
     let day_bytes: u64 = day.iter().map(|record| record.to_json().expect("encodes").len() as u64 + 2).sum();
@@ -235,10 +230,7 @@ async fn a_segment_larger_than_a_commits_input_is_read_a_part_at_a_time_each_rec
     let settings = Settings { input_bytes_per_commit: 2 << 20, ..settings() };
     let run = a_run(&layout, &settings, "2026-11-29T13:00:00Z");
     let stores = Stores { landing: raw.clone(), lake: lake.clone() };
-    let report = crate::compaction::rebuild(&stores, &run, Some(request("2026-11-29", "2026-11-29")))
-        .await
-        .expect("rebuilt")
-        .expect("a rebuild");
+    let report = rebuilt(&stores, &run, "2026-11-29", "2026-11-29").await;
     assert!(report.totals.commits >= 3, "{} commits", report.totals.commits);
     assert_eq!((report.days_rebuilt, report.totals.records_written, report.totals.rejected_lines), (1, 6_000, 0));
     // Each byte of the history read once, the segment's last part by range too, not the whole object again:
@@ -283,11 +275,7 @@ async fn segments_sealed_more_than_a_day_before_the_days_are_passed_over_unread(
     put_array(&lake, "streaming_data/00000002.json", &day, None);
     let (layout, settings) = (layout(), settings());
     let run = a_run(&layout, &settings, "2026-11-29T13:00:00Z");
-    let report =
-        crate::compaction::rebuild(&Stores::single(lake.clone()), &run, Some(request("2026-11-29", "2026-11-29")))
-            .await
-            .expect("rebuilt")
-            .expect("a rebuild");
+    let report = rebuilt(&Stores::single(lake.clone()), &run, "2026-11-29", "2026-11-29").await;
     assert_eq!((report.history_objects, report.history_written_before), (1, 1));
     assert_eq!((report.totals.landed_objects, report.totals.records_written), (1, 20));
 }
@@ -312,10 +300,7 @@ async fn a_shadow_that_lacks_a_landed_object_the_day_compacted_meanwhile_is_not_
     assert!(matches!(swapped, super::swap::Swap::Behind), "swapped in without the object");
     assert_eq!(table(&lake).await.len(), 10);
     // The rebuild takes it in and then swaps.
-    let report = crate::compaction::rebuild(&stores, &first, Some(request("2026-11-29", "2026-11-29")))
-        .await
-        .expect("rebuilt")
-        .expect("a rebuild");
+    let report = rebuilt(&stores, &first, "2026-11-29", "2026-11-29").await;
     assert_eq!(report.days_rebuilt, 1);
     let table = table(&lake).await;
     assert!(table.len() == 30 && ids(&day).iter().all(|id| table.get(id) == Some(&1)));
@@ -348,11 +333,7 @@ async fn a_day_whose_files_do_not_say_their_times_is_checked_by_their_statistics
     put_array(&lake, "streaming_data/00000001.json", &day, Some(("2026-11-29", "2026-11-29")));
     let (layout, settings) = (layout(), settings());
     let run = a_run(&layout, &settings, "2026-11-29T13:00:00Z");
-    let report =
-        crate::compaction::rebuild(&Stores::single(lake.clone()), &run, Some(request("2026-11-29", "2026-11-29")))
-            .await
-            .expect("rebuilt")
-            .expect("a rebuild");
+    let report = rebuilt(&Stores::single(lake.clone()), &run, "2026-11-29", "2026-11-29").await;
     assert_eq!((report.days_rebuilt, report.days_kept.len()), (1, 0));
     let table = table(&lake).await;
     assert!(table.len() == 30 && ids(&day).iter().all(|id| table.get(id) == Some(&1)));
