@@ -115,6 +115,7 @@ fn main() {
         landing_prefix: "landing/".into(),
         curated_prefix: "curated/".into(),
         array_key: "streaming_data.json".into(),
+        errors_prefix: "errors/".into(),
     };
     let target = settings.target_file_bytes as u64;
     eprintln!("building a full data file and a small one…");
@@ -158,6 +159,7 @@ fn main() {
             layout: &layout,
             settings: &settings,
             personal: &personal,
+            erased: &compactor::erasure::NO_ONE,
             now,
             stop_at: Instant::now() + Duration::from_secs(3600),
             take_until: Instant::now() + Duration::from_secs(3600),

@@ -116,12 +116,12 @@ struct Identifiers {
 impl Identifiers {
     fn of(record: &UserSession) -> Self {
         Self {
-            personal_number: record.personal_number.trim().to_owned(),
-            email: record.email.trim().to_lowercase(),
-            phone_number: phone(&record.phone_number),
+            personal_number: normalised(PERSONAL_NUMBER, &record.personal_number),
+            email: normalised(EMAIL, &record.email),
+            phone_number: normalised(PHONE_NUMBER, &record.phone_number),
             mac_address: record.mac_address.to_string(),
             ip_address: record.ip_address.to_string(),
-            iban: record.iban.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase(),
+            iban: normalised(IBAN, &record.iban),
         }
     }
 
@@ -134,6 +134,25 @@ impl Identifiers {
             ip_address: key.token("ip_address", &self.ip_address),
             iban: key.token("iban", &self.iban),
         }
+    }
+}
+
+/// The columns of the identifiers a person is known by, which an erasure request names.
+pub(crate) const PERSONAL_NUMBER: &str = "personal_number";
+pub(crate) const EMAIL: &str = "email";
+pub(crate) const IBAN: &str = "iban";
+pub(crate) const PHONE_NUMBER: &str = "phone_number";
+
+/// `value` as the column `column` holds it before it becomes a token, so one identifier written two ways is
+/// one value: a CNP trimmed, an email trimmed and in lower case, an IBAN without spaces in capitals, a phone
+/// number's digits in national form. Other columns keep the value as it is.
+pub(crate) fn normalised(column: &str, value: &str) -> String {
+    match column {
+        PERSONAL_NUMBER => value.trim().to_owned(),
+        EMAIL => value.trim().to_lowercase(),
+        IBAN => value.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase(),
+        PHONE_NUMBER => phone(value),
+        _ => value.to_owned(),
     }
 }
 

@@ -1,6 +1,6 @@
-//! The Lambda handler: an event starts one run over the buckets, which goes on with a rebuild under way
-//! once the landed objects are compacted. The schedule's event says nothing more; `{"rebuild": {"from": …,
-//! "to": …}}` starts a rebuild. The run's account is the response, and a partition that failed makes the
+//! The Lambda handler: an event starts one run over the buckets: the pending erasure requests, then the
+//! compaction, a rebuild under way, and the sweep of erased persons' records that arrived again. The
+//! schedule's event says nothing more; `{"rebuild": {"from": …, "to": …}}` starts a rebuild. The run's account is the response, and a partition that failed makes the
 //! invocation fail, so the function's Errors metric and alarm see it.
 
 use std::time::{Duration, Instant};
@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::compaction::rebuild::{RebuildError, RebuildRefused, RebuildRequest};
 use crate::compaction::{self, Report, Run, RunError};
 use crate::curate::PersonalData;
+use crate::erasure::{self, ErasureError, ErasureReport, NO_ONE};
 use crate::lake::layout::Layout;
 use crate::store::{LakeStore, Stores};
 
@@ -37,6 +38,10 @@ pub enum HandlerError {
     RebuildRefused(#[from] RebuildRefused),
     #[error(transparent)]
     Rebuild(#[from] RebuildError),
+    #[error(transparent)]
+    Erasure(#[from] ErasureError),
+    #[error("{0} erasure requests were refused and moved to erasure/refused/ with their reasons")]
+    ErasureRefused(usize),
     #[error("{} partitions were not compacted: {}", .0.len(), dates(.0))]
     Partitions(Vec<chrono::NaiveDate>),
     #[error("{0} landed lines are not records and were left out; the log names each object and line")]
@@ -55,6 +60,8 @@ impl From<HandlerError> for Diagnostic {
             HandlerError::Run(_) => "KeyLedgerFailed",
             HandlerError::RebuildRefused(_) => "RebuildRefused",
             HandlerError::Rebuild(_) => "RebuildFailed",
+            HandlerError::Erasure(_) => "ErasureFailed",
+            HandlerError::ErasureRefused(_) => "ErasureRequestRefused",
             HandlerError::Partitions(_) => "PartitionsNotCompacted",
             HandlerError::Rejected(_) => "LandedLinesRejected",
             HandlerError::TooLarge(_) => "LandedObjectsTooLarge",
@@ -68,25 +75,46 @@ fn dates(dates: &[chrono::NaiveDate]) -> String {
     dates.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
 }
 
-/// Runs one compaction over the buckets, reports it, and fails the invocation if any of it failed.
+/// Takes the pending erasure requests, runs one compaction over the buckets, sweeps out erased persons'
+/// records that arrived again, reports it all, and fails the invocation if any of it failed.
 pub async fn handle<S: LakeStore>(compactor: &Compactor<S>, event: LambdaEvent<Value>) -> Result<Report, HandlerError> {
     let asked = RebuildRequest::from_event(&event.payload)?;
-    let run = Run {
+    let started = Instant::now();
+    let stop_at = shared::deadline::stop_at(started, event.context.deadline, COMMIT_ALLOWANCE);
+    let base = Run {
         layout: &compactor.layout,
         settings: &compactor.settings,
         personal: &compactor.personal,
+        erased: &NO_ONE,
         now: Utc::now(),
-        stop_at: shared::deadline::stop_at(Instant::now(), event.context.deadline, COMMIT_ALLOWANCE),
-        take_until: shared::deadline::stop_at(Instant::now(), event.context.deadline, COMMIT_ALLOWANCE / 2),
+        stop_at,
+        take_until: shared::deadline::stop_at(started, event.context.deadline, COMMIT_ALLOWANCE / 2),
     };
+    // Requests go first, with half the time at most, so the landing zone is compacted by every run.
+    let erase_until = started + stop_at.saturating_duration_since(started) / 2;
+    let taken = erasure::take_requests(&compactor.stores, &base, erase_until).await;
+    // A compaction that could not leave erased persons out would bring them back: none starts.
+    let erased = erasure::erased_persons(&compactor.stores.landing).await?;
+    let run = Run { erased: &erased, ..base };
     let mut report = compaction::compact(&compactor.stores, &run).await?;
     let rebuilt = compaction::rebuild(&compactor.stores, &run, asked).await;
     if let Ok(rebuild) = &rebuilt {
         report.rebuild.clone_from(rebuild);
     }
-    // The run's account is logged whatever the rebuild did; its error, if any, fails the invocation.
+    let (mut erasure, taken) = match taken {
+        Ok(erasure) => (erasure, Ok(())),
+        Err(failure) => (ErasureReport::default(), Err(failure)),
+    };
+    let swept = erasure::sweep(&compactor.stores, &run, run.stop_at, &mut erasure).await;
+    report.erasure = erasure;
+    // The run's account is logged whatever failed; the first failure fails the invocation.
     report.log();
     rebuilt?;
+    taken?;
+    swept?;
+    if !report.erasure.refused.is_empty() {
+        return Err(HandlerError::ErasureRefused(report.erasure.refused.len()));
+    }
     if !report.failed_partitions.is_empty() {
         return Err(HandlerError::Partitions(report.failed_partitions));
     }

@@ -3,12 +3,13 @@
 //!
 //! `curate`, `county` and `pseudonym` are pure; `table` writes and reads the Parquet files; `lake` names the objects
 //! and holds a partition's state; `compaction` is the run; `store` is the port to S3 and its adapters;
-//! `key` reads the pseudonym key; `settings` and `handler` serve the Lambda entry point, and `telemetry`
+//! `erasure` removes persons on request from every store; `key` reads the pseudonym key; `settings` and `handler` serve the Lambda entry point, and `telemetry`
 //! writes what a run reports.
 
 pub mod compaction;
 pub mod county;
 pub mod curate;
+pub mod erasure;
 pub mod handler;
 pub mod key;
 pub mod lake;

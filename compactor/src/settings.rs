@@ -18,10 +18,14 @@ pub const INPUT_MIB_ENV: &str = "COMPACT_INPUT_MIB";
 pub const PERSONAL_DATA_ENV: &str = "LAKE_PERSONAL_DATA";
 pub const SECRET_ENV: &str = "PSEUDONYM_SECRET_ARN";
 
+/// The consumer's error output prefix, which an erasure searches.
+pub const ERROR_PREFIX_ENV: &str = "ERROR_PREFIX";
+
 /// The consumer's `DATA_KEY`: the live array a rebuild reads with its segments.
 pub const ARRAY_KEY_ENV: &str = "DATA_KEY";
 
 const DEFAULT_CURATED_PREFIX: &str = "curated/";
+const DEFAULT_ERROR_PREFIX: &str = "errors/";
 const DEFAULT_ARRAY_KEY: &str = "streaming_data.json";
 
 /// How personal data reaches the curated table.
@@ -64,6 +68,7 @@ impl Settings {
                 ),
             ));
         }
+        let errors_prefix = prefix(lookup, ERROR_PREFIX_ENV, Some(DEFAULT_ERROR_PREFIX))?;
         let array_key =
             lookup(ARRAY_KEY_ENV).filter(|key| !key.trim().is_empty()).unwrap_or_else(|| DEFAULT_ARRAY_KEY.to_owned());
         let defaults = compaction::Settings::default();
@@ -87,7 +92,7 @@ impl Settings {
         };
         Ok(Self {
             landing_bucket,
-            layout: Layout { curated_bucket, landing_prefix, curated_prefix, array_key },
+            layout: Layout { curated_bucket, landing_prefix, curated_prefix, errors_prefix, array_key },
             compaction,
             personal,
         })
@@ -120,7 +125,7 @@ mod tests {
     fn defaults_pseudonymise_under_the_secret() {
         let read = settings(&[("BUCKET_NAME", "b"), ("PARTITION_PREFIX", "p/"), ("PSEUDONYM_SECRET_ARN", "arn")])
             .expect("valid");
-        assert_eq!(read.layout.curated_prefix, "curated/");
+        assert_eq!((read.layout.curated_prefix.as_str(), read.layout.errors_prefix.as_str()), ("curated/", "errors/"));
         assert_eq!(read.personal, PersonalDataSetting::Pseudonymised { secret_id: "arn".into() });
         assert_eq!(read.compaction.target_file_bytes, 128 << 20);
         assert_eq!(read.compaction.grace, Duration::from_secs(300));

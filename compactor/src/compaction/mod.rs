@@ -2,6 +2,7 @@
 //! partition's curated files, each `unique_id` once, committed per partition with a conditional write.
 //! docs/curated-lake.md gives the design and why it holds under retries, overlap and crashes.
 
+pub(crate) mod erase;
 mod keys;
 mod new_rows;
 mod old_files;
@@ -10,7 +11,7 @@ mod partition;
 pub mod rebuild;
 mod retention;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -22,6 +23,7 @@ use tracing::{error, info};
 use self::partition::Target;
 use self::rebuild::{RebuildError, RebuildReport, RebuildRequest};
 use crate::curate::PersonalData;
+use crate::erasure::ErasedPersons;
 use crate::lake::keys::{KeyRefused, LedgerError};
 use crate::lake::layout::Layout;
 use crate::lake::state::StateError;
@@ -65,6 +67,8 @@ pub struct Run<'a> {
     pub layout: &'a Layout,
     pub settings: &'a Settings,
     pub personal: &'a PersonalData,
+    /// Persons erased on request, whose records a commit leaves out.
+    pub erased: &'a ErasedPersons,
     /// The run's clock, read once.
     pub now: DateTime<Utc>,
     /// No new commit is started after this.
@@ -82,6 +86,8 @@ pub struct PartitionReport {
     pub records_read: u64,
     /// Records dropped because the partition or the same run already held their `unique_id`.
     pub duplicates: u64,
+    /// Records of persons erased on request, left out.
+    pub erased: u64,
     pub records_written: u64,
     pub files_written: u64,
     pub bytes_written: u64,
@@ -120,6 +126,7 @@ impl PartitionReport {
         self.landed_bytes += other.landed_bytes;
         self.records_read += other.records_read;
         self.duplicates += other.duplicates;
+        self.erased += other.erased;
         self.records_written += other.records_written;
         self.files_written += other.files_written;
         self.bytes_written += other.bytes_written;
@@ -160,6 +167,8 @@ pub struct Report {
     /// The rebuild under way, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rebuild: Option<RebuildReport>,
+    /// Erasure on request: the requests taken, finished and refused, and the sweep.
+    pub erasure: crate::erasure::ErasureReport,
 }
 
 /// Why a partition was not compacted. Its committed state is whole; the next run takes it up.

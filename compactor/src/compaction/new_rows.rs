@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use crate::curate::{CuratedRecord, PersonalData, curate, row_id};
+use crate::erasure::ErasedPersons;
 use crate::table::writer::TimeRange;
 use shared::UserSession;
 
@@ -15,19 +16,27 @@ pub(super) struct NewRows {
     raw_ids: HashMap<String, String>,
     /// Records offered, repeats included.
     pub(super) offered: u64,
+    /// Records offered of persons erased on request, left out.
+    pub(super) erased: u64,
 }
 
 impl NewRows {
-    /// Adds the record unless its `unique_id` is in already; the first copy stays.
-    pub(super) fn offer(&mut self, record: &UserSession, personal: &PersonalData) {
+    /// Adds the record unless its `unique_id` is in already (the first copy stays) or it is of a person
+    /// `erased` names.
+    pub(super) fn offer(&mut self, record: &UserSession, personal: &PersonalData, erased: &ErasedPersons) {
         self.offered += 1;
         let id = row_id(record, personal);
         if !self.rows.contains_key(&id) {
+            let row = curate(record, personal);
+            if erased.holds(&row, personal) {
+                self.erased += 1;
+                return;
+            }
             let raw = record.unique_id.to_string();
             if raw != id {
                 self.raw_ids.insert(id.clone(), raw);
             }
-            self.rows.insert(id, curate(record, personal));
+            self.rows.insert(id, row);
         }
     }
 

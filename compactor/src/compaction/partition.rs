@@ -238,7 +238,7 @@ async fn commit<S: LakeStore>(
             }
         }
         for record in &landed.records {
-            rows.offer(record, run.personal);
+            rows.offer(record, run.personal, run.erased);
         }
         // An object read in part used the budget, and `compacted` below takes the objects before it only.
         if partial.contains_key(&object.key) {
@@ -290,7 +290,8 @@ async fn commit<S: LakeStore>(
         .await?;
     }
     report.records_read = rows.offered;
-    report.duplicates = rows.offered - rows.len() as u64;
+    report.erased = rows.erased;
+    report.duplicates = rows.offered - rows.erased - rows.len() as u64;
     report.records_written = rows.len() as u64;
     report.without_county = rows.without_county();
 

@@ -15,40 +15,42 @@ use crate::store::memory::MemoryLake;
 use crate::store::{Condition, LakeStore, Stores};
 use crate::table::reader::for_each_unique_id;
 
-pub(super) fn layout() -> Layout {
+pub(crate) fn layout() -> Layout {
     Layout {
         curated_bucket: "lake".into(),
         landing_prefix: "landing/".into(),
         curated_prefix: "curated/".into(),
         array_key: "streaming_data.json".into(),
+        errors_prefix: "errors/".into(),
     }
 }
 
-pub(super) fn time(text: &str) -> DateTime<Utc> {
+pub(crate) fn time(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).expect("valid").to_utc()
 }
 
-pub(super) fn date() -> NaiveDate {
+pub(crate) fn date() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 29).expect("valid")
 }
 
-pub(super) fn records(seed: u64, count: usize) -> Vec<UserSession> {
+pub(crate) fn records(seed: u64, count: usize) -> Vec<UserSession> {
     let mut rng = StdRng::seed_from_u64(seed);
     (0..count).map(|_| producer::generator::user_session(&mut rng, time("2026-11-29T10:00:00Z"))).collect()
 }
 
-pub(super) async fn land(lake: &MemoryLake, name: &str, records: &[UserSession]) {
+pub(crate) async fn land(lake: &MemoryLake, name: &str, records: &[UserSession]) {
     let text: String = records.iter().map(|record| record.to_json().expect("encodes") + "\n").collect();
     let key = format!("landing/dt=2026-11-29/{name}.ndjson");
     lake.put(&key, Bytes::from(text), Condition::Always).await.expect("landed");
 }
 
-pub(super) async fn run(lake: &MemoryLake, settings: &Settings, now: &str) -> super::Report {
+pub(crate) async fn run(lake: &MemoryLake, settings: &Settings, now: &str) -> super::Report {
     let layout = layout();
     let run = Run {
         layout: &layout,
         settings,
         personal: &PersonalData::Raw,
+        erased: &crate::erasure::NO_ONE,
         now: time(now),
         stop_at: Instant::now() + Duration::from_secs(60),
         take_until: Instant::now() + Duration::from_secs(60),
@@ -57,7 +59,7 @@ pub(super) async fn run(lake: &MemoryLake, settings: &Settings, now: &str) -> su
 }
 
 /// How many times each `unique_id` is in the files the manifest lists.
-pub(super) async fn table(lake: &MemoryLake) -> HashMap<String, usize> {
+pub(crate) async fn table(lake: &MemoryLake) -> HashMap<String, usize> {
     let manifest = lake.objects().get(&layout().manifest_key(date())).cloned().unwrap_or_default();
     let mut counts = HashMap::new();
     for line in std::str::from_utf8(&manifest).expect("text").lines() {
@@ -69,15 +71,15 @@ pub(super) async fn table(lake: &MemoryLake) -> HashMap<String, usize> {
 }
 
 /// The partition's committed state.
-pub(super) fn state(lake: &MemoryLake) -> PartitionState {
+pub(crate) fn state(lake: &MemoryLake) -> PartitionState {
     PartitionState::from_json("state", &lake.objects()[&layout().state_key(date())]).expect("a state")
 }
 
-pub(super) fn ids(records: &[UserSession]) -> Vec<String> {
+pub(crate) fn ids(records: &[UserSession]) -> Vec<String> {
     records.iter().map(|record| record.unique_id.to_string()).collect()
 }
 
-pub(super) fn settings() -> Settings {
+pub(crate) fn settings() -> Settings {
     Settings { grace: Duration::from_secs(60), ..Settings::default() }
 }
 
@@ -116,7 +118,7 @@ async fn late_records_join_the_partition_once_and_its_small_file_is_rewritten() 
 }
 
 /// `count` records a second apart from `start`.
-pub(super) fn records_from(seed: u64, count: usize, start: &str) -> Vec<UserSession> {
+pub(crate) fn records_from(seed: u64, count: usize, start: &str) -> Vec<UserSession> {
     let mut rng = StdRng::seed_from_u64(seed);
     let start = DateTime::parse_from_rfc3339(start).expect("valid").to_utc();
     (0..count)
@@ -179,6 +181,7 @@ async fn a_commit_past_its_time_to_take_objects_commits_what_it_took() {
         layout: &layout,
         settings: &settings,
         personal: &PersonalData::Raw,
+        erased: &crate::erasure::NO_ONE,
         now: time("2026-11-29T11:00:00Z"),
         stop_at: Instant::now() + Duration::from_secs(60),
         take_until: Instant::now(),
@@ -303,6 +306,7 @@ async fn run_as(
         layout: &layout,
         settings,
         personal,
+        erased: &crate::erasure::NO_ONE,
         now: time(now),
         stop_at: Instant::now() + Duration::from_secs(60),
         take_until: Instant::now() + Duration::from_secs(60),
@@ -547,6 +551,7 @@ async fn a_manifest_never_goes_back_to_an_older_generation() {
         layout: &layout,
         settings: &settings,
         personal: &PersonalData::Raw,
+        erased: &crate::erasure::NO_ONE,
         now: time("2026-11-29T12:00:01Z"),
         stop_at: Instant::now() + Duration::from_secs(60),
         take_until: Instant::now() + Duration::from_secs(60),

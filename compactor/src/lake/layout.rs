@@ -17,6 +17,8 @@ pub struct Layout {
     pub landing_prefix: String,
     /// Where the compactor writes, in the curated bucket.
     pub curated_prefix: String,
+    /// The consumer's error output, in the raw bucket, `dt=D/` partitions below it; an erasure searches it.
+    pub errors_prefix: String,
     /// The consumer's live JSON array, in the raw bucket; its sealed segments are beside it
     /// (`shared::array`). A rebuild reads them.
     pub array_key: String,
@@ -124,6 +126,7 @@ mod tests {
             landing_prefix: "partitioned/".into(),
             curated_prefix: "curated/".into(),
             array_key: "streaming_data.json".into(),
+            errors_prefix: "errors/".into(),
         }
     }
 

@@ -94,6 +94,7 @@ mod tests {
             landing_prefix: "p/".into(),
             curated_prefix: "c/".into(),
             array_key: "a.json".into(),
+            errors_prefix: "errors/".into(),
         };
         let state = PartitionState {
             generation: 2,

@@ -9,7 +9,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
-use super::{Condition, Fetched, LakeStore, Listed, Metadata, StoreError};
+use super::{Condition, Fetched, Head, LakeStore, Listed, Metadata, NewPart, Rewrite, StoreError};
+
+/// The smallest part of a multipart upload but the last, which S3 refuses below.
+const MIN_PART_BYTES: usize = 5 << 20;
 
 #[derive(Debug, Clone)]
 struct Object {
@@ -18,6 +21,8 @@ struct Object {
     last_modified: DateTime<Utc>,
     generation: Option<u64>,
     metadata: Metadata,
+    content_type: Option<String>,
+    content_encoding: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -34,6 +39,8 @@ pub struct Traffic {
     pub requests: u64,
     pub read: u64,
     pub written: u64,
+    /// Bytes copied on the store's side (UploadPartCopy): neither read nor written by the caller.
+    pub copied: u64,
 }
 
 /// The bucket; clones share it.
@@ -152,6 +159,77 @@ impl LakeStore for MemoryLake {
         bucket.traffic.requests += 1;
         Ok(bucket.objects.get(key).map(|object| object.metadata.clone()))
     }
+
+    async fn head(&self, key: &str) -> Result<Option<Head>, StoreError> {
+        let mut bucket = self.bucket();
+        bucket.traffic.requests += 1;
+        Ok(bucket.objects.get(key).map(|object| Head {
+            size: object.body.len() as u64,
+            etag: object.etag.clone(),
+            metadata: object.metadata.clone(),
+            content_type: object.content_type.clone(),
+            content_encoding: object.content_encoding.clone(),
+        }))
+    }
+
+    async fn get_version_range(&self, key: &str, etag: &str, range: Range<u64>) -> Result<Bytes, StoreError> {
+        if self.bucket().objects.get(key).is_none_or(|object| object.etag != etag) {
+            return Err(StoreError::Changed { key: key.to_owned() });
+        }
+        self.get_range(key, range).await
+    }
+
+    async fn rewrite(&self, key: &str, rewrite: Rewrite<'_>) -> Result<String, StoreError> {
+        let Rewrite { head, parts, metadata } = rewrite;
+        let mut bucket = self.bucket();
+        let source = match bucket.objects.get(key) {
+            Some(object) if object.etag == head.etag => object.body.clone(),
+            _ => return Err(StoreError::Changed { key: key.to_owned() }),
+        };
+        let mut body = Vec::new();
+        let count = parts.len();
+        for (index, part) in parts.into_iter().enumerate() {
+            bucket.traffic.requests += 1;
+            let bytes = match part {
+                NewPart::Copy(range) => {
+                    let (start, end) = (range.start as usize, range.end as usize);
+                    if start > end || end > source.len() {
+                        return Err(refused(key, "UploadPartCopy", "InvalidRange"));
+                    }
+                    bucket.traffic.copied += (end - start) as u64;
+                    source.slice(start..end)
+                }
+                NewPart::Bytes(bytes) => {
+                    bucket.traffic.written += bytes.len() as u64;
+                    bytes
+                }
+            };
+            if count > 1 && index + 1 < count && bytes.len() < MIN_PART_BYTES {
+                return Err(refused(key, "CompleteMultipartUpload", "EntityTooSmall"));
+            }
+            body.extend_from_slice(&bytes);
+        }
+        // Creating and completing the upload.
+        bucket.traffic.requests += u64::from(count > 1) * 2;
+        bucket.writes += 1;
+        let etag = format!("\"{}\"", bucket.writes);
+        let last_modified = bucket.now;
+        let object = Object {
+            body: Bytes::from(body),
+            etag: etag.clone(),
+            last_modified,
+            generation: None,
+            metadata,
+            content_type: head.content_type.clone(),
+            content_encoding: head.content_encoding.clone(),
+        };
+        bucket.objects.insert(key.to_owned(), object);
+        Ok(etag)
+    }
+}
+
+fn refused(key: &str, operation: &'static str, message: &str) -> StoreError {
+    StoreError::Request { operation, key: key.to_owned(), message: message.into(), source: None }
 }
 
 impl MemoryLake {
@@ -188,7 +266,16 @@ impl MemoryLake {
         bucket.writes += 1;
         let etag = format!("\"{}\"", bucket.writes);
         let last_modified = bucket.now;
-        bucket.objects.insert(key.to_owned(), Object { body, etag: etag.clone(), last_modified, generation, metadata });
+        let object = Object {
+            body,
+            etag: etag.clone(),
+            last_modified,
+            generation,
+            metadata,
+            content_type: None,
+            content_encoding: None,
+        };
+        bucket.objects.insert(key.to_owned(), object);
         Ok(etag)
     }
 

@@ -83,9 +83,48 @@ pub trait LakeStore: Clone + Send + Sync + Unpin + 'static {
         generation: u64,
     ) -> impl Future<Output = Result<String, StoreError>> + Send;
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The object's size, version and headers; `None` when there is no object.
+    fn head(&self, key: &str) -> impl Future<Output = Result<Option<Head>, StoreError>> + Send;
+    /// The bytes of `range` of the object's version `etag`; [`StoreError::Changed`] if it is another now.
+    fn get_version_range(
+        &self,
+        key: &str,
+        etag: &str,
+        range: Range<u64>,
+    ) -> impl Future<Output = Result<Bytes, StoreError>> + Send;
+    /// Writes the object again as `rewrite` says, if it is still the version read (`If-Match`; a copied part
+    /// also names that version), and gives its new ETag. One part of bytes is a single write; more make a
+    /// multipart upload whose copied parts never leave the store, aborted if it fails.
+    fn rewrite(&self, key: &str, rewrite: Rewrite<'_>) -> impl Future<Output = Result<String, StoreError>> + Send;
     /// The object's user metadata (`x-amz-meta-*`, names without the prefix), read without its body; `None`
     /// when there is no object.
     fn metadata(&self, key: &str) -> impl Future<Output = Result<Option<Metadata>, StoreError>> + Send;
+}
+
+/// What a HEAD of an object tells: its size, version and headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub size: u64,
+    pub etag: String,
+    pub metadata: Metadata,
+    pub content_type: Option<String>,
+    pub content_encoding: Option<String>,
+}
+
+/// A part of an object written again: bytes of its current version copied on the store's side, or new bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NewPart {
+    Copy(Range<u64>),
+    Bytes(Bytes),
+}
+
+/// An object written again from `parts`, in order, if it is still the version `head` describes; it keeps
+/// `head`'s headers and takes `metadata`.
+#[derive(Debug)]
+pub struct Rewrite<'a> {
+    pub head: &'a Head,
+    pub parts: Vec<NewPart>,
+    pub metadata: Metadata,
 }
 
 /// An object's user metadata, by name.

@@ -5,11 +5,19 @@ use std::ops::Range;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use futures::{StreamExt, TryStreamExt};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use shared::aws::describe_error;
 
-use super::{Condition, Fetched, GENERATION_METADATA, LakeStore, Listed, Metadata, StoreError};
+use super::{Condition, Fetched, GENERATION_METADATA, Head, LakeStore, Listed, Metadata, NewPart, Rewrite, StoreError};
+
+/// Characters of a key that `x-amz-copy-source` may carry unencoded.
+const COPY_SOURCE_KEEP: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/');
+/// Parts of a rewrite in flight at once.
+const PARTS_AT_ONCE: usize = 8;
 
 /// One bucket.
 #[derive(Debug, Clone)]
@@ -101,6 +109,85 @@ impl LakeStore for S3Lake {
         }
     }
 
+    async fn head(&self, key: &str) -> Result<Option<Head>, StoreError> {
+        let output = match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+            Ok(output) => output,
+            Err(SdkError::ServiceError(error)) if error.err().is_not_found() => return Ok(None),
+            Err(error) => return Err(failed("HeadObject", key, error)),
+        };
+        Ok(Some(Head {
+            size: output.content_length().unwrap_or(0).max(0) as u64,
+            etag: output.e_tag().ok_or_else(|| protocol("HeadObject", key, "an ETag"))?.to_owned(),
+            metadata: output.metadata().cloned().unwrap_or_default(),
+            content_type: output.content_type().map(str::to_owned),
+            content_encoding: output.content_encoding().map(str::to_owned),
+        }))
+    }
+
+    async fn get_version_range(&self, key: &str, etag: &str, range: Range<u64>) -> Result<Bytes, StoreError> {
+        if range.is_empty() {
+            return Ok(Bytes::new());
+        }
+        let output = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .if_match(etag)
+            .range(format!("bytes={}-{}", range.start, range.end - 1))
+            .send()
+            .await
+            .map_err(|error| failed("GetObject", key, error))?;
+        let body = output.body.collect().await.map_err(|error| body_error(key, error))?.into_bytes();
+        if body.len() as u64 != range.end - range.start {
+            return Err(protocol("GetObject", key, "a body as long as the range asked for"));
+        }
+        Ok(body)
+    }
+
+    async fn rewrite(&self, key: &str, rewrite: Rewrite<'_>) -> Result<String, StoreError> {
+        let Rewrite { head, mut parts, metadata } = rewrite;
+        if let [NewPart::Bytes(_)] = parts.as_slice()
+            && let Some(NewPart::Bytes(body)) = parts.pop()
+        {
+            let output = self
+                .client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .body(ByteStream::from(body))
+                .set_content_type(head.content_type.clone())
+                .set_content_encoding(head.content_encoding.clone())
+                .set_metadata(Some(metadata.into_iter().collect()))
+                .if_match(&head.etag)
+                .send()
+                .await
+                .map_err(|error| changed_if_gone(key, "PutObject", error))?;
+            return Ok(output.e_tag().ok_or_else(|| protocol("PutObject", key, "an ETag"))?.to_owned());
+        }
+        let upload = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_content_type(head.content_type.clone())
+            .set_content_encoding(head.content_encoding.clone())
+            .set_metadata(Some(metadata.into_iter().collect()))
+            .send()
+            .await
+            .map_err(|error| failed("CreateMultipartUpload", key, error))?;
+        let upload_id = upload.upload_id().ok_or_else(|| protocol("CreateMultipartUpload", key, "an UploadId"))?;
+        let written = self.write_parts(key, upload_id, &head.etag, parts).await;
+        if written.is_err() {
+            // Left open, the lifecycle rule aborts it within a day; abort it now.
+            let abort = self.client.abort_multipart_upload().bucket(&self.bucket).key(key).upload_id(upload_id);
+            if let Err(error) = abort.send().await {
+                tracing::warn!(key, error = %describe_error(&error), "a failed rewrite's upload could not be aborted");
+            }
+        }
+        written
+    }
+
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.client
             .delete_object()
@@ -114,6 +201,72 @@ impl LakeStore for S3Lake {
 }
 
 impl S3Lake {
+    /// Copies or uploads each part of `upload_id`, several at once, and completes it if `key` is still `etag`.
+    async fn write_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        etag: &str,
+        parts: Vec<NewPart>,
+    ) -> Result<String, StoreError> {
+        let copy_source = format!("{}/{}", self.bucket, utf8_percent_encode(key, COPY_SOURCE_KEEP));
+        let completed: Vec<CompletedPart> = futures::stream::iter(parts.into_iter().enumerate())
+            .map(|(index, part)| {
+                let number = i32::try_from(index + 1).unwrap_or(i32::MAX);
+                let copy_source = copy_source.clone();
+                async move {
+                    let etag = match part {
+                        NewPart::Copy(range) => self
+                            .client
+                            .upload_part_copy()
+                            .bucket(&self.bucket)
+                            .key(key)
+                            .upload_id(upload_id)
+                            .part_number(number)
+                            .copy_source(copy_source)
+                            .copy_source_range(format!("bytes={}-{}", range.start, range.end.saturating_sub(1)))
+                            .copy_source_if_match(etag)
+                            .send()
+                            .await
+                            .map_err(|error| failed("UploadPartCopy", key, error))?
+                            .copy_part_result()
+                            .and_then(|result| result.e_tag())
+                            .map(str::to_owned),
+                        NewPart::Bytes(body) => self
+                            .client
+                            .upload_part()
+                            .bucket(&self.bucket)
+                            .key(key)
+                            .upload_id(upload_id)
+                            .part_number(number)
+                            .body(ByteStream::from(body))
+                            .send()
+                            .await
+                            .map_err(|error| failed("UploadPart", key, error))?
+                            .e_tag()
+                            .map(str::to_owned),
+                    };
+                    let etag = etag.ok_or_else(|| protocol("UploadPart", key, "an ETag"))?;
+                    Ok::<_, StoreError>(CompletedPart::builder().part_number(number).e_tag(etag).build())
+                }
+            })
+            .buffered(PARTS_AT_ONCE)
+            .try_collect()
+            .await?;
+        let output = self
+            .client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(completed)).build())
+            .if_match(etag)
+            .send()
+            .await
+            .map_err(|error| changed_if_gone(key, "CompleteMultipartUpload", error))?;
+        Ok(output.e_tag().ok_or_else(|| protocol("CompleteMultipartUpload", key, "an ETag"))?.to_owned())
+    }
+
     async fn put_object(
         &self,
         key: &str,
@@ -130,14 +283,22 @@ impl S3Lake {
             Condition::IfAbsent => request.if_none_match("*"),
             Condition::IfMatch(etag) => request.if_match(etag),
         };
-        let output = request.send().await.map_err(|error| match &error {
-            // The object was deleted since it was read: it changed, as a 412 says.
-            SdkError::ServiceError(service) if service.err().code() == Some("NoSuchKey") => {
-                StoreError::Changed { key: key.to_owned() }
-            }
-            _ => failed("PutObject", key, error),
-        })?;
+        let output = request.send().await.map_err(|error| changed_if_gone(key, "PutObject", error))?;
         Ok(output.e_tag().ok_or_else(|| protocol("PutObject", key, "an ETag"))?.to_owned())
+    }
+}
+
+/// A conditional write's error: the object deleted since it was read has changed, as a 412 says.
+fn changed_if_gone<E, R>(key: &str, operation: &'static str, error: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match &error {
+        SdkError::ServiceError(service) if service.err().code() == Some("NoSuchKey") => {
+            StoreError::Changed { key: key.to_owned() }
+        }
+        _ => failed(operation, key, error),
     }
 }
 

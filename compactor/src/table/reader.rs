@@ -4,8 +4,8 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
+use arrow_array::{Array, RecordBatch};
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::{FutureExt, TryStreamExt};
@@ -75,6 +75,36 @@ pub async fn for_each_unique_id<S: LakeStore>(
             reason: format!("{UNIQUE_ID} is not a string column"),
         })?;
         ids.iter().flatten().for_each(&mut each);
+    }
+    Ok(())
+}
+
+/// Calls `each` with the values of `columns` (string columns; `None` for a null) of every row of the data
+/// file `key` of `size` bytes, reading those columns only. A column the file lacks is null throughout.
+pub async fn for_each_row_of<S: LakeStore>(
+    store: &S,
+    key: &str,
+    size: u64,
+    columns: &[&str],
+    mut each: impl FnMut(&[Option<&str>]),
+) -> Result<(), TableError> {
+    let object = RangedObject { store: store.clone(), key: key.to_owned(), size };
+    let builder = ParquetRecordBatchStreamBuilder::new(object).await?;
+    let present: Vec<usize> = columns.iter().filter_map(|name| builder.schema().index_of(name).ok()).collect();
+    let mask = ProjectionMask::roots(builder.parquet_schema(), present);
+    let mut batches = builder.with_projection(mask).with_batch_size(READ_BATCH_ROWS).build()?;
+    while let Some(batch) = batches.try_next().await? {
+        let mut values = vec![None; columns.len()];
+        let read: Vec<Option<&arrow_array::StringArray>> = columns
+            .iter()
+            .map(|name| batch.column_by_name(name).and_then(|column| column.as_string_opt::<i32>()))
+            .collect();
+        for row in 0..batch.num_rows() {
+            for (value, column) in values.iter_mut().zip(&read) {
+                *value = column.filter(|column| column.is_valid(row)).map(|column| column.value(row));
+            }
+            each(&values);
+        }
     }
     Ok(())
 }

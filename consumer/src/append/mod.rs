@@ -16,7 +16,7 @@ mod splice;
 
 use plan::{Action, Known, Read, plan};
 pub use segments::segment_key;
-use segments::{Label, read_days};
+use segments::{Label, keep_revision, read_days};
 pub use splice::{SpliceError, new_array};
 
 use std::collections::HashSet;
@@ -216,7 +216,8 @@ async fn attempt<S: ObjectStore>(
         (Action::Nothing, _) => {}
         (Action::Append { keep, suffix }, Some((tail, label))) => {
             search.written = Some(Written { label: label.clone(), offset: keep, len: suffix.len() as u64 });
-            appended.composed = store.splice(session, key, &tail, keep, suffix, label.metadata(decision.days)).await?;
+            let metadata = keep_revision(label.metadata(decision.days), &tail.metadata);
+            appended.composed = store.splice(session, key, &tail, keep, suffix, metadata).await?;
         }
         (Action::RollOver(body), Some((tail, label))) => {
             let number = seal::seal(store, key, &tail, &label).await?;

@@ -69,6 +69,20 @@ impl Label {
     }
 }
 
+/// The metadata an erasure writes on the array it blanked records in (`compactor::erasure::REVISION_METADATA`):
+/// an id of that writing.
+const REVISION: &str = "revision";
+
+/// `metadata` for a write that continues the version read with `read`: the erasure's revision it carries
+/// is kept. An upload left open by a lost race then completes only over the same revision (its metadata
+/// must equal the retry's), never over bytes an erasure blanked since its parts were copied.
+pub(crate) fn keep_revision(mut metadata: Metadata, read: &Metadata) -> Metadata {
+    if let Some(revision) = read.get(REVISION) {
+        metadata.insert(REVISION.to_owned(), revision.clone());
+    }
+    metadata
+}
+
 /// The range of days `metadata` carries (`shared::array::Days`). `None` when it carries none, or one
 /// that does not parse or runs backwards: unknown, so the array may hold any day; never an error that
 /// would stop appends.
@@ -142,6 +156,16 @@ mod tests {
             with(&[("first-day", "2024-03-01"), ("last-day", "2024-03-01")]),
             Some(days("2024-03-01", "2024-03-01"))
         );
+    }
+
+    #[test]
+    fn an_erasures_revision_is_kept_by_the_writes_that_continue_the_array() {
+        let label = Label::new(2);
+        let read = Metadata::from([("revision".to_owned(), "r1".to_owned())]);
+        let kept = keep_revision(label.metadata(None), &read);
+        assert_eq!(kept.get("revision").map(String::as_str), Some("r1"));
+        assert_eq!(Label::read(&kept, "\"e\""), label, "no part of the array's identity");
+        assert_eq!(keep_revision(label.metadata(None), &Metadata::new()), label.metadata(None));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use compactor::store::{Condition, Fetched, LakeStore, Listed, Metadata, StoreError};
+use compactor::store::{Condition, Fetched, Head, LakeStore, Listed, Metadata, Rewrite, StoreError};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -152,5 +152,23 @@ impl<S: LakeStore> LakeStore for FaultyLake<S> {
 
     async fn metadata(&self, key: &str) -> Result<Option<Metadata>, StoreError> {
         self.inner.metadata(key).await
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<Head>, StoreError> {
+        match self.fault(false) {
+            Fault::None => self.inner.head(key).await,
+            _ => Err(injected("HeadObject", key)),
+        }
+    }
+
+    async fn get_version_range(&self, key: &str, etag: &str, range: Range<u64>) -> Result<Bytes, StoreError> {
+        match self.fault(false) {
+            Fault::None => self.inner.get_version_range(key, etag, range).await,
+            _ => Err(injected("GetObject", key)),
+        }
+    }
+
+    async fn rewrite(&self, key: &str, rewrite: Rewrite<'_>) -> Result<String, StoreError> {
+        self.write(key, true, || self.inner.rewrite(key, rewrite)).await
     }
 }

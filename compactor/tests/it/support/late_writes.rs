@@ -6,7 +6,7 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use compactor::store::{Condition, Fetched, LakeStore, Listed, Metadata, StoreError};
+use compactor::store::{Condition, Fetched, Head, LakeStore, Listed, Metadata, Rewrite, StoreError};
 
 /// One stamped write as it was sent.
 #[derive(Debug, Clone)]
@@ -69,5 +69,17 @@ impl<S: LakeStore> LakeStore for LateWrites<S> {
 
     async fn metadata(&self, key: &str) -> Result<Option<Metadata>, StoreError> {
         self.inner.metadata(key).await
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<Head>, StoreError> {
+        self.inner.head(key).await
+    }
+
+    async fn get_version_range(&self, key: &str, etag: &str, range: Range<u64>) -> Result<Bytes, StoreError> {
+        self.inner.get_version_range(key, etag, range).await
+    }
+
+    async fn rewrite(&self, key: &str, rewrite: Rewrite<'_>) -> Result<String, StoreError> {
+        self.inner.rewrite(key, rewrite).await
     }
 }

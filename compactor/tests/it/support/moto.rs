@@ -41,6 +41,7 @@ impl MotoLake {
             landing_prefix: "landing/".into(),
             curated_prefix: "curated/".into(),
             array_key: "streaming_data.json".into(),
+            errors_prefix: "errors/".into(),
         };
         let stores = Stores {
             landing: S3Lake::new(client.clone(), &raw_bucket),
@@ -96,6 +97,7 @@ impl MotoLake {
             layout: &self.layout,
             settings: &settings,
             personal: &personal,
+            erased: &compactor::erasure::NO_ONE,
             now: Utc::now(),
             stop_at: Instant::now() + Duration::from_secs(120),
             take_until: Instant::now() + Duration::from_secs(120),
@@ -117,6 +119,7 @@ impl MotoLake {
             layout: &self.layout,
             settings,
             personal: &personal,
+            erased: &compactor::erasure::NO_ONE,
             now: Utc::now(),
             stop_at: Instant::now() + Duration::from_secs(120),
             take_until: Instant::now() + Duration::from_secs(120),

@@ -1,0 +1,447 @@
+//! Erasure on request: a person an operator names under `erasure/requests/` is removed from every place of
+//! the stack that holds them (the error output, the landing zone, the array's segments, the live array and
+//! the curated lake), with a receipt, and stays removed: their records that arrive later are swept out by
+//! every later run. docs/erasure.md gives the procedure, the guarantees and the cost.
+//!
+//! A run takes the pending requests before it compacts ([`take_requests`]): the valid ones make one pass
+//! over the stores, which goes on in the next run where it stopped; a malformed one is moved to
+//! `erasure/refused/`. After compacting it sweeps what arrived since the last sweep ([`sweep`]), and the
+//! compaction itself leaves out erased persons' rows ([`erased_persons`]).
+
+mod blank;
+pub mod ledger;
+mod person;
+mod raw;
+mod rewrite_plan;
+#[cfg(test)]
+mod tests;
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tracing::{error, info, warn};
+
+use self::ledger::{
+    ERASED_KEY, Erased, LedgerError, PASS_KEY, Pass, Places, RECEIPTS_PREFIX, REFUSED_PREFIX, REQUESTS_PREFIX, Receipt,
+    Refused, Stage, Taken,
+};
+pub use self::ledger::{ErasedPersons, NO_ONE};
+pub use self::person::Refusal;
+use self::person::{COLUMNS, Identifiers, Matcher, Tokens, token};
+use self::raw::Format;
+pub use self::raw::{REVISION_METADATA, RawError};
+use crate::compaction::erase::{RowOwners, erase_rows};
+use crate::compaction::{CompactError, Run};
+use crate::curate::{PersonalData, normalised};
+use crate::store::{Condition, LakeStore, Listed, StoreError, Stores};
+
+/// How long before the last sweep an object may have been written and still be searched again: a write
+/// that began before the sweep listed the bucket may land after it.
+const SWEEP_OVERLAP: chrono::Duration = chrono::Duration::minutes(15);
+/// Attempts at a ledger write lost to another run before this run leaves erasure to it.
+const MAX_LEDGER_ATTEMPTS: u32 = 8;
+
+/// What erasure did in a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ErasureReport {
+    /// Requests of the pass under way, to be finished by a later run.
+    pub pending: Vec<String>,
+    /// Requests finished by this run: their receipts are written and they are deleted.
+    pub finished: Vec<String>,
+    /// Requests refused by this run, moved to `erasure/refused/` with their reasons.
+    pub refused: Vec<String>,
+    /// Records and rows the pass removed in this run.
+    pub records_removed: u64,
+    /// Records of erased persons that arrived again, removed by the sweep.
+    pub records_swept: u64,
+    /// Objects the sweep searched.
+    pub objects_swept: u64,
+    /// The sweep stopped for lack of time; the next run searches the same objects again.
+    pub sweep_unfinished: bool,
+}
+
+/// Why erasure stopped in a run. What it finished stays finished, and the next run goes on.
+#[derive(Debug, thiserror::Error)]
+pub enum ErasureError {
+    #[error("the erasure ledger: {0}")]
+    Ledger(#[from] LedgerError),
+    #[error("erasing from {key}: {source}")]
+    Raw {
+        key: String,
+        #[source]
+        source: RawError,
+    },
+    #[error("erasing from the curated partition {key}: {source}")]
+    Lake {
+        key: String,
+        #[source]
+        source: CompactError,
+    },
+    #[error("listing {prefix}: {source}")]
+    List {
+        prefix: String,
+        #[source]
+        source: StoreError,
+    },
+}
+
+impl From<StoreError> for ErasureError {
+    fn from(error: StoreError) -> Self {
+        Self::Ledger(LedgerError::Store(error))
+    }
+}
+
+/// The erased persons, for a compaction to leave out.
+pub async fn erased_persons<S: LakeStore>(raw: &S) -> Result<ErasedPersons, ErasureError> {
+    let erased: Option<(Erased, String)> = ledger::read(raw, ERASED_KEY).await?;
+    Ok(ErasedPersons::new(erased.map(|(erased, _)| erased.persons).unwrap_or_default()))
+}
+
+/// Takes the pending requests: refuses the malformed ones, begins a pass with the others unless one is under
+/// way, and goes on with the pass until `until`. A request arriving during a pass waits for the next one.
+pub async fn take_requests<S: LakeStore>(
+    stores: &Stores<S>,
+    run: &Run<'_>,
+    until: Instant,
+) -> Result<ErasureReport, ErasureError> {
+    let raw = &stores.landing;
+    let mut report = ErasureReport::default();
+    let requests = list(raw, REQUESTS_PREFIX).await?;
+    let pass: Option<(Pass, String)> = ledger::read(raw, PASS_KEY).await?;
+    let (mut pass, mut etag) = match pass {
+        Some(pass) => pass,
+        None if requests.is_empty() => return Ok(report),
+        None => {
+            let Some(begun) = begin(raw, run, &requests, &mut report).await? else { return Ok(report) };
+            begun
+        }
+    };
+    let mut matcher = Matcher::new(run.personal);
+    for (index, taken) in pass.requests.iter().enumerate() {
+        matcher.add(index, &taken.persons);
+        // The raw identifiers find refused text that is no record; the request is there until its receipt.
+        if let Some(fetched) = raw.get(&request_key(&taken.name)).await?
+            && let Ok(identifiers) = Identifiers::parse(&fetched.body)
+        {
+            matcher.add_raw(index, &identifiers);
+        }
+    }
+    let removed_before: u64 = pass.requests.iter().map(|taken| taken.places.records()).sum();
+    let outcome = go_on(stores, run, &mut pass, &mut etag, &matcher, until).await;
+    report.records_removed = pass.requests.iter().map(|taken| taken.places.records()).sum::<u64>() - removed_before;
+    match outcome {
+        Ok(true) => finish(raw, run, &pass, &mut report).await?,
+        Ok(false) => report.pending = pass.requests.iter().map(|taken| taken.name.clone()).collect(),
+        Err(failure) => {
+            report.pending = pass.requests.iter().map(|taken| taken.name.clone()).collect();
+            return Err(failure);
+        }
+    }
+    Ok(report)
+}
+
+/// Reads the pending requests, moves the malformed ones to `erasure/refused/`, adds the others' persons to
+/// the erased ones and begins a pass with them; `None` when none is valid or another run began one first.
+async fn begin<S: LakeStore>(
+    raw: &S,
+    run: &Run<'_>,
+    requests: &[Listed],
+    report: &mut ErasureReport,
+) -> Result<Option<(Pass, String)>, ErasureError> {
+    let mut taken = Vec::new();
+    for request in requests {
+        let name = request.key[REQUESTS_PREFIX.len()..].to_owned();
+        let Some(fetched) = raw.get(&request.key).await? else { continue };
+        let parsed = if fetched.body.len() as u64 > person::MAX_REQUEST_BYTES {
+            Err(Refusal::TooLarge)
+        } else {
+            Identifiers::parse(&fetched.body)
+        };
+        match parsed {
+            Ok(identifiers) => taken.push(Taken {
+                name,
+                received_at: request.last_modified,
+                persons: identifiers.tokens(run.personal),
+                places: Places::default(),
+            }),
+            Err(refusal) => {
+                error!(request = %name, reason = %refusal, "an erasure request is refused; moved to erasure/refused/");
+                let text = String::from_utf8_lossy(&fetched.body);
+                let refused = Refused { reason: refusal.to_string(), refused_at: run.now, request: &text };
+                ledger::write(raw, &format!("{REFUSED_PREFIX}{name}"), &refused, Condition::Always).await?;
+                raw.delete(&request.key).await?;
+                report.refused.push(name);
+            }
+        }
+    }
+    if taken.is_empty() {
+        return Ok(None);
+    }
+    // Erased from now on: what a compaction adds leaves them out, and the sweep searches what arrives.
+    let mut persons = Tokens::default();
+    for request in &taken {
+        persons.extend(&request.persons);
+    }
+    add_erased(raw, run.now, &persons).await?;
+    let pass = Pass { started_at: run.now, requests: taken, stage: Stage::Errors, after: None };
+    match ledger::write(raw, PASS_KEY, &pass, Condition::IfAbsent).await {
+        Ok(etag) => {
+            info!(requests = pass.requests.len(), "an erasure pass begins");
+            Ok(Some((pass, etag)))
+        }
+        // Another run began one: its requests wait for the pass after it.
+        Err(StoreError::Changed { .. }) => Ok(None),
+        Err(failure) => Err(failure.into()),
+    }
+}
+
+/// Adds `persons` to the erased ones. The sweep's mark stays where it was, or starts at `now` (the pass
+/// searches everything written before it ends).
+async fn add_erased<S: LakeStore>(raw: &S, now: DateTime<Utc>, persons: &Tokens) -> Result<(), ErasureError> {
+    for _ in 0..MAX_LEDGER_ATTEMPTS {
+        let read: Option<(Erased, String)> = ledger::read(raw, ERASED_KEY).await?;
+        let (mut erased, condition) = match read {
+            Some((erased, etag)) => (erased, Condition::IfMatch(etag)),
+            None => (Erased::default(), Condition::IfAbsent),
+        };
+        erased.persons.extend(persons);
+        erased.swept_at = Some(erased.swept_at.map_or(now, |at| at.min(now)));
+        match ledger::write(raw, ERASED_KEY, &erased, condition).await {
+            Ok(_) => return Ok(()),
+            Err(StoreError::Changed { .. }) => continue,
+            Err(failure) => return Err(failure.into()),
+        }
+    }
+    Err(StoreError::Changed { key: ERASED_KEY.to_owned() }.into())
+}
+
+/// Goes through the stores from where `pass` stopped until `until`, saving how far it went; answers whether
+/// it reached the end. Another run that advanced the pass meanwhile takes it over: this one stops.
+async fn go_on<S: LakeStore>(
+    stores: &Stores<S>,
+    run: &Run<'_>,
+    pass: &mut Pass,
+    etag: &mut String,
+    matcher: &Matcher<'_>,
+    until: Instant,
+) -> Result<bool, ErasureError> {
+    let raw = &stores.landing;
+    while pass.stage < Stage::Done {
+        let objects = stage_objects(stores, run, pass.stage).await?;
+        let done_through = pass.after.clone();
+        for object in objects.iter().filter(|key| done_through.as_ref().is_none_or(|after| *key > after)) {
+            if Instant::now() >= until {
+                return save(raw, pass, etag).await.map(|_| false);
+            }
+            let removed = match pass.stage {
+                Stage::Curated => {
+                    let erased = erase_rows(&stores.lake, run, object, &RowMatcher { matcher, personal: run.personal })
+                        .await
+                        .map_err(|source| ErasureError::Lake { key: object.clone(), source })?;
+                    erased.by_person
+                }
+                stage => raw::erase(raw, object, format(stage), matcher)
+                    .await
+                    .map_err(|source| ErasureError::Raw { key: object.clone(), source })?,
+            };
+            for (person, records) in &removed {
+                if let Some(taken) = pass.requests.get_mut(*person) {
+                    let place = taken.places.at(pass.stage);
+                    place.records += records;
+                    place.objects.insert(object.clone());
+                }
+            }
+            pass.after = Some(object.clone());
+            if !removed.is_empty() && !save(raw, pass, etag).await? {
+                return Ok(false);
+            }
+        }
+        pass.stage = next(pass.stage);
+        pass.after = None;
+        if !save(raw, pass, etag).await? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Saves how far `pass` went; `false` when another run advanced it first.
+async fn save<S: LakeStore>(raw: &S, pass: &Pass, etag: &mut String) -> Result<bool, ErasureError> {
+    match ledger::write(raw, PASS_KEY, pass, Condition::IfMatch(etag.clone())).await {
+        Ok(new) => {
+            *etag = new;
+            Ok(true)
+        }
+        Err(StoreError::Changed { .. }) => {
+            warn!("another run advanced the erasure pass; this run leaves it to that one");
+            Ok(false)
+        }
+        Err(failure) => Err(failure.into()),
+    }
+}
+
+/// Writes each request's receipt, deletes the request, then ends the pass.
+async fn finish<S: LakeStore>(
+    raw: &S,
+    run: &Run<'_>,
+    pass: &Pass,
+    report: &mut ErasureReport,
+) -> Result<(), ErasureError> {
+    for taken in &pass.requests {
+        let receipt = Receipt {
+            request: &taken.name,
+            received_at: taken.received_at,
+            finished_at: run.now.max(taken.received_at),
+            persons: &taken.persons,
+            places: &taken.places,
+        };
+        ledger::write(raw, &format!("{RECEIPTS_PREFIX}{}", taken.name), &receipt, Condition::Always).await?;
+        raw.delete(&request_key(&taken.name)).await?;
+        info!(request = %taken.name, records = taken.places.records(), "an erasure request is finished");
+        report.finished.push(taken.name.clone());
+    }
+    raw.delete(PASS_KEY).await?;
+    Ok(())
+}
+
+/// Searches what was written since the last sweep (less an overlap) in the raw bucket for erased persons'
+/// records and removes them, until `until`; the mark advances only when the sweep went through everything.
+pub async fn sweep<S: LakeStore>(
+    stores: &Stores<S>,
+    run: &Run<'_>,
+    until: Instant,
+    report: &mut ErasureReport,
+) -> Result<(), ErasureError> {
+    let raw = &stores.landing;
+    let Some((erased, _)) = ledger::read::<S, Erased>(raw, ERASED_KEY).await? else { return Ok(()) };
+    if erased.persons.is_empty() {
+        return Ok(());
+    }
+    let since = erased.swept_at.map(|at| at - SWEEP_OVERLAP);
+    let mut matcher = Matcher::new(run.personal);
+    matcher.add(0, &erased.persons);
+    for stage in [Stage::Errors, Stage::Landing, Stage::Segments, Stage::Array] {
+        for object in listed(stores, run, stage).await? {
+            if since.is_some_and(|since| object.last_modified < since) {
+                continue;
+            }
+            if Instant::now() >= until {
+                report.sweep_unfinished = true;
+                return Ok(());
+            }
+            report.objects_swept += 1;
+            let removed = raw::erase(raw, &object.key, format(stage), &matcher)
+                .await
+                .map_err(|source| ErasureError::Raw { key: object.key.clone(), source })?;
+            let records: u64 = removed.values().sum();
+            if records > 0 {
+                warn!(key = %object.key, records, "records of erased persons arrived again and were removed");
+            }
+            report.records_swept += records;
+        }
+    }
+    for _ in 0..MAX_LEDGER_ATTEMPTS {
+        let Some((mut erased, etag)) = ledger::read::<S, Erased>(raw, ERASED_KEY).await? else { return Ok(()) };
+        erased.swept_at = Some(erased.swept_at.map_or(run.now, |at| at.max(run.now)));
+        match ledger::write(raw, ERASED_KEY, &erased, Condition::IfMatch(etag)).await {
+            Ok(_) => return Ok(()),
+            Err(StoreError::Changed { .. }) => continue,
+            Err(failure) => return Err(failure.into()),
+        }
+    }
+    Ok(())
+}
+
+fn next(stage: Stage) -> Stage {
+    match stage {
+        Stage::Errors => Stage::Landing,
+        Stage::Landing => Stage::Segments,
+        Stage::Segments => Stage::Array,
+        Stage::Array => Stage::Curated,
+        Stage::Curated | Stage::Done => Stage::Done,
+    }
+}
+
+fn format(stage: Stage) -> Format {
+    match stage {
+        Stage::Errors => Format::ErrorOutput,
+        Stage::Landing => Format::Ndjson,
+        Stage::Segments | Stage::Array | Stage::Curated | Stage::Done => Format::Array,
+    }
+}
+
+/// The keys a stage of a pass goes through, in order.
+async fn stage_objects<S: LakeStore>(
+    stores: &Stores<S>,
+    run: &Run<'_>,
+    stage: Stage,
+) -> Result<Vec<String>, ErasureError> {
+    if stage == Stage::Curated {
+        let prefix = run.layout.state_prefix();
+        let states = list(&stores.lake, &prefix).await?;
+        return Ok(states
+            .into_iter()
+            .map(|state| state.key)
+            .filter(|key| run.layout.state_date(key).or_else(|| run.layout.shadow_state_date(key)).is_some())
+            .collect());
+    }
+    Ok(listed(stores, run, stage).await?.into_iter().map(|object| object.key).collect())
+}
+
+/// The raw objects of a stage, in key order.
+async fn listed<S: LakeStore>(stores: &Stores<S>, run: &Run<'_>, stage: Stage) -> Result<Vec<Listed>, ErasureError> {
+    let raw = &stores.landing;
+    let layout = run.layout;
+    Ok(match stage {
+        Stage::Errors => list(raw, &layout.errors_prefix).await?,
+        Stage::Landing => list(raw, &layout.landing_prefix)
+            .await?
+            .into_iter()
+            .filter(|object| layout.landing_date(&object.key).is_some())
+            .collect(),
+        Stage::Segments => list(raw, &shared::array::segment_prefix(&layout.array_key)).await?,
+        Stage::Array => {
+            list(raw, &layout.array_key).await?.into_iter().filter(|object| object.key == layout.array_key).collect()
+        }
+        Stage::Curated | Stage::Done => Vec::new(),
+    })
+}
+
+async fn list<S: LakeStore>(store: &S, prefix: &str) -> Result<Vec<Listed>, ErasureError> {
+    store.list(prefix).await.map_err(|source| ErasureError::List { prefix: prefix.to_owned(), source })
+}
+
+fn request_key(name: &str) -> String {
+    format!("{REQUESTS_PREFIX}{name}")
+}
+
+/// The curated table's rows of the persons a matcher holds: its identifier columns hold tokens, or with
+/// personal data raw the normalised values, whose digests the matcher holds.
+struct RowMatcher<'a> {
+    matcher: &'a Matcher<'a>,
+    personal: &'a PersonalData,
+}
+
+impl RowOwners for RowMatcher<'_> {
+    fn columns(&self) -> &[&'static str] {
+        &COLUMNS
+    }
+
+    fn owners(&self, values: &[Option<&str>]) -> Vec<usize> {
+        let mut persons = Vec::new();
+        for (column, value) in COLUMNS.iter().zip(values) {
+            let Some(value) = value else { continue };
+            let found = match self.personal {
+                PersonalData::Pseudonymised(_) => self.matcher.token_owners(column, value),
+                PersonalData::Raw => {
+                    self.matcher.token_owners(column, &token(self.personal, column, &normalised(column, value)))
+                }
+            };
+            persons.extend(found);
+        }
+        persons.sort_unstable();
+        persons.dedup();
+        persons
+    }
+}

@@ -1,0 +1,262 @@
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde_json::Value;
+use shared::UserSession;
+
+use super::ledger::{ERASED_KEY, Erased, PASS_KEY, RECEIPTS_PREFIX, REFUSED_PREFIX, REQUESTS_PREFIX};
+use super::{ErasedPersons, ErasureReport, erased_persons, sweep, take_requests};
+use crate::compaction::tests::{layout, records, settings, table, time};
+use crate::compaction::{Run, Settings, compact};
+use crate::curate::PersonalData;
+use crate::lake::layout::Layout;
+use crate::pseudonym::PseudonymKey;
+use crate::store::memory::MemoryLake;
+use crate::store::{Condition, LakeStore, Stores};
+
+const SEGMENT: &str = "streaming_data/00000001.json";
+const ARRAY: &str = "streaming_data.json";
+const ERRORS: &str = "errors/dt=2026-11-29/m.txt";
+
+fn array(records: &[UserSession]) -> String {
+    let lines: Vec<String> = records.iter().map(|record| record.to_json().expect("encodes")).collect();
+    format!("[\n{}\n]\n", lines.join(",\n"))
+}
+
+fn ndjson(records: &[UserSession]) -> String {
+    records.iter().map(|record| record.to_json().expect("encodes") + "\n").collect()
+}
+
+async fn put(lake: &MemoryLake, key: &str, text: impl Into<Bytes>) {
+    lake.put(key, text.into(), Condition::Always).await.expect("written");
+}
+
+/// The run of a test: `personal`, `erased`, and all the time it wants.
+fn run<'a>(
+    layout: &'a Layout,
+    settings: &'a Settings,
+    personal: &'a PersonalData,
+    erased: &'a ErasedPersons,
+) -> Run<'a> {
+    Run {
+        layout,
+        settings,
+        personal,
+        erased,
+        now: time("2026-11-29T12:00:00Z"),
+        stop_at: Instant::now() + Duration::from_secs(60),
+        take_until: Instant::now() + Duration::from_secs(60),
+    }
+}
+
+/// Takes the requests and compacts, as the handler does, with time to spare or none.
+async fn erase(lake: &MemoryLake, personal: &PersonalData, until: Instant) -> ErasureReport {
+    let (layout, settings) = (layout(), settings());
+    let stores = Stores::single(lake.clone());
+    let report =
+        take_requests(&stores, &run(&layout, &settings, personal, &super::NO_ONE), until).await.expect("taken");
+    let erased = erased_persons(lake).await.expect("read");
+    compact(&stores, &run(&layout, &settings, personal, &erased)).await.expect("compacted");
+    report
+}
+
+/// A stack's raw data about 40 records, 2 of them of one person, spread over every place, compacted.
+async fn stack(personal: &PersonalData) -> (MemoryLake, Vec<UserSession>, UserSession) {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    let mut produced = records(5, 40);
+    let victim = produced[3].clone();
+    produced[30].personal_number.clone_from(&victim.personal_number);
+    put(&lake, SEGMENT, array(&produced[..20])).await;
+    put(&lake, ARRAY, array(&produced[20..])).await;
+    put(&lake, "landing/dt=2026-11-29/a.ndjson", ndjson(&produced[..25])).await;
+    put(&lake, "landing/dt=2026-11-29/b.ndjson", ndjson(&produced[25..])).await;
+    let refused = format!(
+        "{{\"message_id\":\"m\",\"rejected\":2,\"layout\":\"lines\",\"reasons\":{{}}}}\na\t{{\"personal_number\":\"{}\",\"iban\":7}}\na\t{{\"email\":\"x\"}}\n",
+        victim.personal_number
+    );
+    put(&lake, ERRORS, refused).await;
+    let (layout, settings) = (layout(), settings());
+    let later = run(&layout, &settings, personal, &super::NO_ONE);
+    compact(&Stores::single(lake.clone()), &Run { now: time("2026-11-29T11:00:00Z"), ..later })
+        .await
+        .expect("compacted");
+    (lake, produced, victim)
+}
+
+fn elements(lake: &MemoryLake, key: &str) -> Vec<Value> {
+    match serde_json::from_slice(&lake.objects()[key]).expect("still a JSON array") {
+        Value::Array(elements) => elements,
+        other => panic!("{key} is not an array: {other}"),
+    }
+}
+
+/// Every record's unique id in the array's history, with how many times.
+fn history(lake: &MemoryLake) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for key in [SEGMENT, ARRAY] {
+        for element in elements(lake, key) {
+            *counts.entry(element["unique_id"].as_str().expect("an id").to_owned()).or_default() += 1;
+        }
+    }
+    counts
+}
+
+fn receipt(lake: &MemoryLake, name: &str) -> Value {
+    serde_json::from_slice(&lake.objects()[&format!("{RECEIPTS_PREFIX}{name}")]).expect("a receipt")
+}
+
+#[tokio::test]
+async fn a_person_is_erased_from_every_place_and_every_other_record_stays_once() {
+    let (lake, produced, victim) = stack(&PersonalData::Raw).await;
+    let sizes: HashMap<String, usize> = lake.objects().iter().map(|(key, body)| (key.clone(), body.len())).collect();
+    let request = format!("{{\"personal_numbers\":[\"{}\"]}}", victim.personal_number);
+    put(&lake, &format!("{REQUESTS_PREFIX}ticket-1.json"), request).await;
+
+    let report = erase(&lake, &PersonalData::Raw, Instant::now() + Duration::from_secs(60)).await;
+
+    assert_eq!((report.finished, report.pending, report.records_removed), (vec!["ticket-1.json".into()], vec![], 7));
+    let gone: Vec<String> = [&produced[3], &produced[30]].iter().map(|record| record.unique_id.to_string()).collect();
+    for (key, body) in lake.objects() {
+        let text = String::from_utf8_lossy(&body);
+        assert!(!text.contains(&victim.personal_number), "{key} still names the person");
+        if !key.ends_with(".parquet") {
+            assert!(gone.iter().all(|id| !text.contains(id.as_str())), "{key} still holds a record of theirs");
+        }
+        if [SEGMENT, ARRAY, ERRORS].contains(&key.as_str()) || key.starts_with("landing/") {
+            assert_eq!(body.len(), sizes[&key], "{key} keeps its length");
+        }
+    }
+    let history = history(&lake);
+    assert_eq!(history.len(), 38);
+    assert!(history.values().all(|count| *count == 1));
+    let table = table(&lake).await;
+    assert_eq!(table.len(), 38);
+    assert!(table.values().all(|count| *count == 1) && gone.iter().all(|id| !table.contains_key(id)));
+    let receipt = receipt(&lake, "ticket-1.json");
+    let places = &receipt["places"];
+    for (place, records) in [("segments", 1), ("array", 1), ("landing", 2), ("errors", 1), ("curated", 2)] {
+        assert_eq!(places[place]["records"], records, "{place}: {receipt}");
+    }
+    assert_eq!(places["errors"]["objects"], serde_json::json!([ERRORS]));
+    assert!(receipt["persons"]["personal_numbers"][0].as_str().is_some_and(|token| token.starts_with("sha256:")));
+    let objects = lake.objects();
+    assert!(!objects.keys().any(|key| key.starts_with(REQUESTS_PREFIX)) && !objects.contains_key(PASS_KEY));
+    // The array stays one the consumer appends to: the erasure's revision marks its writing.
+    assert!(lake.head(ARRAY).await.expect("read").expect("there").metadata.contains_key(super::REVISION_METADATA));
+}
+
+#[tokio::test]
+async fn a_pseudonymised_lake_loses_the_persons_rows_and_the_receipt_names_tokens_only() {
+    let key = PseudonymKey::new(1, &[4; 32]).expect("a key");
+    let personal = PersonalData::Pseudonymised(key.clone());
+    let (lake, _, victim) = stack(&personal).await;
+    let request = format!("{{\"emails\":[\"{}\"],\"ibans\":[\"RO00 NOBODY\"]}}", victim.email.to_uppercase());
+    put(&lake, &format!("{REQUESTS_PREFIX}ticket-2.json"), request).await;
+
+    erase(&lake, &personal, Instant::now() + Duration::from_secs(60)).await;
+
+    assert_eq!(table(&lake).await.len(), 39);
+    let receipt = receipt(&lake, "ticket-2.json");
+    assert_eq!(receipt["places"]["curated"]["records"], 1);
+    assert_eq!(receipt["persons"]["emails"][0], key.token("email", &victim.email.to_lowercase()));
+    let text = receipt.to_string();
+    assert!(!text.contains(&victim.email) && !text.contains("NOBODY"), "{text}");
+    let erased: Erased = serde_json::from_slice(&lake.objects()[ERASED_KEY]).expect("the erased persons");
+    assert_eq!(erased.persons.ibans.len(), 1);
+}
+
+#[tokio::test]
+async fn a_malformed_request_is_refused_with_its_reason_and_one_naming_nobody_gets_an_empty_receipt() {
+    let (lake, _, _) = stack(&PersonalData::Raw).await;
+    let before = history(&lake);
+    put(&lake, &format!("{REQUESTS_PREFIX}bad.json"), "{\"cnp\":[\"1\"]}").await;
+    put(&lake, &format!("{REQUESTS_PREFIX}nobody.json"), "{\"personal_numbers\":[\"1000000000000\"]}").await;
+
+    let report = erase(&lake, &PersonalData::Raw, Instant::now() + Duration::from_secs(60)).await;
+
+    assert_eq!((report.refused, report.finished), (vec!["bad.json".into()], vec!["nobody.json".into()]));
+    let refused: Value = serde_json::from_slice(&lake.objects()[&format!("{REFUSED_PREFIX}bad.json")]).expect("kept");
+    assert!(refused["reason"].as_str().is_some_and(|reason| reason.contains("a field other than")));
+    let receipt = receipt(&lake, "nobody.json");
+    for place in ["array", "segments", "landing", "errors", "curated"] {
+        assert_eq!(receipt["places"][place]["records"], 0);
+    }
+    assert_eq!(history(&lake), before);
+}
+
+#[tokio::test]
+async fn a_pass_out_of_time_goes_on_in_the_next_run_and_reports_what_is_pending() {
+    let (lake, _, victim) = stack(&PersonalData::Raw).await;
+    let request = format!("{{\"personal_numbers\":[\"{}\"]}}", victim.personal_number);
+    put(&lake, &format!("{REQUESTS_PREFIX}t.json"), request).await;
+
+    let first = erase(&lake, &PersonalData::Raw, Instant::now()).await;
+    assert_eq!((first.pending, first.finished.len()), (vec!["t.json".to_owned()], 0));
+    assert!(lake.objects().contains_key(PASS_KEY));
+
+    let second = erase(&lake, &PersonalData::Raw, Instant::now() + Duration::from_secs(60)).await;
+    assert_eq!(second.finished, vec!["t.json".to_owned()]);
+    assert_eq!(history(&lake).len(), 38);
+    assert_eq!(receipt(&lake, "t.json")["places"]["landing"]["records"], 2);
+}
+
+#[tokio::test]
+async fn a_record_of_an_erased_person_that_arrives_again_is_left_out_and_swept() {
+    let (lake, produced, victim) = stack(&PersonalData::Raw).await;
+    let request = format!("{{\"personal_numbers\":[\"{}\"]}}", victim.personal_number);
+    put(&lake, &format!("{REQUESTS_PREFIX}t.json"), request).await;
+    erase(&lake, &PersonalData::Raw, Instant::now() + Duration::from_secs(60)).await;
+
+    // SQS delivers the message again: the consumer appends it and lands it once more.
+    lake.set_now(time("2026-11-29T13:00:00Z"));
+    let again = produced[3].clone();
+    put(&lake, "landing/dt=2026-11-29/again.ndjson", ndjson(std::slice::from_ref(&again))).await;
+    let mut live: Vec<UserSession> =
+        produced[20..].iter().filter(|record| record.personal_number != victim.personal_number).cloned().collect();
+    live.push(again.clone());
+    put(&lake, ARRAY, array(&live)).await;
+
+    let (layout, settings) = (layout(), settings());
+    let erased = erased_persons(&lake).await.expect("read");
+    let stores = Stores::single(lake.clone());
+    let later = Run { now: time("2026-11-29T14:00:00Z"), ..run(&layout, &settings, &PersonalData::Raw, &erased) };
+    let compacted = compact(&stores, &later).await.expect("compacted");
+    assert_eq!(compacted.totals.erased, 1);
+    let mut report = ErasureReport::default();
+    sweep(&stores, &later, Instant::now() + Duration::from_secs(60), &mut report).await.expect("swept");
+    assert_eq!(report.records_swept, 2, "{report:?}");
+    let id = again.unique_id.to_string();
+    assert!(lake.objects().values().all(|body| !String::from_utf8_lossy(body).contains(&id)));
+    assert_eq!(table(&lake).await.len(), 38);
+}
+
+#[tokio::test]
+async fn removing_a_record_from_a_large_segment_copies_the_rest_on_the_stores_side() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    let produced = records(9, 40_000);
+    let text = array(&produced);
+    let size = text.len() as u64;
+    assert!(size > 20 << 20);
+    put(&lake, SEGMENT, text).await;
+    let victim = &produced[21_000];
+    let request = format!("{{\"phone_numbers\":[\"{}\"]}}", victim.phone_number);
+    put(&lake, &format!("{REQUESTS_PREFIX}t.json"), request).await;
+    lake.reset_traffic();
+
+    let (layout, settings) = (layout(), settings());
+    let stores = Stores::single(lake.clone());
+    let run = run(&layout, &settings, &PersonalData::Raw, &super::NO_ONE);
+    take_requests(&stores, &run, Instant::now() + Duration::from_secs(60)).await.expect("taken");
+
+    let traffic = lake.traffic();
+    let left = elements(&lake, SEGMENT);
+    let expected: Vec<&UserSession> =
+        produced.iter().filter(|record| record.phone_number != victim.phone_number).collect();
+    assert_eq!(left.len(), expected.len());
+    assert_eq!(lake.objects()[SEGMENT].len() as u64, size);
+    // Read once to find the record; a window of 5 MiB around it written, the rest copied.
+    assert!(traffic.written < 6 << 20, "{traffic:?}");
+    assert!(traffic.copied > size - (6 << 20), "{traffic:?}");
+    assert!(traffic.read < size + (6 << 20), "{traffic:?}");
+}
