@@ -4,6 +4,7 @@
 // Test code: a failed expectation panics with its reason.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod erasure;
 mod lake;
 mod rebuild;
 mod startup;

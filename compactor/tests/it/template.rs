@@ -2,8 +2,8 @@
 //! the curated Glue table has the data files' columns.
 
 use compactor::settings::{
-    ARRAY_KEY_ENV, BUCKET_ENV, CURATED_BUCKET_ENV, CURATED_PREFIX_ENV, FILE_MIB_ENV, GRACE_ENV, INPUT_MIB_ENV,
-    PARTITION_PREFIX_ENV, PERSONAL_DATA_ENV, RETENTION_ENV, SECRET_ENV,
+    ARRAY_KEY_ENV, BUCKET_ENV, CURATED_BUCKET_ENV, CURATED_PREFIX_ENV, ERROR_PREFIX_ENV, FILE_MIB_ENV, GRACE_ENV,
+    INPUT_MIB_ENV, PARTITION_PREFIX_ENV, PERSONAL_DATA_ENV, RETENTION_ENV, SECRET_ENV,
 };
 use shared::testing::{environment_names, template, text};
 
@@ -21,9 +21,11 @@ fn compactor_environment_names_only_variables_the_compactor_reads() {
         PERSONAL_DATA_ENV,
         SECRET_ENV,
         ARRAY_KEY_ENV,
+        ERROR_PREFIX_ENV,
     ];
     let names = environment_names(&template(), "CompactorFunction", &known);
-    for required in [BUCKET_ENV, PARTITION_PREFIX_ENV, SECRET_ENV] {
+    // Without ERROR_PREFIX the compactor would erase from errors/ whatever ErrorPrefix the consumer writes to.
+    for required in [BUCKET_ENV, PARTITION_PREFIX_ENV, SECRET_ENV, ERROR_PREFIX_ENV] {
         assert!(names.iter().any(|name| name == required), "the template does not set {required}");
     }
 }

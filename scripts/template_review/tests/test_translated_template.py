@@ -76,6 +76,18 @@ MANIFESTS = f"tables/{CURATED_TABLE}/"
 PROJECTION_END = "NOW+1DAYS"
 SYMLINK_INPUT_FORMAT = "org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat"
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
+# Where the compactor keeps erasure on request in the raw bucket (compactor/src/erasure/ledger.rs): operators put
+# requests, the compactor deletes each once finished, moves a malformed one to refused/, keeps receipts and the
+# erased persons, and the pass under way until it ends.
+ERASURE_REQUESTS = "erasure/requests/"
+ERASURE_REFUSED = "erasure/refused/"
+ERASURE_RECEIPTS = "erasure/receipts/"
+ERASED = "erasure/erased.json"
+ERASURE_PASS = "erasure/pass.json"
+# A principal of the account that is neither a role of the template nor an operator.
+OUTSIDER = "arn:aws:iam::123456789012:role/auditor"
+# The condition operators a bucket policy's Deny may name who it spares by (aws:PrincipalArn) with.
+ARN_OPERATORS = ("ArnEquals", "ArnNotEquals", "ArnLike", "ArnNotLike")
 # The pseudonym key's secret holds {"version": N, "key": "..."}; the compactor refuses a key under 32 bytes.
 SECRET_KEY_FIELD = "key"
 SECRET_MIN_KEY_LENGTH = 32
@@ -342,6 +354,10 @@ class TranslatedTemplateTest(unittest.TestCase):
         cls.customer_managed = cls.PARAMETERS.get("EncryptionKeys") == "customer-managed"
         cls.operators = [arn for arn in cls.PARAMETERS.get("OperatorRoleArns", "").split(",") if arn]
         cls.senders = [arn for arn in cls.PARAMETERS.get("SenderRoleArns", "").split(",") if arn]
+        cls.parameter_values = {
+            name: str(cls.PARAMETERS.get(name, spec.get("Default", "")))
+            for name, spec in cls.template.get("Parameters", {}).items()
+        }
 
     def assertNoProblems(self, problems):
         if problems:
@@ -478,6 +494,65 @@ class TranslatedTemplateTest(unittest.TestCase):
         operators = as_list(dig(condition, ("ArnNotLike", "aws:PrincipalArn")) or [])
         return sorted(roles), operators, problems
 
+    def object_pattern(self, resource):
+        """A policy's Resource as a pattern of `${Bucket.Arn}/key`, the parameters it names replaced by this stack's
+        values; a plain string as it is; None for anything else (a Ref or Fn::GetAtt names no object)."""
+        if isinstance(resource, str):
+            return resource
+        text = sub_text(resource)
+        if text is None:
+            return None
+        return re.sub(r"\$\{(\w+)\}", lambda name: self.parameter_values.get(name[1], name[0]), text)
+
+    def sample_key(self, bucket, resource):
+        """A key a policy's object Resource in `bucket` covers (`*` taken as `sample`), or None if it names no object
+        of the bucket."""
+        pattern, root = self.object_pattern(resource), f"${{{bucket}.Arn}}/"
+        if pattern is None or not pattern.startswith(root):
+            return None
+        return pattern.removeprefix(root).replace("*", "sample").replace("?", "s")
+
+    def refused_by_bucket_policy(self, bucket, who, action, key):
+        """The Sids of the bucket policy's Deny statements that refuse `action` on `key` to `who` over TLS: `who` is
+        a role of the template (its logical ID) or an ARN that is none of them. Fails on a statement it cannot
+        evaluate."""
+        policy, found = self.bucket_policy(bucket)
+        arn = f"${{{bucket}.Arn}}/{key}"
+        refusing = []
+        for statement in found:
+            label = f"{policy} (AWS::S3::BucketPolicy) statement {statement.get('Sid')}"
+            condition = statement.get("Condition", {})
+            if statement.get("Effect") != "Deny" or "aws:SecureTransport" in json.dumps(condition):
+                continue
+            if "NotAction" in statement or "NotPrincipal" in statement:
+                self.fail(f"{label}: NotAction or NotPrincipal, which this check does not evaluate")
+            if statement.get("Principal") not in ("*", {"AWS": "*"}):
+                self.fail(f"{label}: Principal {json.dumps(statement.get('Principal'))}, not every principal")
+            if not matches(statement.get("Action", []), action):
+                continue
+            outside = "NotResource" in statement
+            patterns = [
+                self.object_pattern(resource)
+                for resource in as_list(statement.get("NotResource" if outside else "Resource"))
+            ]
+            if any(pattern is not None and fnmatch.fnmatchcase(arn, pattern) for pattern in patterns) == outside:
+                continue
+            applies = True
+            for operator, block in condition.items():
+                for name, values in block.items():
+                    if name != "aws:PrincipalArn" or operator not in ARN_OPERATORS:
+                        self.fail(f"{label}: cannot evaluate Condition {operator} {name}")
+                    if operator in ("ArnEquals", "ArnNotEquals"):
+                        hit = any(getatt_target(value) == (who, "Arn") or value == who for value in as_list(values))
+                    else:
+                        hit = any(
+                            isinstance(value, str) and fnmatch.fnmatchcase(who, value) for value in as_list(values)
+                        )
+                    applies = applies and (hit if operator in ("ArnEquals", "ArnLike") else not hit)
+            if applies:
+                refusing.append(statement.get("Sid", "(no Sid)"))
+        return refusing
+
     def test_no_physical_name_is_the_same_in_two_stacks(self):
         problems = []
         for logical_id, resource in self.resources.items():
@@ -598,8 +673,25 @@ class TranslatedTemplateTest(unittest.TestCase):
         secret = self.variable_ref(compactor, "PSEUDONYM_SECRET_ARN", "AWS::SecretsManager::Secret")
         landing = self.variable_ref(compactor, "PARTITION_PREFIX", "Parameter")
         curated = self.variable_ref(compactor, "CURATED_PREFIX", "Parameter")
+        # An erasure rewrites the consumer's error output too.
+        errors = self.variable_ref(compactor, "ERROR_PREFIX", "Parameter")
+        consumer = self.function_named("${Company}-consumer")
+        self.assertEqual(
+            errors,
+            self.variable_ref(consumer, "ERROR_PREFIX", "Parameter"),
+            "the compactor erases from another error output than the consumer writes",
+        )
         log_group = dig(self.properties(compactor), ("LoggingConfig", "LogGroup", "Ref"))
         self.assertIn(log_group, self.of_type("AWS::Logs::LogGroup"), f"{compactor} LoggingConfig.LogGroup: not a Ref")
+        raw_objects = {
+            f"!Sub '${{{bucket}.Arn}}/{DATA_KEY}'",
+            f"!Sub '${{{bucket}.Arn}}/{DATA_KEY.removesuffix('.json')}/*'",
+            f"!Sub '${{{bucket}.Arn}}/${{{landing}}}*'",
+            f"!Sub '${{{bucket}.Arn}}/${{{errors}}}*'",
+        }
+        erasure_records = {f"!Sub '${{{bucket}.Arn}}/{ERASURE_RECEIPTS}*'", f"!Sub '${{{bucket}.Arn}}/{ERASED}'"}
+        requests = f"!Sub '${{{bucket}.Arn}}/{ERASURE_REQUESTS}*'"
+        erasure_pass = f"!Sub '${{{bucket}.Arn}}/{ERASURE_PASS}'"
         # (action, resource) -> the statement's Condition, with Subs as resource_label writes them.
         rights = {
             ("logs:CreateLogStream", f"!GetAtt {log_group}.Arn"): None,
@@ -615,12 +707,28 @@ class TranslatedTemplateTest(unittest.TestCase):
             ("s3:PutObject", f"!Sub '${{{lake}.Arn}}/${{{curated}}}*'"): None,
             ("s3:DeleteObject", f"!Sub '${{{lake}.Arn}}/${{{curated}}}*'"): None,
             ("secretsmanager:GetSecretValue", f"!Ref {secret}"): None,
+            # Erasure: take a request and delete it once finished, move a malformed one to refused/ (then delete it).
+            ("s3:GetObject", requests): None,
+            ("s3:DeleteObject", requests): None,
+            ("s3:PutObject", f"!Sub '${{{bucket}.Arn}}/{ERASURE_REFUSED}*'"): None,
+        }
+        # Receipts and the erased persons: written, and read back after a crash.
+        rights |= {(action, record): None for action in ("s3:GetObject", "s3:PutObject") for record in erasure_records}
+        # The pass under way: where a run goes on, deleted when it ends.
+        rights |= {(action, erasure_pass): None for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject")}
+        # Every raw object that can hold an erased person's records is read and rewritten, in one PUT or a multipart
+        # upload (UploadPartCopy from the object itself), which it aborts if it fails; never deleted.
+        rights |= {
+            (action, raw_object): None
+            for action in ("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload")
+            for raw_object in raw_objects
         }
         raw_key, curated_key = self.bucket_key(bucket), self.bucket_key(lake)
-        # SSE-KMS: reading the landing zone, the array's history and the secret decrypts with the raw key; the lake
-        # is read and written.
+        # SSE-KMS: reading the landing zone, the array's history and the secret decrypts with the raw key, and an
+        # erasure's writes encrypt with it; the lake is read and written.
         if raw_key:
             rights[("kms:Decrypt", f"!GetAtt {raw_key}.Arn")] = None
+            rights[("kms:GenerateDataKey", f"!GetAtt {raw_key}.Arn")] = None
         if curated_key:
             rights[("kms:Decrypt", f"!GetAtt {curated_key}.Arn")] = None
             rights[("kms:GenerateDataKey", f"!GetAtt {curated_key}.Arn")] = None
@@ -664,10 +772,11 @@ class TranslatedTemplateTest(unittest.TestCase):
         ]
         self.assertNoProblems(problems)
 
-    def test_the_compactor_may_read_the_array_and_its_segments_but_not_write_them(self):
-        """A rebuild reads the consumer's array (the compactor's DATA_KEY is the consumer's) and its sealed segments:
-        the compactor's role allows s3:GetObject on both and no object write that reaches either, and the raw
-        bucket's policy refuses it no read of them and every write."""
+    def test_the_compactor_rewrites_the_array_and_its_segments_but_never_deletes_them(self):
+        """A rebuild reads the consumer's array (the compactor's DATA_KEY is the consumer's) and its sealed segments,
+        and an erasure rewrites them: the compactor's role allows s3:GetObject and s3:PutObject on both and no other
+        object write but aborting an upload, and the raw bucket's policy refuses it none of these and every
+        delete."""
         consumer = self.function_named("${Company}-consumer")
         compactor = self.function_named("${Company}-compactor")
         role = self.function_role(compactor)
@@ -682,61 +791,101 @@ class TranslatedTemplateTest(unittest.TestCase):
                 f"{compactor} (AWS::Lambda::Function) DATA_KEY: {json.dumps(keys[compactor])}, not the consumer's"
                 f" {json.dumps(keys[consumer])} ({DATA_KEY!r})"
             )
-        # The array and a segment, as a policy's Sub names them.
-        history = (f"${{{bucket}.Arn}}/{DATA_KEY}", f"${{{bucket}.Arn}}/{DATA_KEY.removesuffix('.json')}/00000001.json")
-
-        def covers(resource, key):
-            pattern = sub_text(resource) if sub_text(resource) is not None else resource
-            return isinstance(pattern, str) and fnmatch.fnmatchcase(key, pattern)
-
-        readable = set()
+        history = (DATA_KEY, f"{DATA_KEY.removesuffix('.json')}/00000001.json")
+        rewrites = ("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload")
+        granted = set()
         for where, statement in role_statements(self.resources, role):
             if statement.get("Effect") != "Allow":
                 continue
             label = f"{role} (AWS::IAM::Role) {statement_label(where, statement)}"
             actions = as_list(statement.get("Action", []))
             for resource in as_list(statement.get("Resource")):
+                pattern = self.object_pattern(resource)
                 for key in history:
-                    if not covers(resource, key):
+                    if pattern is None or not fnmatch.fnmatchcase(f"${{{bucket}.Arn}}/{key}", pattern):
                         continue
-                    if matches(actions, "s3:GetObject"):
-                        readable.add(key)
-                    written = [action for action in OBJECT_WRITES if matches(actions, action)]
+                    granted |= {(action, key) for action in rewrites if matches(actions, action)}
+                    written = [
+                        action for action in OBJECT_WRITES if action not in rewrites and matches(actions, action)
+                    ]
                     if written:
                         problems.append(
                             f"{label}: allows {', '.join(written)} on {resource_label(resource)}, which reaches {key};"
-                            " the compactor only reads the array and its segments"
+                            " the compactor only reads and rewrites the array and its segments"
                         )
         problems += [
-            f"{role} (AWS::IAM::Role): no statement allows s3:GetObject on {key}, which a rebuild reads"
+            f"{role} (AWS::IAM::Role): no statement allows {action} on {key}, which a rebuild reads and an erasure"
+            " rewrites"
+            for action in ("s3:GetObject", "s3:PutObject")
             for key in history
-            if key not in readable
+            if (action, key) not in granted
         ]
-        policy, found = self.bucket_policy(bucket)
-        refused_writes = set()
-        for statement in found:
-            condition = json.dumps(statement.get("Condition", {}))
-            resources = as_list(statement.get("Resource"))
-            if statement.get("Effect") != "Deny" or "aws:SecureTransport" in condition:
-                continue
-            label = f"{policy} (AWS::S3::BucketPolicy) statement {statement.get('Sid')}"
-            excepted, _, _ = self.principal_exceptions(label, statement)
-            for key in history:
-                if not any(covers(resource, key) for resource in resources) or role in excepted:
+        policy, _ = self.bucket_policy(bucket)
+        for key in history:
+            for action in rewrites:
+                refusing = self.refused_by_bucket_policy(bucket, role, action, key)
+                if refusing:
+                    problems.append(f"{policy} (AWS::S3::BucketPolicy) {refusing}: refuse {action} on {key} to {role}")
+            for action in ("s3:DeleteObject", "s3:DeleteObjectVersion"):
+                if not self.refused_by_bucket_policy(bucket, role, action, key):
+                    problems.append(f"{policy} (AWS::S3::BucketPolicy): no Deny refuses {action} on {key} to {role}")
+        self.assertNoProblems(problems)
+
+    def test_the_raw_bucket_refuses_the_functions_none_of_their_rights_and_the_compactor_writes_but_to_erase(self):
+        """The raw bucket's policy refuses the consumer's and the compactor's roles none of the object rights their
+        roles allow in it. Of the compactor's, it refuses every write but to erase (the raw data's objects, a refused
+        request, receipts, the erased persons, the pass) and every delete but of an erasure request and the pass: no
+        request written, no raw object, receipt or erased person deleted. A principal that is neither a function nor
+        an operator may read, write and delete no object, the erasure places among them; an operator may."""
+        bucket = self.raw_bucket()
+        consumer, compactor = (
+            self.function_role(self.function_named(f"${{Company}}-{name}")) for name in ("consumer", "compactor")
+        )
+        policy, _ = self.bucket_policy(bucket)
+        label = f"{policy} (AWS::S3::BucketPolicy)"
+        problems = []
+        for role in (consumer, compactor):
+            for where, statement in role_statements(self.resources, role):
+                if statement.get("Effect") != "Allow":
                     continue
-                if matches(statement.get("Action", []), "s3:GetObject"):
-                    problems.append(f"{label}: denies s3:GetObject on {key} to {role}, whose rebuild reads it")
-                refused_writes |= {
-                    (action, key)
-                    for action in ("s3:PutObject", "s3:DeleteObject")
-                    if matches(statement.get("Action", []), action)
-                }
+                for resource in as_list(statement.get("Resource")):
+                    key = self.sample_key(bucket, resource)
+                    if key is None:
+                        continue
+                    for action in as_list(statement.get("Action", [])):
+                        refusing = self.refused_by_bucket_policy(bucket, role, action, key)
+                        if refusing:
+                            problems.append(
+                                f"{label} {refusing}: refuse {action} on {key} to {role}, which"
+                                f" {statement_label(where, statement)} allows"
+                            )
+        landing = self.parameter_values["PartitionPrefix"] + "dt=2026-11-29/sample.ndjson"
+        errors = self.parameter_values["ErrorPrefix"] + "sample.json"
+        segment = f"{DATA_KEY.removesuffix('.json')}/00000001.json"
+        request = f"{ERASURE_REQUESTS}sample.json"
+        records = [f"{ERASURE_REFUSED}sample.json", f"{ERASURE_RECEIPTS}sample.json", ERASED]
+        elsewhere = [f"{RESULTS_PREFIX}sample.csv", "sample.json", "erasure/sample.json"]
+        refused = {
+            "s3:PutObject": [request, *elsewhere],
+            "s3:AbortMultipartUpload": [request, *elsewhere],
+            "s3:DeleteObject": [DATA_KEY, segment, landing, errors, *records, *elsewhere],
+            "s3:DeleteObjectVersion": [DATA_KEY, segment, landing, errors, *records],
+        }
         problems += [
-            f"{policy} (AWS::S3::BucketPolicy): no Deny refuses {action} on {key} to {role}"
-            for action in ("s3:PutObject", "s3:DeleteObject")
-            for key in history
-            if (action, key) not in refused_writes
+            f"{label}: no Deny refuses {action} on {key} to {compactor}"
+            for action, keys in refused.items()
+            for key in keys
+            if not self.refused_by_bucket_policy(bucket, compactor, action, key)
         ]
+        every_key = [DATA_KEY, segment, landing, errors, request, ERASURE_PASS, *records, *elsewhere]
+        for action in ("s3:GetObject", *OBJECT_WRITES):
+            for key in every_key:
+                if not self.refused_by_bucket_policy(bucket, OUTSIDER, action, key):
+                    problems.append(f"{label}: no Deny refuses {action} on {key} to {OUTSIDER}")
+                for operator in self.operators:
+                    refusing = self.refused_by_bucket_policy(bucket, operator, action, key)
+                    if refusing and action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
+                        problems.append(f"{label} {refusing}: refuse {action} on {key} to the operator {operator}")
         self.assertNoProblems(problems)
 
     def test_the_pseudonym_key_is_generated_at_deploy_and_never_written_down(self):
@@ -1027,14 +1176,15 @@ class TranslatedTemplateTest(unittest.TestCase):
             self.assertTrue(document.get("widgets"), f"{dashboard} (AWS::CloudWatch::Dashboard) has no widgets")
 
     def test_only_the_functions_and_operators_read_or_write_raw_objects(self):
-        """The raw bucket's policy denies every object read to all but the consumer's and the compactor's roles and
-        OperatorRoleArns, and every object write to all but the consumer's role and OperatorRoleArns, whatever
-        identity policies allow; it allows nothing."""
+        """The raw bucket's policy denies every object read and every object write to all but the consumer's and the
+        compactor's roles and OperatorRoleArns, whatever identity policies allow; it allows nothing. (Which writes
+        it leaves the compactor, only those of an erasure, is
+        test_the_raw_bucket_refuses_the_functions_none_of_their_rights_and_the_compactor_writes_but_to_erase's.)"""
         bucket = self.raw_bucket()
         readers = sorted(
             self.function_role(self.function_named(f"${{Company}}-{name}")) for name in ("consumer", "compactor")
         )
-        writers = [self.function_role(self.function_named("${Company}-consumer"))]
+        writers = readers
         policy, found = self.bucket_policy(bucket)
         objects = f"${{{bucket}.Arn}}/*"
         problems = [
@@ -1429,10 +1579,11 @@ class TranslatedTemplateTest(unittest.TestCase):
         self.assertNoProblems(problems)
 
     def test_raw_data_expires_as_the_parameters_say(self):
-        """In the raw bucket the error output expires with the landing zone, the sealed segments after
-        ArrayRetentionDays if it is above 0 (streaming_data.json never), query results after a day. In the curated
-        bucket only query results expire: the compactor deletes whole partitions after CuratedRetentionDays, so no
-        manifest lists an expired file."""
+        """In the raw bucket the error output and refused erasure requests expire with the landing zone, the sealed
+        segments after ArrayRetentionDays if it is above 0 (streaming_data.json never), query results after a day;
+        erasure requests (an unfinished one must not vanish), receipts, the erased persons and the pass never. In
+        the curated bucket only query results expire: the compactor deletes whole partitions after
+        CuratedRetentionDays, so no manifest lists an expired file."""
         raw, lake = self.raw_bucket(), self.curated_bucket()
         compactor = self.function_named("${Company}-compactor")
 
@@ -1447,6 +1598,7 @@ class TranslatedTemplateTest(unittest.TestCase):
             json.dumps(RESULTS_PREFIX): RESULTS_DAYS,
             json.dumps({"Ref": "ErrorPrefix"}): {"Ref": "LandingRetentionDays"},
             json.dumps({"Ref": "PartitionPrefix"}): {"Ref": "LandingRetentionDays"},
+            json.dumps(ERASURE_REFUSED): {"Ref": "LandingRetentionDays"},
         }
         if int(self.PARAMETERS.get("ArrayRetentionDays", 0)) > 0:
             wanted[json.dumps("streaming_data/")] = {"Ref": "ArrayRetentionDays"}
@@ -1455,17 +1607,33 @@ class TranslatedTemplateTest(unittest.TestCase):
             found = expiring(bucket)
             if found != rules:
                 problems.append(f"{bucket} (AWS::S3::Bucket) expiring prefixes {found}, not {rules}")
-            problems += [
-                f"{bucket} (AWS::S3::Bucket): the rule on {prefix} would expire {DATA_KEY}"
-                for prefix in map(json.loads, found)
-                if isinstance(prefix, str) and DATA_KEY.startswith(prefix)
-            ]
+            kept = [DATA_KEY, f"{ERASURE_REQUESTS}sample.json", f"{ERASURE_RECEIPTS}sample.json", ERASED, ERASURE_PASS]
+            for prefix in map(json.loads, found):
+                # A parameter's prefix as this stack has it.
+                value = self.parameter_values.get(prefix["Ref"]) if isinstance(prefix, dict) else prefix
+                problems += [
+                    f"{bucket} (AWS::S3::Bucket): the rule on {json.dumps(prefix)} ({value!r}) would expire {key}"
+                    for key in kept
+                    if isinstance(value, str) and key.startswith(value)
+                ]
         retention = dig(self.properties(compactor), ("Environment", "Variables", "CURATED_RETENTION_DAYS"))
         if retention != {"Ref": "CuratedRetentionDays"}:
             problems.append(
                 f"{compactor} CURATED_RETENTION_DAYS: {json.dumps(retention)}, not !Ref CuratedRetentionDays"
             )
         self.assertNoProblems(problems)
+
+    def test_the_landing_zone_and_error_output_are_never_where_erasure_is_kept(self):
+        """PartitionPrefix or ErrorPrefix set to erasure/ would have requests, receipts and the erased persons
+        rewritten as raw data and expired with it: a rule of the template refuses both at deploy."""
+        wanted = {"Fn::Not": [{"Fn::Contains": [[{"Ref": "PartitionPrefix"}, {"Ref": "ErrorPrefix"}], "erasure/"]}]}
+        asserts = [
+            assertion.get("Assert")
+            for rule in self.template.get("Rules", {}).values()
+            if "RuleCondition" not in rule
+            for assertion in rule.get("Assertions", [])
+        ]
+        self.assertIn(wanted, asserts, "no unconditional rule refuses PartitionPrefix or ErrorPrefix erasure/")
 
     def test_scheduled_functions_are_not_retried_by_lambda(self):
         """A scheduled run that failed is replaced by the next one; Lambda's own two retries would only overlap it."""

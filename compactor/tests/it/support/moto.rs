@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use compactor::compaction::rebuild::{RebuildError, RebuildReport, RebuildRequest};
 use compactor::compaction::{self, Report, Run, RunError, Settings};
 use compactor::curate::PersonalData;
+use compactor::erasure::{self, ErasureError, ErasureReport};
 use compactor::lake::layout::Layout;
 use compactor::pseudonym::PseudonymKey;
 use compactor::store::s3::S3Lake;
@@ -103,6 +104,40 @@ impl MotoLake {
             take_until: Instant::now() + Duration::from_secs(120),
         };
         compaction::rebuild(stores, &run, asked).await
+    }
+
+    /// One run as the handler makes it, pseudonymised: the erasure requests with all the time they want, the
+    /// compaction leaving erased persons out, the sweep of what arrived since.
+    pub(crate) async fn erase<S: LakeStore>(&self, stores: &Stores<S>) -> Result<ErasureReport, ErasureError> {
+        let personal = PersonalData::Pseudonymised(key());
+        let settings = settings();
+        let run = Run {
+            layout: &self.layout,
+            settings: &settings,
+            personal: &personal,
+            erased: &compactor::erasure::NO_ONE,
+            now: Utc::now(),
+            stop_at: Instant::now() + Duration::from_secs(120),
+            take_until: Instant::now() + Duration::from_secs(120),
+        };
+        let mut report = erasure::take_requests(stores, &run, run.stop_at).await?;
+        let erased = erasure::erased_persons(&stores.landing).await?;
+        let run = Run { erased: &erased, ..run };
+        // A compaction that fails (faults) leaves its partitions to the next run, as in production.
+        let _ = compaction::compact(stores, &run).await;
+        erasure::sweep(stores, &run, run.stop_at, &mut report).await?;
+        Ok(report)
+    }
+
+    /// Puts the erasure request `name` with `body`.
+    pub(crate) async fn request_erasure(&self, name: &str, body: &str) {
+        let key = format!("{}{name}", compactor::erasure::ledger::REQUESTS_PREFIX);
+        self.stores.landing.put(&key, body.to_owned().into(), compactor::store::Condition::Always).await.expect("put");
+    }
+
+    /// The raw bucket's object `key`, if there is one.
+    pub(crate) async fn raw_object(&self, key: &str) -> Option<Vec<u8>> {
+        self.stores.landing.get(key).await.expect("read").map(|fetched| fetched.body.to_vec())
     }
 
     /// Deletes every object of the curated lake, as an operator starting it again would.
