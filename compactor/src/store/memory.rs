@@ -41,6 +41,8 @@ pub struct Traffic {
     pub written: u64,
     /// Bytes copied on the store's side (UploadPartCopy): neither read nor written by the caller.
     pub copied: u64,
+    /// Of the requests, those that write (priced as PUTs): puts, deletes, and a multipart upload's parts.
+    pub writes: u64,
 }
 
 /// The bucket; clones share it.
@@ -150,6 +152,7 @@ impl LakeStore for MemoryLake {
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         let mut bucket = self.bucket();
         bucket.traffic.requests += 1;
+        bucket.traffic.writes += 1;
         bucket.objects.remove(key);
         Ok(())
     }
@@ -190,6 +193,7 @@ impl LakeStore for MemoryLake {
         let count = parts.len();
         for (index, part) in parts.into_iter().enumerate() {
             bucket.traffic.requests += 1;
+            bucket.traffic.writes += 1;
             let bytes = match part {
                 NewPart::Copy(range) => {
                     let (start, end) = (range.start as usize, range.end as usize);
@@ -211,6 +215,7 @@ impl LakeStore for MemoryLake {
         }
         // Creating and completing the upload.
         bucket.traffic.requests += u64::from(count > 1) * 2;
+        bucket.traffic.writes += u64::from(count > 1) * 2;
         bucket.writes += 1;
         let etag = format!("\"{}\"", bucket.writes);
         let last_modified = bucket.now;
@@ -253,6 +258,7 @@ impl MemoryLake {
     ) -> Result<String, StoreError> {
         let mut bucket = self.bucket();
         bucket.traffic.requests += 1;
+        bucket.traffic.writes += 1;
         bucket.traffic.written += body.len() as u64;
         let current = bucket.objects.get(key).map(|object| object.etag.as_str());
         let holds = match (&condition, current) {
