@@ -30,8 +30,25 @@ impl Report {
             landed_past_retention = self.landed_past_retention,
             files_searched = totals.files_searched,
             failed = self.failed_partitions.len(),
+            erased = totals.erased,
             "run finished"
         );
+        let erasure = &self.erasure;
+        if !(erasure.pending.is_empty() && erasure.finished.is_empty() && erasure.refused.is_empty())
+            || erasure.objects_swept > 0
+        {
+            // Request names are the operators' ticket names, never a person's (docs/erasure.md).
+            info!(
+                pending = ?erasure.pending,
+                finished = ?erasure.finished,
+                refused = ?erasure.refused,
+                records_removed = erasure.records_removed,
+                records_swept = erasure.records_swept,
+                objects_swept = erasure.objects_swept,
+                sweep_unfinished = erasure.sweep_unfinished,
+                "erasure progressed"
+            );
+        }
         if let Some(rebuild) = &self.rebuild {
             info!(
                 days_rebuilt = rebuild.days_rebuilt,
