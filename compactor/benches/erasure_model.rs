@@ -193,7 +193,9 @@ fn main() {
         let read = scale(per_gib(raw_traffic.read), per_row(lake_traffic.read)) + rewritten_files;
         let written = 3.0 * 5.0 * MIB as f64 + rewritten_files;
         let copied = 3.0 * segment_bytes_modelled;
-        let writes = 3.0 * (segment_bytes_modelled / GIB).ceil().max(1.0) + 3.0 * 3.0 + 3.0 + 10.0;
+        // A copied part is at most 64 MiB; each rewrite also creates, uploads and completes; then the files, the
+        // states, the manifests and the ledger.
+        let writes = 3.0 * ((segment_bytes_modelled / (64.0 * MIB as f64)).ceil() + 3.0) + 3.0 * 3.0 + 10.0;
         let requests = reads + writes;
         let lambda =
             read * cpu_per_byte + requests * latency + (read + written) / bandwidth + copied / (8.0 * bandwidth);

@@ -30,7 +30,7 @@ enum Place {
 }
 
 /// Finds the elements of one JSON array in the chunks fed to it, in order.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct ArrayScanner {
     place: Place,
     /// Where the element being read began.
@@ -45,6 +45,11 @@ impl Default for ArrayScanner {
 }
 
 impl ArrayScanner {
+    /// A scanner inside an array, between two elements: to read on from the end of an element.
+    pub(crate) fn between_elements() -> Self {
+        Self { place: Place::Inside { depth: 1, in_string: false, escaped: false }, start: None, comma: None }
+    }
+
     /// The elements that end within `chunk`, the object's bytes from `offset` on.
     pub(crate) fn feed(&mut self, chunk: &[u8], offset: u64) -> Vec<Element> {
         let mut ended = Vec::new();
@@ -125,7 +130,7 @@ impl ArrayScanner {
 }
 
 /// Which bytes to blank as elements are kept or removed, in order.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Blanking {
     kept_any: bool,
     /// Ranges to blank, in order.

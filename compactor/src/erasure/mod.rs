@@ -45,7 +45,7 @@ const MAX_LEDGER_ATTEMPTS: u32 = 8;
 /// What erasure did in a run.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ErasureReport {
-    /// Requests of the pass under way, to be finished by a later run.
+    /// Requests not finished yet: the pass's under way, and those waiting for the next pass.
     pub pending: Vec<String>,
     /// Requests finished by this run: their receipts are written and they are deleted.
     pub finished: Vec<String>,
@@ -130,15 +130,19 @@ pub async fn take_requests<S: LakeStore>(
     let removed_before: u64 = pass.requests.iter().map(|taken| taken.places.records()).sum();
     let outcome = go_on(stores, run, &mut pass, &mut etag, &matcher, until).await;
     report.records_removed = pass.requests.iter().map(|taken| taken.places.records()).sum::<u64>() - removed_before;
-    match outcome {
-        Ok(true) => finish(raw, run, &pass, &mut report).await?,
-        Ok(false) => report.pending = pass.requests.iter().map(|taken| taken.name.clone()).collect(),
-        Err(failure) => {
-            report.pending = pass.requests.iter().map(|taken| taken.name.clone()).collect();
-            return Err(failure);
-        }
+    if let Ok(true) = outcome {
+        finish(raw, run, &pass, &mut report).await?;
     }
-    Ok(report)
+    // Pending: the pass's requests unless finished, and those waiting for the next pass.
+    report.pending = requests
+        .iter()
+        .map(|request| request.key[REQUESTS_PREFIX.len()..].to_owned())
+        .chain(pass.requests.iter().map(|taken| taken.name.clone()))
+        .filter(|name| !report.finished.contains(name) && !report.refused.contains(name))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    outcome.map(|_| report)
 }
 
 /// Reads the pending requests, moves the malformed ones to `erasure/refused/`, adds the others' persons to

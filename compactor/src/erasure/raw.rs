@@ -24,8 +24,10 @@ use crate::store::{Head, LakeStore, NewPart, Rewrite, StoreError};
 pub const REVISION_METADATA: &str = "revision";
 /// Bytes read at a time from a large object.
 const CHUNK_BYTES: u64 = 8 << 20;
-/// Attempts at one object lost to writers that came between.
-const MAX_ATTEMPTS: u32 = 8;
+/// Attempts at one object lost to writers that came between, and the wait before the next, times the
+/// attempts made: a busy live array is appended to every few hundred milliseconds.
+const MAX_ATTEMPTS: u32 = 16;
+const RETRY_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
 /// The most a gzip landing object inflates to here: far beyond a batch's, and bounded.
 const MAX_INFLATED_BYTES: u64 = 512 << 20;
 
@@ -69,15 +71,34 @@ pub(crate) async fn erase<S: LakeStore>(
     format: Format,
     matcher: &Matcher<'_>,
 ) -> Result<Removed, RawError> {
-    for _ in 0..MAX_ATTEMPTS {
+    let mut resume = None;
+    for attempt_number in 0..MAX_ATTEMPTS {
         let Some(head) = raw.head(key).await? else { return Ok(Removed::new()) };
-        match attempt(raw, key, &head, format, matcher).await {
-            Err(RawError::Store(StoreError::Changed { .. })) => continue,
+        match attempt(raw, key, &head, format, matcher, &mut resume).await {
+            Err(RawError::Store(StoreError::Changed { .. })) => {
+                // A consumer appended meanwhile: the next attempt reads only what it added.
+                tokio::time::sleep(RETRY_WAIT * (attempt_number + 1)).await;
+            }
             result => return result,
         }
     }
     Err(RawError::Contended { key: key.to_owned() })
 }
+
+/// What an attempt at a large live array or segment learnt, for the next: the array (by the id the consumer
+/// labels it with) was read through `through`, the end of its last record. Versions of one array only grow
+/// past that (the consumer keeps every byte up to its last record, and an erasure keeps every offset), so
+/// the next attempt reads on from there.
+struct Resume {
+    array: String,
+    through: u64,
+    finder: Finder,
+}
+
+/// Bytes of the last record read that a resumed attempt checks are still there.
+const LAST_TAIL_BYTES: usize = 64;
+/// The consumer's label of a live array's id (its `array` metadata).
+const ARRAY_ID_METADATA: &str = "array";
 
 async fn attempt<S: LakeStore>(
     raw: &S,
@@ -85,17 +106,31 @@ async fn attempt<S: LakeStore>(
     head: &Head,
     format: Format,
     matcher: &Matcher<'_>,
+    resume: &mut Option<Resume>,
 ) -> Result<Removed, RawError> {
     if key.ends_with(".gz") {
         return erase_gzip(raw, key, head, matcher).await;
     }
     let whole = head.size <= WHOLE_OBJECT_BYTES;
     let mut kept_whole = Vec::new();
-    let mut finder = Finder::new(format);
-    let mut offset = 0;
+    let array = head.metadata.get(ARRAY_ID_METADATA).filter(|_| format == Format::Array && !whole);
+    let (mut finder, mut offset) = match resume.take() {
+        Some(earlier) if array == Some(&earlier.array) && earlier.through <= head.size => {
+            // The last record read must still end there: a writer that cut the array shorter (after another
+            // run blanked its last records) would have written other records over those bytes.
+            let tail = &earlier.finder.last_tail;
+            let at = earlier.through - tail.len() as u64;
+            if raw.get_version_range(key, &head.etag, at..earlier.through).await?.as_ref() == tail.as_slice() {
+                (earlier.finder, earlier.through)
+            } else {
+                (Finder::new(format), 0)
+            }
+        }
+        _ => (Finder::new(format), 0),
+    };
     // The bytes from the first not yet decided, so a record cut by a chunk's end is read whole.
     let mut pending = BytesMut::new();
-    let mut pending_from = 0;
+    let mut pending_from = offset;
     while offset < head.size {
         let end = (offset + CHUNK_BYTES).min(head.size);
         let chunk = raw.get_version_range(key, &head.etag, offset..end).await?;
@@ -108,6 +143,9 @@ async fn attempt<S: LakeStore>(
         let _ = pending.split_to(drop.min(pending.len()));
         pending_from = keep_from;
         offset = end;
+    }
+    if let Some(array) = array {
+        *resume = Some(Resume { array: array.clone(), through: finder.through, finder: finder.resumable() });
     }
     let Finder { ranges, removed, .. } = finder;
     if ranges.is_empty() {
@@ -172,6 +210,7 @@ fn count(removed: &mut Removed, persons: Vec<usize>) -> bool {
 }
 
 /// Finds the records to blank in an object read in order.
+#[derive(Debug, Clone)]
 struct Finder {
     format: Format,
     scanner: ArrayScanner,
@@ -179,6 +218,9 @@ struct Finder {
     /// Ranges to blank, found so far, in order.
     ranges: Vec<std::ops::Range<u64>>,
     removed: Removed,
+    /// Where the last element of an array read ends (0: none yet), and its last bytes (its id among them).
+    through: u64,
+    last_tail: Vec<u8>,
 }
 
 impl Finder {
@@ -189,7 +231,18 @@ impl Finder {
             blanking: Blanking::default(),
             ranges: Vec::new(),
             removed: Removed::new(),
+            through: 0,
+            last_tail: Vec::new(),
         }
+    }
+
+    /// This finder as it was at the end of the array's last element, to read on from there: between two
+    /// elements, all it found kept. With no element read, it starts over.
+    fn resumable(&self) -> Self {
+        if self.through == 0 {
+            return Self::new(self.format);
+        }
+        Self { scanner: ArrayScanner::between_elements(), ..self.clone() }
     }
 
     /// Reads `pending` (the object's bytes from `pending_from` on, `chunk` from `offset` on its last ones)
@@ -210,6 +263,8 @@ impl Finder {
                         [..(element.span.end - element.span.start) as usize];
                     let keep = !count(&mut self.removed, matcher.record(text));
                     self.blanking.element(&element, keep);
+                    self.through = element.span.end;
+                    self.last_tail = text[text.len().saturating_sub(LAST_TAIL_BYTES)..].to_vec();
                 }
                 self.ranges.append(&mut self.blanking.ranges);
                 self.scanner.open_since().unwrap_or(offset + chunk.len() as u64)

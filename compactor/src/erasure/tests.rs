@@ -260,3 +260,109 @@ async fn removing_a_record_from_a_large_segment_copies_the_rest_on_the_stores_si
     assert!(traffic.copied > size - (6 << 20), "{traffic:?}");
     assert!(traffic.read < size + (6 << 20), "{traffic:?}");
 }
+
+/// A store on which a consumer appends `record` to the array just before the first rewrite of it lands, so
+/// that rewrite loses its race.
+#[derive(Clone)]
+struct AppendsOnce {
+    inner: MemoryLake,
+    record: std::sync::Arc<std::sync::Mutex<Option<UserSession>>>,
+}
+
+impl LakeStore for AppendsOnce {
+    async fn list(&self, prefix: &str) -> Result<Vec<crate::store::Listed>, crate::store::StoreError> {
+        self.inner.list(prefix).await
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<crate::store::Fetched>, crate::store::StoreError> {
+        self.inner.get(key).await
+    }
+
+    async fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Bytes, crate::store::StoreError> {
+        self.inner.get_range(key, range).await
+    }
+
+    async fn put(&self, key: &str, body: Bytes, condition: Condition) -> Result<String, crate::store::StoreError> {
+        self.inner.put(key, body, condition).await
+    }
+
+    async fn put_stamped(
+        &self,
+        key: &str,
+        body: Bytes,
+        condition: Condition,
+        generation: u64,
+    ) -> Result<String, crate::store::StoreError> {
+        self.inner.put_stamped(key, body, condition, generation).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), crate::store::StoreError> {
+        self.inner.delete(key).await
+    }
+
+    async fn metadata(&self, key: &str) -> Result<Option<crate::store::Metadata>, crate::store::StoreError> {
+        self.inner.metadata(key).await
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<crate::store::Head>, crate::store::StoreError> {
+        self.inner.head(key).await
+    }
+
+    async fn get_version_range(
+        &self,
+        key: &str,
+        etag: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<Bytes, crate::store::StoreError> {
+        self.inner.get_version_range(key, etag, range).await
+    }
+
+    async fn rewrite(&self, key: &str, rewrite: crate::store::Rewrite<'_>) -> Result<String, crate::store::StoreError> {
+        let appended = self.record.lock().expect("not poisoned").take();
+        if let Some(record) = appended {
+            // As the consumer appends: every byte up to the last record kept, the new one after it.
+            let body = self.inner.objects()[key].clone();
+            let text = std::str::from_utf8(&body).expect("text");
+            let end = text.rfind('}').expect("a record") + 1;
+            let appended = format!("{},\n{}\n]\n", &text[..end], record.to_json().expect("encodes"));
+            let metadata: Vec<(&str, &str)> =
+                rewrite.head.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            self.inner.put_with_metadata(key, Bytes::from(appended), &metadata);
+        }
+        self.inner.rewrite(key, rewrite).await
+    }
+}
+
+#[tokio::test]
+async fn an_append_that_wins_the_race_is_kept_and_the_retry_reads_only_what_it_added() {
+    let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+    let produced = records(13, 36_000);
+    let (victim, newcomer) = (&produced[20_000], &produced[35_999]);
+    let existing = &produced[..35_999];
+    lake.put_with_metadata(ARRAY, Bytes::from(array(existing)), &[("array", "a1"), ("segment", "1")]);
+    let size = lake.objects()[ARRAY].len() as u64;
+    assert!(size > 17 << 20);
+    put(&lake, &format!("{REQUESTS_PREFIX}t.json"), format!("{{\"emails\":[\"{}\"]}}", victim.email)).await;
+    let store =
+        AppendsOnce { inner: lake.clone(), record: std::sync::Arc::new(std::sync::Mutex::new(Some(newcomer.clone()))) };
+    lake.reset_traffic();
+
+    let (layout, settings) = (layout(), settings());
+    let run = run(&layout, &settings, &PersonalData::Raw, &super::NO_ONE);
+    let report =
+        take_requests(&Stores::single(store), &run, Instant::now() + Duration::from_secs(60)).await.expect("taken");
+
+    assert_eq!(report.finished, vec!["t.json".to_owned()]);
+    let left: Vec<String> =
+        elements(&lake, ARRAY).iter().map(|element| element["unique_id"].as_str().expect("an id").to_owned()).collect();
+    let mut expected: Vec<String> = existing
+        .iter()
+        .filter(|record| record.email != victim.email)
+        .map(|record| record.unique_id.to_string())
+        .collect();
+    expected.push(newcomer.unique_id.to_string());
+    assert_eq!(left, expected, "the newcomer kept, the person gone, every other record once, in order");
+    // The array once, its new end and the window around the record again: not the array twice.
+    let read = lake.traffic().read;
+    assert!(read < size + (12 << 20), "{read} bytes read of an array of {size}");
+}
