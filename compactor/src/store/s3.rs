@@ -67,24 +67,7 @@ impl LakeStore for S3Lake {
     }
 
     async fn get_range(&self, key: &str, range: Range<u64>) -> Result<Bytes, StoreError> {
-        if range.is_empty() {
-            return Ok(Bytes::new());
-        }
-        let header = format!("bytes={}-{}", range.start, range.end - 1);
-        let output = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .range(header)
-            .send()
-            .await
-            .map_err(|error| failed("GetObject", key, error))?;
-        let body = output.body.collect().await.map_err(|error| body_error(key, error))?.into_bytes();
-        if body.len() as u64 != range.end - range.start {
-            return Err(protocol("GetObject", key, "a body as long as the range asked for"));
-        }
-        Ok(body)
+        self.read_range(key, None, range).await
     }
 
     async fn put(&self, key: &str, body: Bytes, condition: Condition) -> Result<String, StoreError> {
@@ -125,24 +108,7 @@ impl LakeStore for S3Lake {
     }
 
     async fn get_version_range(&self, key: &str, etag: &str, range: Range<u64>) -> Result<Bytes, StoreError> {
-        if range.is_empty() {
-            return Ok(Bytes::new());
-        }
-        let output = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .if_match(etag)
-            .range(format!("bytes={}-{}", range.start, range.end - 1))
-            .send()
-            .await
-            .map_err(|error| failed("GetObject", key, error))?;
-        let body = output.body.collect().await.map_err(|error| body_error(key, error))?.into_bytes();
-        if body.len() as u64 != range.end - range.start {
-            return Err(protocol("GetObject", key, "a body as long as the range asked for"));
-        }
-        Ok(body)
+        self.read_range(key, Some(etag), range).await
     }
 
     async fn rewrite(&self, key: &str, rewrite: Rewrite<'_>) -> Result<String, StoreError> {
@@ -201,6 +167,28 @@ impl LakeStore for S3Lake {
 }
 
 impl S3Lake {
+    /// The bytes of `range` of `key`, of the version `etag` if one is named (412, a change, otherwise).
+    async fn read_range(&self, key: &str, etag: Option<&str>, range: Range<u64>) -> Result<Bytes, StoreError> {
+        if range.is_empty() {
+            return Ok(Bytes::new());
+        }
+        let output = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_if_match(etag.map(str::to_owned))
+            .range(format!("bytes={}-{}", range.start, range.end - 1))
+            .send()
+            .await
+            .map_err(|error| failed("GetObject", key, error))?;
+        let body = output.body.collect().await.map_err(|error| body_error(key, error))?.into_bytes();
+        if body.len() as u64 != range.end - range.start {
+            return Err(protocol("GetObject", key, "a body as long as the range asked for"));
+        }
+        Ok(body)
+    }
+
     /// Copies or uploads each part of `upload_id`, several at once, and completes it if `key` is still `etag`.
     async fn write_parts(
         &self,

@@ -94,16 +94,7 @@ impl MotoLake {
     ) -> Result<Option<RebuildReport>, RebuildError> {
         let personal = PersonalData::Pseudonymised(key());
         let settings = settings();
-        let run = Run {
-            layout: &self.layout,
-            settings: &settings,
-            personal: &personal,
-            erased: &compactor::erasure::NO_ONE,
-            now: Utc::now(),
-            stop_at: Instant::now() + Duration::from_secs(120),
-            take_until: Instant::now() + Duration::from_secs(120),
-        };
-        compaction::rebuild(stores, &run, asked).await
+        compaction::rebuild(stores, &self.run_of(&settings, &personal), asked).await
     }
 
     /// One run as the handler makes it, pseudonymised: the erasure requests with all the time they want, the
@@ -111,15 +102,7 @@ impl MotoLake {
     pub(crate) async fn erase<S: LakeStore>(&self, stores: &Stores<S>) -> Result<ErasureReport, ErasureError> {
         let personal = PersonalData::Pseudonymised(key());
         let settings = settings();
-        let run = Run {
-            layout: &self.layout,
-            settings: &settings,
-            personal: &personal,
-            erased: &compactor::erasure::NO_ONE,
-            now: Utc::now(),
-            stop_at: Instant::now() + Duration::from_secs(120),
-            take_until: Instant::now() + Duration::from_secs(120),
-        };
+        let run = self.run_of(&settings, &personal);
         let mut report = erasure::take_requests(stores, &run, run.stop_at).await?;
         let erased = erasure::erased_persons(&stores.landing).await?;
         let run = Run { erased: &erased, ..run };
@@ -150,16 +133,20 @@ impl MotoLake {
     /// A run over these buckets through `stores`, pseudonymised.
     pub(crate) async fn run<S: LakeStore>(&self, stores: &Stores<S>, settings: &Settings) -> Result<Report, RunError> {
         let personal = PersonalData::Pseudonymised(key());
-        let run = Run {
+        compaction::compact(stores, &self.run_of(settings, &personal)).await
+    }
+
+    /// A run of these buckets now, with two minutes to spare and no one erased.
+    fn run_of<'a>(&'a self, settings: &'a Settings, personal: &'a PersonalData) -> Run<'a> {
+        Run {
             layout: &self.layout,
             settings,
-            personal: &personal,
+            personal,
             erased: &compactor::erasure::NO_ONE,
             now: Utc::now(),
             stop_at: Instant::now() + Duration::from_secs(120),
             take_until: Instant::now() + Duration::from_secs(120),
-        };
-        compaction::compact(stores, &run).await
+        }
     }
 
     /// The data files the manifests list, with their sizes.
