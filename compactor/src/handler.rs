@@ -130,3 +130,45 @@ pub async fn handle<S: LakeStore>(compactor: &Compactor<S>, event: LambdaEvent<V
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    use bytes::Bytes;
+    use lambda_runtime::Context;
+
+    use super::*;
+    use crate::compaction::tests::{layout, settings, time};
+    use crate::store::Condition;
+    use crate::store::memory::MemoryLake;
+
+    fn invocation() -> LambdaEvent<Value> {
+        let mut context = Context::default();
+        let deadline = SystemTime::now() + Duration::from_secs(900);
+        context.deadline = deadline.duration_since(UNIX_EPOCH).expect("after 1970").as_millis() as u64;
+        LambdaEvent::new(serde_json::json!({}), context)
+    }
+
+    #[tokio::test]
+    async fn a_refused_request_fails_the_invocation_by_name_after_the_run_did_the_rest() {
+        let lake = MemoryLake::new(time("2026-11-29T10:00:00Z"));
+        let compactor = Compactor {
+            stores: Stores::single(lake.clone()),
+            layout: layout(),
+            settings: settings(),
+            personal: PersonalData::Raw,
+        };
+        let bad = Bytes::from_static(b"{\"names\":[\"x\"]}");
+        lake.put("erasure/requests/t.json", bad, Condition::Always).await.expect("put");
+        let good = Bytes::from_static(b"{\"emails\":[\"nobody@example.invalid\"]}");
+        lake.put("erasure/requests/u.json", good, Condition::Always).await.expect("put");
+
+        let error = handle(&compactor, invocation()).await.expect_err("a request was refused");
+
+        assert_eq!(Diagnostic::from(error).error_type, "ErasureRequestRefused");
+        let objects = lake.objects();
+        assert!(objects.contains_key("erasure/refused/t.json") && objects.contains_key("erasure/receipts/u.json"));
+        assert!(!objects.keys().any(|key| key.starts_with("erasure/requests/")));
+    }
+}
