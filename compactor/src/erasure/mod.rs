@@ -156,13 +156,14 @@ async fn begin<S: LakeStore>(
     let mut taken = Vec::new();
     for request in requests {
         let name = request.key[REQUESTS_PREFIX.len()..].to_owned();
+        // Not read, so not copied either: left where it is, refused by every run until an operator splits it.
+        if request.size > person::MAX_REQUEST_BYTES {
+            error!(request = %name, reason = %Refusal::TooLarge, "an erasure request is refused and left in place");
+            report.refused.push(name);
+            continue;
+        }
         let Some(fetched) = raw.get(&request.key).await? else { continue };
-        let parsed = if fetched.body.len() as u64 > person::MAX_REQUEST_BYTES {
-            Err(Refusal::TooLarge)
-        } else {
-            Identifiers::parse(&fetched.body)
-        };
-        match parsed {
+        match Identifiers::parse(&fetched.body) {
             Ok(identifiers) => taken.push(Taken {
                 name,
                 received_at: request.last_modified,
