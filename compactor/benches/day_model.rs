@@ -159,7 +159,6 @@ fn main() {
             layout: &layout,
             settings: &settings,
             personal: &personal,
-            erased: &compactor::erasure::NO_ONE,
             now,
             stop_at: Instant::now() + Duration::from_secs(3600),
             take_until: Instant::now() + Duration::from_secs(3600),

@@ -21,7 +21,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use compactor::compaction::{self, Run, Settings};
 use compactor::curate::PersonalData;
-use compactor::erasure::{self, ErasureReport, NO_ONE};
+use compactor::erasure::{self, ErasureReport};
 use compactor::lake::layout::Layout;
 use compactor::pseudonym::PseudonymKey;
 use compactor::store::memory::MemoryLake;
@@ -143,7 +143,6 @@ fn main() {
         layout: &layout,
         settings: &settings,
         personal: &personal,
-        erased: &NO_ONE,
         now: now(),
         stop_at: Instant::now() + Duration::from_secs(3600),
         take_until: Instant::now() + Duration::from_secs(3600),

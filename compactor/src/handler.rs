@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::compaction::rebuild::{RebuildError, RebuildRefused, RebuildRequest};
 use crate::compaction::{self, Report, Run, RunError};
 use crate::curate::PersonalData;
-use crate::erasure::{self, ErasureError, ErasureReport, NO_ONE};
+use crate::erasure::{self, ErasureError, ErasureReport};
 use crate::lake::layout::Layout;
 use crate::store::{LakeStore, Stores};
 
@@ -81,21 +81,17 @@ pub async fn handle<S: LakeStore>(compactor: &Compactor<S>, event: LambdaEvent<V
     let asked = RebuildRequest::from_event(&event.payload)?;
     let started = Instant::now();
     let stop_at = shared::deadline::stop_at(started, event.context.deadline, COMMIT_ALLOWANCE);
-    let base = Run {
+    let run = Run {
         layout: &compactor.layout,
         settings: &compactor.settings,
         personal: &compactor.personal,
-        erased: &NO_ONE,
         now: Utc::now(),
         stop_at,
         take_until: shared::deadline::stop_at(started, event.context.deadline, COMMIT_ALLOWANCE / 2),
     };
     // Requests go first, with half the time at most, so the landing zone is compacted by every run.
     let erase_until = started + stop_at.saturating_duration_since(started) / 2;
-    let taken = erasure::take_requests(&compactor.stores, &base, erase_until).await;
-    // A compaction that could not leave erased persons out would bring them back: none starts.
-    let erased = erasure::erased_persons(&compactor.stores.landing).await?;
-    let run = Run { erased: &erased, ..base };
+    let taken = erasure::take_requests(&compactor.stores, &run, erase_until).await;
     let mut report = compaction::compact(&compactor.stores, &run).await?;
     let rebuilt = compaction::rebuild(&compactor.stores, &run, asked).await;
     if let Ok(rebuild) = &rebuilt {

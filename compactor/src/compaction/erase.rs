@@ -3,9 +3,10 @@
 //! only if no other run committed since, and the manifest follows. So a reader sees the old files or the
 //! new ones, never a mix, and every other row stays exactly once. The replaced files are deleted at once
 //! rather than after the orphan age: a query still reading the old manifest fails instead of reading rows
-//! of a person who asked to be erased.
+//! of a person who asked to be erased; so are unlisted files of the day that hold one (a merge's replaced
+//! files, a failed run's).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, BooleanArray, RecordBatch};
@@ -14,10 +15,14 @@ use tracing::warn;
 
 use super::partition::{Target, publish, read_at, store_files};
 use super::{CompactError, PartitionReport, Run};
+use crate::lake::state::PartitionState;
 use crate::store::{Condition, LakeStore, StoreError};
 use crate::table::TableError;
 use crate::table::reader::{for_each_batch, for_each_row_of};
 use crate::table::writer::DataFileWriter;
+
+/// How old an unlisted data file is before it is taken for no commit's: longer than a run.
+const IN_FLIGHT_MINUTES: i64 = 20;
 
 /// Whose rows a row is, by the values of the identifier columns it is asked about.
 pub(crate) trait RowOwners {
@@ -71,6 +76,12 @@ pub(crate) async fn erase_rows<S: LakeStore>(
             }
         }
         if holding.is_empty() {
+            if target == Target::Partition {
+                // A commit of an earlier attempt whose manifest was not written yet: written now (a manifest
+                // never goes back, so this costs a read when it is there).
+                publish(lake, run, date, read.state.clone()).await?;
+                erase_unlisted(lake, run, date, &read.state, owners, &mut erased).await?;
+            }
             return Ok(erased);
         }
         let mut report = PartitionReport::default();
@@ -95,17 +106,52 @@ pub(crate) async fn erase_rows<S: LakeStore>(
             }
             Err(error) => return Err(error.into()),
         }
-        if target == Target::Partition {
-            publish(lake, run, date, state).await?;
-        }
         for file in holding {
             if let Err(error) = lake.delete(&file.key).await {
-                warn!(%date, key = %file.key, error = %error, "a replaced file was not deleted; the orphan sweep will");
+                warn!(%date, key = %file.key, error = %error, "a replaced file was not deleted; the next pass will");
             }
             erased.files.push(file.key);
         }
+        if target == Target::Partition {
+            publish(lake, run, date, state.clone()).await?;
+            erase_unlisted(lake, run, date, &state, owners, &mut erased).await?;
+        }
         return Ok(erased);
     }
+}
+
+/// Deletes the data files of `date` that neither `state` nor the day's rebuild shadow lists and that hold a row
+/// `owners` names: files a merge replaced (kept for readers of an older manifest until the orphan age), a
+/// failed run's, or one an earlier erasure could not delete. No manifest lists them, but they are objects of
+/// the bucket holding the person.
+async fn erase_unlisted<S: LakeStore>(
+    lake: &S,
+    run: &Run<'_>,
+    date: chrono::NaiveDate,
+    state: &PartitionState,
+    owners: &impl RowOwners,
+    erased: &mut RowsErased,
+) -> Result<(), CompactError> {
+    let shadow = read_at(lake, &run.layout.shadow_state_key(date)).await?.state;
+    let listed: BTreeSet<&str> = state.files.iter().chain(&shadow.files).map(|file| file.key.as_str()).collect();
+    // A younger file may be a commit's in flight, about to be listed: that commit left erased persons out.
+    let settled = run.now - chrono::Duration::minutes(IN_FLIGHT_MINUTES);
+    for object in lake.list(&run.layout.data_prefix(date)).await? {
+        if listed.contains(object.key.as_str()) || object.last_modified > settled {
+            continue;
+        }
+        erased.files_read += 1;
+        let mut holds = false;
+        for_each_row_of(lake, &object.key, object.size, owners.columns(), |values| {
+            holds |= !owners.owners(values).is_empty();
+        })
+        .await?;
+        if holds {
+            lake.delete(&object.key).await?;
+            erased.files.push(object.key);
+        }
+    }
+    Ok(())
 }
 
 /// `batch` without the rows `owners` names.

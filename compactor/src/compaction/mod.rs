@@ -23,7 +23,6 @@ use tracing::{error, info};
 use self::partition::Target;
 use self::rebuild::{RebuildError, RebuildReport, RebuildRequest};
 use crate::curate::PersonalData;
-use crate::erasure::ErasedPersons;
 use crate::lake::keys::{KeyRefused, LedgerError};
 use crate::lake::layout::Layout;
 use crate::lake::state::StateError;
@@ -67,8 +66,6 @@ pub struct Run<'a> {
     pub layout: &'a Layout,
     pub settings: &'a Settings,
     pub personal: &'a PersonalData,
-    /// Persons erased on request, whose records a commit leaves out.
-    pub erased: &'a ErasedPersons,
     /// The run's clock, read once.
     pub now: DateTime<Utc>,
     /// No new commit is started after this.
@@ -182,6 +179,9 @@ pub enum CompactError {
     Table(#[from] TableError),
     #[error("partition {date}: {conflicts} commits in a row lost to other runs; left for the next run")]
     Contended { date: NaiveDate, conflicts: u32 },
+    /// The persons erased on request could not be read, so no commit could leave them out.
+    #[error(transparent)]
+    Erased(#[from] crate::erasure::ledger::LedgerError),
 }
 
 /// Why a run compacted nothing. What earlier runs committed stays as it is.

@@ -166,6 +166,8 @@ async fn commit<S: LakeStore>(
     let store = &stores.lake;
     let mut report = PartitionReport { commits: 1, ..PartitionReport::default() };
     let mut rows = NewRows::default();
+    // Read at each commit: a person erased while a run goes on is left out of its next commit.
+    let erased = crate::erasure::erased_persons(&stores.landing).await?;
     let budget = run.settings.input_bytes_per_commit;
     // The chunk was sized on an estimate of what its objects inflate to. Each object may take what is left
     // of the budget: one that would go beyond waits for the next commit, where it comes first and may take
@@ -238,7 +240,7 @@ async fn commit<S: LakeStore>(
             }
         }
         for record in &landed.records {
-            rows.offer(record, run.personal, run.erased);
+            rows.offer(record, run.personal, &erased);
         }
         // An object read in part used the budget, and `compacted` below takes the objects before it only.
         if partial.contains_key(&object.key) {

@@ -54,9 +54,6 @@ pub struct ErasedPersons {
     tokens: Option<Tokens>,
 }
 
-/// No one erased.
-pub static NO_ONE: ErasedPersons = ErasedPersons { tokens: None };
-
 impl ErasedPersons {
     pub(crate) fn new(tokens: Tokens) -> Self {
         Self { tokens: (!tokens.is_empty()).then_some(tokens) }
@@ -91,6 +88,10 @@ pub(crate) enum Stage {
     Segments,
     Array,
     Curated,
+    /// The raw objects and partition states written since the pass began (less an overlap): a segment sealed
+    /// from a version read before the array was erased, a landing object or a commit that came after its
+    /// stage listed them.
+    Since,
     Done,
 }
 
@@ -118,7 +119,7 @@ impl Places {
             Stage::Landing => &mut self.landing,
             Stage::Segments => &mut self.segments,
             Stage::Array => &mut self.array,
-            Stage::Curated | Stage::Done => &mut self.curated,
+            Stage::Curated | Stage::Since | Stage::Done => &mut self.curated,
         }
     }
 
@@ -134,6 +135,8 @@ impl Places {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Taken {
     pub(crate) name: String,
+    /// The version of the request taken: one put again under the same name meanwhile is another request.
+    pub(crate) etag: String,
     pub(crate) received_at: DateTime<Utc>,
     pub(crate) persons: Tokens,
     pub(crate) places: Places,

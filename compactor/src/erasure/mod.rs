@@ -22,11 +22,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tracing::{error, info, warn};
 
+pub use self::ledger::ErasedPersons;
 use self::ledger::{
     ERASED_KEY, Erased, LedgerError, PASS_KEY, Pass, Places, RECEIPTS_PREFIX, REFUSED_PREFIX, REQUESTS_PREFIX, Receipt,
     Refused, Stage, Taken,
 };
-pub use self::ledger::{ErasedPersons, NO_ONE};
 pub use self::person::Refusal;
 use self::person::{COLUMNS, Identifiers, Matcher, Tokens, token};
 use self::raw::Format;
@@ -78,6 +78,9 @@ pub enum ErasureError {
         #[source]
         source: CompactError,
     },
+    /// A request could not be read, moved or deleted.
+    #[error("an erasure request: {0}")]
+    Request(#[from] StoreError),
     #[error("listing {prefix}: {source}")]
     List {
         prefix: String,
@@ -86,14 +89,8 @@ pub enum ErasureError {
     },
 }
 
-impl From<StoreError> for ErasureError {
-    fn from(error: StoreError) -> Self {
-        Self::Ledger(LedgerError::Store(error))
-    }
-}
-
 /// The erased persons, for a compaction to leave out.
-pub async fn erased_persons<S: LakeStore>(raw: &S) -> Result<ErasedPersons, ErasureError> {
+pub async fn erased_persons<S: LakeStore>(raw: &S) -> Result<ErasedPersons, LedgerError> {
     let erased: Option<(Erased, String)> = ledger::read(raw, ERASED_KEY).await?;
     Ok(ErasedPersons::new(erased.map(|(erased, _)| erased.persons).unwrap_or_default()))
 }
@@ -122,6 +119,7 @@ pub async fn take_requests<S: LakeStore>(
         matcher.add(index, &taken.persons);
         // The raw identifiers find refused text that is no record; the request is there until its receipt.
         if let Some(fetched) = raw.get(&request_key(&taken.name)).await?
+            && fetched.etag == taken.etag
             && let Ok(identifiers) = Identifiers::parse(&fetched.body)
         {
             matcher.add_raw(index, &identifiers);
@@ -166,6 +164,7 @@ async fn begin<S: LakeStore>(
         match Identifiers::parse(&fetched.body) {
             Ok(identifiers) => taken.push(Taken {
                 name,
+                etag: fetched.etag.clone(),
                 received_at: request.last_modified,
                 persons: identifiers.tokens(run.personal),
                 places: Places::default(),
@@ -233,13 +232,14 @@ async fn go_on<S: LakeStore>(
 ) -> Result<bool, ErasureError> {
     let raw = &stores.landing;
     while pass.stage < Stage::Done {
-        let objects = stage_objects(stores, run, pass.stage).await?;
+        let objects = stage_objects(stores, run, pass.stage, pass.started_at - SWEEP_OVERLAP).await?;
         let done_through = pass.after.clone();
         for object in objects.iter().filter(|key| done_through.as_ref().is_none_or(|after| *key > after)) {
             if Instant::now() >= until {
                 return save(raw, pass, etag).await.map(|_| false);
             }
-            let removed = match pass.stage {
+            let place = if pass.stage == Stage::Since { place_of(run, object) } else { pass.stage };
+            let removed = match place {
                 Stage::Curated => {
                     let erased = erase_rows(&stores.lake, run, object, &RowMatcher { matcher, personal: run.personal })
                         .await
@@ -252,7 +252,7 @@ async fn go_on<S: LakeStore>(
             };
             for (person, records) in &removed {
                 if let Some(taken) = pass.requests.get_mut(*person) {
-                    let place = taken.places.at(pass.stage);
+                    let place = taken.places.at(place);
                     place.records += records;
                     place.objects.insert(object.clone());
                 }
@@ -302,7 +302,10 @@ async fn finish<S: LakeStore>(
             places: &taken.places,
         };
         ledger::write(raw, &format!("{RECEIPTS_PREFIX}{}", taken.name), &receipt, Condition::Always).await?;
-        raw.delete(&request_key(&taken.name)).await?;
+        // A request put again under this name since it was taken is another one, for the next pass.
+        if raw.head(&request_key(&taken.name)).await?.is_some_and(|head| head.etag == taken.etag) {
+            raw.delete(&request_key(&taken.name)).await?;
+        }
         info!(request = %taken.name, records = taken.places.records(), "an erasure request is finished");
         report.finished.push(taken.name.clone());
     }
@@ -364,7 +367,8 @@ fn next(stage: Stage) -> Stage {
         Stage::Landing => Stage::Segments,
         Stage::Segments => Stage::Array,
         Stage::Array => Stage::Curated,
-        Stage::Curated | Stage::Done => Stage::Done,
+        Stage::Curated => Stage::Since,
+        Stage::Since | Stage::Done => Stage::Done,
     }
 }
 
@@ -372,26 +376,53 @@ fn format(stage: Stage) -> Format {
     match stage {
         Stage::Errors => Format::ErrorOutput,
         Stage::Landing => Format::Ndjson,
-        Stage::Segments | Stage::Array | Stage::Curated | Stage::Done => Format::Array,
+        Stage::Segments | Stage::Array | Stage::Curated | Stage::Since | Stage::Done => Format::Array,
     }
 }
 
-/// The keys a stage of a pass goes through, in order.
+/// The place an object of the `Since` stage is in, by its key.
+fn place_of(run: &Run<'_>, key: &str) -> Stage {
+    let layout = run.layout;
+    if is_state(run, key) {
+        Stage::Curated
+    } else if key.starts_with(&layout.errors_prefix) {
+        Stage::Errors
+    } else if layout.landing_date(key).is_some() {
+        Stage::Landing
+    } else if key == layout.array_key {
+        Stage::Array
+    } else {
+        Stage::Segments
+    }
+}
+
+fn is_state(run: &Run<'_>, key: &str) -> bool {
+    run.layout.state_date(key).or_else(|| run.layout.shadow_state_date(key)).is_some()
+}
+
+/// The keys a stage of a pass goes through, in order; for `Since`, those written from `since` on.
 async fn stage_objects<S: LakeStore>(
     stores: &Stores<S>,
     run: &Run<'_>,
     stage: Stage,
+    since: DateTime<Utc>,
 ) -> Result<Vec<String>, ErasureError> {
-    if stage == Stage::Curated {
-        let prefix = run.layout.state_prefix();
-        let states = list(&stores.lake, &prefix).await?;
-        return Ok(states
-            .into_iter()
-            .map(|state| state.key)
-            .filter(|key| run.layout.state_date(key).or_else(|| run.layout.shadow_state_date(key)).is_some())
-            .collect());
+    let mut objects = match stage {
+        Stage::Curated | Stage::Since => {
+            let states = list(&stores.lake, &run.layout.state_prefix()).await?;
+            states.into_iter().filter(|state| is_state(run, &state.key)).collect()
+        }
+        stage => listed(stores, run, stage).await?,
+    };
+    if stage == Stage::Since {
+        for place in [Stage::Errors, Stage::Landing, Stage::Segments, Stage::Array] {
+            objects.extend(listed(stores, run, place).await?);
+        }
+        objects.retain(|object| object.last_modified >= since);
     }
-    Ok(listed(stores, run, stage).await?.into_iter().map(|object| object.key).collect())
+    let mut keys: Vec<String> = objects.into_iter().map(|object| object.key).collect();
+    keys.sort();
+    Ok(keys)
 }
 
 /// The raw objects of a stage, in key order.
@@ -409,7 +440,7 @@ async fn listed<S: LakeStore>(stores: &Stores<S>, run: &Run<'_>, stage: Stage) -
         Stage::Array => {
             list(raw, &layout.array_key).await?.into_iter().filter(|object| object.key == layout.array_key).collect()
         }
-        Stage::Curated | Stage::Done => Vec::new(),
+        Stage::Curated | Stage::Since | Stage::Done => Vec::new(),
     })
 }
 

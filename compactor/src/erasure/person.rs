@@ -222,7 +222,13 @@ impl<'a> Matcher<'a> {
             (IBAN, fields.iban),
             (PHONE_NUMBER, fields.phone_number),
         ] {
-            let (Some(Value::String(value)), Some(tokens)) = (value, self.tokens.get(column)) else { continue };
+            // A number is how a sender may have written a CNP or a phone number (and been refused for it).
+            let value = match value {
+                Some(Value::String(value)) => value,
+                Some(Value::Number(number)) => number.to_string(),
+                _ => continue,
+            };
+            let Some(tokens) = self.tokens.get(column) else { continue };
             if let Some(found) = tokens.get(&token(personal, column, &normalised(column, &value))) {
                 persons.extend(found);
             }
@@ -232,15 +238,23 @@ impl<'a> Matcher<'a> {
         persons
     }
 
-    /// The persons whose refused text `text` is: by its identifier fields if it is a JSON object, else by a
-    /// raw identifier of a request being worked on that it contains.
+    /// The persons whose refused text `text` is: by its identifier fields if it is a JSON object, and by any
+    /// raw identifier of a request being worked on that it contains, however spaced (an IBAN in groups of
+    /// four, a phone number with its country code).
     pub(crate) fn refused_text(&self, text: &[u8]) -> Vec<usize> {
-        if serde_json::from_slice::<Fields>(text).is_ok() {
-            return self.record(text);
-        }
+        let mut persons = self.record(text);
         let lower = String::from_utf8_lossy(text).to_lowercase();
-        let mut persons: Vec<usize> =
-            self.raw.iter().filter(|(value, _)| lower.contains(value.as_str())).map(|(_, index)| *index).collect();
+        let unspaced: String = lower.chars().filter(|c| !c.is_whitespace()).collect();
+        let digits: String = lower.chars().filter(char::is_ascii_digit).collect();
+        for (value, index) in &self.raw {
+            // A phone number's national digits without the leading 0, as `+40 7…` writes them.
+            let national = value.strip_prefix('0').filter(|rest| rest.chars().all(|c| c.is_ascii_digit()));
+            if unspaced.contains(value.as_str())
+                || national.is_some_and(|rest| rest.len() >= 9 && digits.contains(rest))
+            {
+                persons.push(*index);
+            }
+        }
         persons.sort_unstable();
         persons.dedup();
         persons
@@ -314,6 +328,14 @@ mod tests {
         matcher.add(0, &identifiers.tokens(&personal));
         matcher.add_raw(0, &identifiers);
         assert_eq!(matcher.refused_text(b"{\"email\": \"a@b.ro\", broken"), vec![0]);
+        let phone = Identifiers::parse(br#"{"phone_numbers":["0722123456"],"ibans":["RO49AAAA1B31007593840000"]}"#)
+            .expect("valid");
+        let mut by_phone = Matcher::new(&personal);
+        by_phone.add(1, &phone.tokens(&personal));
+        by_phone.add_raw(1, &phone);
+        assert_eq!(by_phone.refused_text(b"call +40 722 123 456 now"), vec![1]);
+        assert_eq!(by_phone.refused_text(b"iban ro49 aaaa 1b31 0075 9384 0000"), vec![1]);
+        assert_eq!(by_phone.refused_text(br#"{"phone_number":722123456,"x":1}"#), vec![1], "a number, refused");
         assert_eq!(matcher.refused_text(br#"{"email":"A@B.RO","iban":7}"#), vec![0]);
         assert!(matcher.refused_text(b"nothing here").is_empty());
     }

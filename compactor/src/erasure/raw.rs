@@ -24,9 +24,10 @@ use crate::store::{Head, LakeStore, NewPart, Rewrite, StoreError};
 pub const REVISION_METADATA: &str = "revision";
 /// Bytes read at a time from a large object.
 const CHUNK_BYTES: u64 = 8 << 20;
-/// Attempts at one object lost to writers that came between, and the wait before the next, times the
-/// attempts made: a busy live array is appended to every few hundred milliseconds.
-const MAX_ATTEMPTS: u32 = 16;
+/// How long attempts at one object lost to writers that came between go on, and the wait before the next,
+/// times the attempts made (at most ten times): a busy live array is appended to every few hundred
+/// milliseconds, and each attempt after the first reads only what was appended.
+const RETRY_FOR: std::time::Duration = std::time::Duration::from_secs(60);
 const RETRY_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
 /// The most a gzip landing object inflates to here: far beyond a batch's, and bounded.
 const MAX_INFLATED_BYTES: u64 = 512 << 20;
@@ -57,7 +58,7 @@ pub enum RawError {
     },
     #[error("{key} inflates beyond {MAX_INFLATED_BYTES} bytes")]
     TooLarge { key: String },
-    #[error("{key} changed under each of {MAX_ATTEMPTS} attempts; left for the next run")]
+    #[error("{key} changed under every attempt for {} s; left for the next run", RETRY_FOR.as_secs())]
     Contended { key: String },
 }
 
@@ -72,12 +73,16 @@ pub(crate) async fn erase<S: LakeStore>(
     matcher: &Matcher<'_>,
 ) -> Result<Removed, RawError> {
     let mut resume = None;
-    for attempt_number in 0..MAX_ATTEMPTS {
+    let began = std::time::Instant::now();
+    for attempt_number in 0.. {
+        if began.elapsed() >= RETRY_FOR {
+            break;
+        }
         let Some(head) = raw.head(key).await? else { return Ok(Removed::new()) };
         match attempt(raw, key, &head, format, matcher, &mut resume).await {
             Err(RawError::Store(StoreError::Changed { .. })) => {
                 // A consumer appended meanwhile: the next attempt reads only what it added.
-                tokio::time::sleep(RETRY_WAIT * (attempt_number + 1)).await;
+                tokio::time::sleep(RETRY_WAIT * (attempt_number + 1).min(10)).await;
             }
             result => return result,
         }
@@ -307,12 +312,17 @@ impl Finder {
             let from = (start + tab + 1) as u64;
             return std::iter::once(from..from + body.len() as u64).collect();
         }
+        // A record's code and tab stay, so the object keeps its layout; its text goes.
         lines_to_blank(rest, |line| {
             let text = line.iter().position(|byte| *byte == b'\t').map_or(line, |tab| &line[tab + 1..]);
             count(&mut self.removed, matcher.refused_text(text))
         })
         .into_iter()
-        .map(|range| range.start + start as u64..range.end + start as u64)
+        .map(|range| {
+            let line = &rest[range.start as usize..range.end as usize];
+            let text_from = line.iter().position(|byte| *byte == b'\t').map_or(0, |tab| tab + 1) as u64;
+            range.start + text_from + start as u64..range.end + start as u64
+        })
         .collect()
     }
 }

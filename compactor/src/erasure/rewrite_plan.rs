@@ -53,14 +53,16 @@ pub(crate) fn plan(size: u64, blanked: &[Range<u64>]) -> Result<Vec<PlannedPart>
             _ => windows.push(if start < MIN_PART_BYTES { 0..end } else { start..end }),
         }
     }
+    // Parts grow past 64 MiB only for objects beyond 600 GiB, so the upload stays within 10,000.
+    let copy_part = COPY_PART_BYTES.max(size.div_ceil(MAX_PARTS as u64 - 1_000));
     let mut parts = Vec::new();
     let mut copied_to = 0;
     for window in windows {
-        split(copied_to..window.start, COPY_PART_BYTES, &mut parts, PlannedPart::Copy);
+        split(copied_to..window.start, copy_part, &mut parts, PlannedPart::Copy);
         split(window.clone(), UPLOAD_PART_BYTES, &mut parts, PlannedPart::Upload);
         copied_to = window.end;
     }
-    split(copied_to..size, COPY_PART_BYTES, &mut parts, PlannedPart::Copy);
+    split(copied_to..size, copy_part, &mut parts, PlannedPart::Copy);
     if parts.len() > MAX_PARTS {
         return Err(TooManyParts { size, ranges: blanked.len() });
     }

@@ -1,3 +1,6 @@
+//! Erasure on the in-memory store: every place, tokens, refusals, a pass over two runs, the sweep, a large
+//! segment copied on the store's side, and an append that wins the race.
+
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -6,7 +9,7 @@ use serde_json::Value;
 use shared::UserSession;
 
 use super::ledger::{ERASED_KEY, Erased, PASS_KEY, RECEIPTS_PREFIX, REFUSED_PREFIX, REQUESTS_PREFIX};
-use super::{ErasedPersons, ErasureReport, erased_persons, sweep, take_requests};
+use super::{ErasureReport, sweep, take_requests};
 use crate::compaction::tests::{layout, records, settings, table, time};
 use crate::compaction::{Run, Settings, compact};
 use crate::curate::PersonalData;
@@ -32,18 +35,12 @@ async fn put(lake: &MemoryLake, key: &str, text: impl Into<Bytes>) {
     lake.put(key, text.into(), Condition::Always).await.expect("written");
 }
 
-/// The run of a test: `personal`, `erased`, and all the time it wants.
-fn run<'a>(
-    layout: &'a Layout,
-    settings: &'a Settings,
-    personal: &'a PersonalData,
-    erased: &'a ErasedPersons,
-) -> Run<'a> {
+/// The run of a test: `personal`, and all the time it wants.
+fn run<'a>(layout: &'a Layout, settings: &'a Settings, personal: &'a PersonalData) -> Run<'a> {
     Run {
         layout,
         settings,
         personal,
-        erased,
         now: time("2026-11-29T12:00:00Z"),
         stop_at: Instant::now() + Duration::from_secs(60),
         take_until: Instant::now() + Duration::from_secs(60),
@@ -54,10 +51,8 @@ fn run<'a>(
 async fn erase(lake: &MemoryLake, personal: &PersonalData, until: Instant) -> ErasureReport {
     let (layout, settings) = (layout(), settings());
     let stores = Stores::single(lake.clone());
-    let report =
-        take_requests(&stores, &run(&layout, &settings, personal, &super::NO_ONE), until).await.expect("taken");
-    let erased = erased_persons(lake).await.expect("read");
-    compact(&stores, &run(&layout, &settings, personal, &erased)).await.expect("compacted");
+    let report = take_requests(&stores, &run(&layout, &settings, personal), until).await.expect("taken");
+    compact(&stores, &run(&layout, &settings, personal)).await.expect("compacted");
     report
 }
 
@@ -77,7 +72,7 @@ async fn stack(personal: &PersonalData) -> (MemoryLake, Vec<UserSession>, UserSe
     );
     put(&lake, ERRORS, refused).await;
     let (layout, settings) = (layout(), settings());
-    let later = run(&layout, &settings, personal, &super::NO_ONE);
+    let later = run(&layout, &settings, personal);
     compact(&Stores::single(lake.clone()), &Run { now: time("2026-11-29T11:00:00Z"), ..later })
         .await
         .expect("compacted");
@@ -218,9 +213,8 @@ async fn a_record_of_an_erased_person_that_arrives_again_is_left_out_and_swept()
     put(&lake, ARRAY, array(&live)).await;
 
     let (layout, settings) = (layout(), settings());
-    let erased = erased_persons(&lake).await.expect("read");
     let stores = Stores::single(lake.clone());
-    let later = Run { now: time("2026-11-29T14:00:00Z"), ..run(&layout, &settings, &PersonalData::Raw, &erased) };
+    let later = Run { now: time("2026-11-29T14:00:00Z"), ..run(&layout, &settings, &PersonalData::Raw) };
     let compacted = compact(&stores, &later).await.expect("compacted");
     assert_eq!(compacted.totals.erased, 1);
     let mut report = ErasureReport::default();
@@ -246,7 +240,7 @@ async fn removing_a_record_from_a_large_segment_copies_the_rest_on_the_stores_si
 
     let (layout, settings) = (layout(), settings());
     let stores = Stores::single(lake.clone());
-    let run = run(&layout, &settings, &PersonalData::Raw, &super::NO_ONE);
+    let run = run(&layout, &settings, &PersonalData::Raw);
     take_requests(&stores, &run, Instant::now() + Duration::from_secs(60)).await.expect("taken");
 
     let traffic = lake.traffic();
@@ -348,7 +342,7 @@ async fn an_append_that_wins_the_race_is_kept_and_the_retry_reads_only_what_it_a
     lake.reset_traffic();
 
     let (layout, settings) = (layout(), settings());
-    let run = run(&layout, &settings, &PersonalData::Raw, &super::NO_ONE);
+    let run = run(&layout, &settings, &PersonalData::Raw);
     let report =
         take_requests(&Stores::single(store), &run, Instant::now() + Duration::from_secs(60)).await.expect("taken");
 
@@ -365,4 +359,28 @@ async fn an_append_that_wins_the_race_is_kept_and_the_retry_reads_only_what_it_a
     // The array once, its new end and the window around the record again: not the array twice.
     let read = lake.traffic().read;
     assert!(read < size + (12 << 20), "{read} bytes read of an array of {size}");
+}
+
+#[tokio::test]
+async fn a_file_a_merge_replaced_that_holds_the_person_is_deleted_too() {
+    let (lake, produced, victim) = stack(&PersonalData::Raw).await;
+    let before: Vec<String> = lake.objects().into_keys().filter(|key| key.ends_with(".parquet")).collect();
+    // More records of the day merge the small file into a new one; the old stays, unlisted, for older readers.
+    put(&lake, "landing/dt=2026-11-29/c.ndjson", ndjson(&records(6, 5))).await;
+    let (layout, settings) = (layout(), settings());
+    let merge = Run { now: time("2026-11-29T11:30:00Z"), ..run(&layout, &settings, &PersonalData::Raw) };
+    compact(&Stores::single(lake.clone()), &merge).await.expect("compacted");
+    assert!(before.iter().all(|key| lake.objects().contains_key(key)), "the replaced file waits");
+    put(&lake, &format!("{REQUESTS_PREFIX}t.json"), by_cnp(&victim)).await;
+
+    erase(&lake, &PersonalData::Raw, Instant::now() + Duration::from_secs(60)).await;
+
+    assert!(before.iter().all(|key| !lake.objects().contains_key(key)), "a file holding the person is left");
+    let table = table(&lake).await;
+    assert_eq!(table.len(), 43);
+    assert!(!table.contains_key(&produced[3].unique_id.to_string()));
+}
+
+fn by_cnp(record: &UserSession) -> String {
+    format!("{{\"personal_numbers\":[\"{}\"]}}", record.personal_number)
 }

@@ -40,8 +40,8 @@ pub(crate) struct Landed {
     pub text_bytes: u64,
 }
 
-/// Every record of `day` in the object `key` holding `bytes`, in order; blank lines and an array's brackets
-/// are skipped, and a line that is not a record is rejected without costing the others. A gzip object that
+/// Every record of `day` in the object `key` holding `bytes`, in order; blank lines, an array's brackets and a
+/// lone comma (an erased record's) are skipped, and a line that is not a record is rejected without costing the others. A gzip object that
 /// inflates beyond `limit` bytes is refused whole, having cost at most `limit` bytes of memory.
 pub(crate) fn records(key: &str, bytes: &[u8], limit: u64, day: NaiveDate) -> Landed {
     let unpacked;
@@ -63,7 +63,8 @@ pub(crate) fn records(key: &str, bytes: &[u8], limit: u64, day: NaiveDate) -> La
     let mut landed = Landed { text_bytes: text.len() as u64, ..Landed::default() };
     for (index, line) in text.split(|byte| *byte == b'\n').enumerate() {
         let line = line.trim_ascii();
-        if matches!(line, b"" | b"[" | b"]") {
+        // An erasure blanks a record and the comma before it, so a lone comma may stay on a line of spaces.
+        if matches!(line, b"" | b"[" | b"]" | b",") {
             continue;
         }
         match UserSession::from_json(line.strip_suffix(b",").unwrap_or(line)) {

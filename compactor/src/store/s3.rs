@@ -99,7 +99,7 @@ impl LakeStore for S3Lake {
             Err(error) => return Err(failed("HeadObject", key, error)),
         };
         Ok(Some(Head {
-            size: output.content_length().unwrap_or(0).max(0) as u64,
+            size: output.content_length().ok_or_else(|| protocol("HeadObject", key, "a Content-Length"))?.max(0) as u64,
             etag: output.e_tag().ok_or_else(|| protocol("HeadObject", key, "an ETag"))?.to_owned(),
             metadata: output.metadata().cloned().unwrap_or_default(),
             content_type: output.content_type().map(str::to_owned),

@@ -1,8 +1,9 @@
 //! Appending to a JSON array by bytes, never parsing or re-serialising what is already there.
 //!
 //! The array is written one record per line: `[`, the records separated by `,` and a newline, `]`.
-//! Appending keeps every byte up to the last record (or the opening bracket of an empty array) and
-//! writes the continuation after it, so it works on the seed's one-line arrays too.
+//! Appending keeps every byte before the closing bracket (but the newline before it) and writes the
+//! continuation after them, so it works on the seed's one-line arrays too, and never writes over the spaces
+//! an erasure left where it removed the last records.
 
 /// Where an array ends, found in the last bytes of the object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +38,10 @@ pub(crate) fn array_end(tail: &[u8], offset: u64) -> Result<ArrayEnd, SpliceErro
         b'}' => false,
         _ => return Err(SpliceError::NotAnArrayOfObjects),
     };
-    Ok(ArrayEnd { keep: offset + before as u64 + 1, empty })
+    // Every byte before the closing bracket is kept but the newline just before it: bytes an erasure blanked
+    // after the last record (docs/erasure.md) keep their offsets, so versions of one array only grow.
+    let newline = usize::from(closing > before + 1 && tail[closing - 1] == b'\n');
+    Ok(ArrayEnd { keep: offset + (closing - newline) as u64, empty })
 }
 
 fn short_or(tail: &[u8], offset: u64, otherwise: SpliceError) -> SpliceError {
@@ -107,6 +111,19 @@ mod tests {
         assert_eq!(parse(&object).len(), 3);
         let object = append(b"[ ]\n\n", &[r#"{"n":1}"#]).expect("appends");
         assert_eq!(parse(&object).len(), 1);
+    }
+
+    #[test]
+    fn an_append_after_an_erasure_blanked_the_last_records_writes_after_their_spaces() {
+        // The erasure blanked `{"n":2}` and the comma before it, and all the records of the second array.
+        for (erased, kept) in
+            [(&b"[\n{\"n\":1} \n       \n]\n"[..], 1), (b"[\n       \n]\n", 0), (b"[{\"n\":1}        ]", 1)]
+        {
+            let object = append(erased, &[r#"{"n":3}"#]).expect("appends");
+            let blanked_through = erased.iter().rposition(|byte| *byte == b']').expect("a bracket") - 1;
+            assert_eq!(object[..blanked_through], erased[..blanked_through], "no erased byte written over");
+            assert_eq!(parse(&object).len(), kept + 1);
+        }
     }
 
     #[test]

@@ -43,7 +43,6 @@ fn a_run<'a>(layout: &'a crate::lake::layout::Layout, settings: &'a Settings, no
         layout,
         settings,
         personal: &PersonalData::Raw,
-        erased: &crate::erasure::NO_ONE,
         now: time(now),
         stop_at: Instant::now() + Duration::from_secs(60),
         take_until: Instant::now() + Duration::from_secs(60),

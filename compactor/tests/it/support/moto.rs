@@ -104,8 +104,6 @@ impl MotoLake {
         let settings = settings();
         let run = self.run_of(&settings, &personal);
         let mut report = erasure::take_requests(stores, &run, run.stop_at).await?;
-        let erased = erasure::erased_persons(&stores.landing).await?;
-        let run = Run { erased: &erased, ..run };
         // A compaction that fails (faults) leaves its partitions to the next run, as in production.
         let _ = compaction::compact(stores, &run).await;
         erasure::sweep(stores, &run, run.stop_at, &mut report).await?;
@@ -142,7 +140,6 @@ impl MotoLake {
             layout: &self.layout,
             settings,
             personal,
-            erased: &compactor::erasure::NO_ONE,
             now: Utc::now(),
             stop_at: Instant::now() + Duration::from_secs(120),
             take_until: Instant::now() + Duration::from_secs(120),
