@@ -10,7 +10,7 @@ from pathlib import Path
 
 import boto3
 
-from . import bootstraps, cost, lake, pipeline, report, scan
+from . import bootstraps, cost, erasure, erasure_report, lake, pipeline, report, scan
 from .reliability.filler import filler_array
 from .runtime import FunctionError
 from .template import ROOT, Template, TemplateError
@@ -107,7 +107,17 @@ def arguments(argv):
         help="start with an array of this size (filler records), e.g. 21 to measure appends "
         "in the steady state above 5 MiB, where each composes with UploadPartCopy",
     )
+    parser.add_argument(
+        "--erase",
+        type=int,
+        default=0,
+        metavar="N",
+        help="after the run, ask the compactor to erase N persons of its records (a request each, as issue 25 "
+        "has them) and check that they are gone and every other record is kept",
+    )
     options = parser.parse_args(argv)
+    if options.erase < 0:
+        parser.error("--erase takes a number of persons, at least 1")
     if options.count < 1:
         parser.error("--count must be at least 1")
     if not 0 <= options.malformed <= 1:
@@ -229,6 +239,14 @@ def main(argv=None):
     print()
     for line in cost.report(measured, prices, assumptions, document, rates):
         print(line)
+
+    if options.erase:
+        done = erasure.run(template, outcome, run_options, options.erase)
+        print("\nErasure")
+        for line in erasure_report.summary_lines(done):
+            print(f"  {line}")
+        personal = str(template.parameters.get("LakePersonalData", "pseudonymised"))
+        results.extend(erasure_report.checks(template, outcome, done, personal))
 
     print("\nChecks")
     for description, holds in results:

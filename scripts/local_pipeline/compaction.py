@@ -31,16 +31,24 @@ def run(function, tally):
     the proxy's, which nothing else uses meanwhile."""
     before = tally.snapshot()
     with function:
-        started = time.monotonic()
-        result = function.invoke(EVENT)
-        billed_ms = math.ceil((time.monotonic() - started) * 1000)
+        invoked = invoke(function)
         # Read before the process is stopped, which takes its high-water mark with it.
-        peak_memory_bytes = function.peak_memory_bytes()
+        invoked.peak_memory_bytes = function.peak_memory_bytes()
+    invoked.usage = usage.since(tally.snapshot(), before)
+    return invoked
+
+
+def invoke(function):
+    """Invokes the running compactor `function` once, as its schedule does; its requests are the caller's to
+    count (`usage` is left empty)."""
+    started = time.monotonic()
+    result = function.invoke(EVENT)
+    billed_ms = math.ceil((time.monotonic() - started) * 1000)
     try:
         response = result.json()
     except ValueError:
         response = {"errorType": "Response", "errorMessage": result.payload.decode(errors="replace")}
-    return Compaction(result.ok, response, billed_ms, usage.since(tally.snapshot(), before), peak_memory_bytes)
+    return Compaction(result.ok, response, billed_ms, {})
 
 
 # The message of the line the compactor logs as a run ends, with every total as a field.

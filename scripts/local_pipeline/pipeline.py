@@ -58,6 +58,9 @@ class Options:
     # Called with the running consumer function and mapping once both run, for scenarios that act
     # during a run; it must not block.
     on_start: Callable | None = None
+    # Called once the queue is drained, before the compactor's run and the buckets' copies: waits for what a
+    # scenario still has writing to them.
+    after_drain: Callable | None = None
     # One invocation at a time whatever ConsumerMaxConcurrency says (which is at least 2), so no append
     # races another: what a trickle of records costs per invocation.
     serial: bool = False
@@ -144,8 +147,8 @@ def run(template, options, say=print):
     upstream = options.function_environment.get("AWS_ENDPOINT_URL") or local_endpoint()
     meter = FaultProxy(upstream)
     extra = {**options.function_environment, "AWS_ENDPOINT_URL": meter.url}
-    producer = _function(template, "ProducerFunction", options.producer, options.output / "producer.log", extra)
-    consumer = _function(
+    producer = local_function(template, "ProducerFunction", options.producer, options.output / "producer.log", extra)
+    consumer = local_function(
         template,
         "ConsumerFunction",
         options.consumer,
@@ -168,10 +171,12 @@ def run(template, options, say=print):
         (summary, producer_billed_ms), (malformed_sent, mixed_ids) = produced.result(), mixed_in.result()
         elapsed = time.monotonic() - started
         landing_usage = meter.tally.snapshot()
+        if options.after_drain is not None:
+            options.after_drain()
         compacted = None
         if options.compactor is not None:
             say("compactor: one run over everything landed")
-            compactor = _function(
+            compactor = local_function(
                 template,
                 "CompactorFunction",
                 options.compactor,
@@ -304,7 +309,7 @@ def mapping_settings(template, created):
     )
 
 
-def _function(template, logical_id, bootstrap, log_path, extra_environment, instances=1):
+def local_function(template, logical_id, bootstrap, log_path, extra_environment, instances=1):
     """The template's function with its environment, timeout and memory, running `bootstrap`."""
     environment = {**template.properties(logical_id, "Environment", "Variables"), **extra_environment}
     return LocalFunction(

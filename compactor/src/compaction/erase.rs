@@ -134,10 +134,13 @@ async fn erase_unlisted<S: LakeStore>(
 ) -> Result<(), CompactError> {
     let shadow = read_at(lake, &run.layout.shadow_state_key(date)).await?.state;
     let listed: BTreeSet<&str> = state.files.iter().chain(&shadow.files).map(|file| file.key.as_str()).collect();
-    // A younger file may be a commit's in flight, about to be listed: that commit left erased persons out.
+    // A younger file no state names may be a commit's in flight, about to be listed: that commit left erased
+    // persons out. A file the state retired is a merge's, whatever its age.
     let settled = run.now - chrono::Duration::minutes(IN_FLIGHT_MINUTES);
+    let retired: BTreeSet<&str> = state.retired.iter().map(|file| file.key.as_str()).collect();
     for object in lake.list(&run.layout.data_prefix(date)).await? {
-        if listed.contains(object.key.as_str()) || object.last_modified > settled {
+        let in_flight = object.last_modified > settled && !retired.contains(object.key.as_str());
+        if listed.contains(object.key.as_str()) || in_flight {
             continue;
         }
         erased.files_read += 1;

@@ -323,12 +323,18 @@ pub async fn sweep<S: LakeStore>(
 ) -> Result<(), ErasureError> {
     let raw = &stores.landing;
     let Some((erased, _)) = ledger::read::<S, Erased>(raw, ERASED_KEY).await? else { return Ok(()) };
-    if erased.persons.is_empty() {
+    // The persons of a pass under way are the pass's to remove, and to count in their receipts: its last
+    // stage goes through what was written since it began.
+    let mut persons = erased.persons.clone();
+    if let Some((pass, _)) = ledger::read::<S, Pass>(raw, PASS_KEY).await? {
+        pass.requests.iter().for_each(|taken| persons.remove(&taken.persons));
+    }
+    if persons.is_empty() {
         return Ok(());
     }
     let since = erased.swept_at.map(|at| at - SWEEP_OVERLAP);
     let mut matcher = Matcher::new(run.personal);
-    matcher.add(0, &erased.persons);
+    matcher.add(0, &persons);
     for stage in [Stage::Errors, Stage::Landing, Stage::Segments, Stage::Array] {
         for object in listed(stores, run, stage).await? {
             if since.is_some_and(|since| object.last_modified < since) {

@@ -152,6 +152,16 @@ impl Tokens {
         COLUMNS.iter().all(|column| self.column(column).is_empty())
     }
 
+    /// Takes `other`'s tokens out.
+    pub(crate) fn remove(&mut self, other: &Tokens) {
+        for column in COLUMNS {
+            let set = self.column_mut(column);
+            other.column(column).iter().for_each(|token| {
+                set.remove(token);
+            });
+        }
+    }
+
     /// Adds `other`'s tokens.
     pub(crate) fn extend(&mut self, other: &Tokens) {
         for column in COLUMNS {

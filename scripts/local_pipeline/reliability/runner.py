@@ -12,20 +12,23 @@ from local_pipeline.endpoint import local_endpoint
 from local_pipeline.fault_proxy import FaultProxy
 from local_pipeline.template import Template
 
-from . import hostile_checks
+from . import eraser_checks, hostile_checks
 from .during import Running
+from .eraser import Eraser
 from .filler import filler_array, filler_damage
 from .hostile import HostileSender
 from .scenarios import BASE_PARAMETERS, CONSUMER_ENVIRONMENT, PRODUCER_ENVIRONMENT, SEED
 from .table import Row
 
 # The hostile sender's records are the producer's command line's for a seed of their own, apart from the burst's
-# (SEED) and the packed messages' (SEED + 1).
+# (SEED) and the packed messages' (SEED + 1); the earlier persons an erasure scenario starts with, another.
 HOSTILE_SEED = SEED + 2
+EARLIER_SEED = SEED + 3
 
 
 def run_scenario(scenario, producer, consumer, output, say=lambda _line: None, compactor=None):
-    """The scenario's row; `compactor` is the compactor's bootstrap, which a hostile scenario runs after the drain."""
+    """The scenario's row; `compactor` is the compactor's bootstrap, which a hostile scenario runs after the drain and
+    an erasure scenario during the run."""
     template = Template({"Company": "rel" + uuid.uuid4().hex[:12], **BASE_PARAMETERS, **scenario.parameters})
     bucket = template.properties("DataBucket", "BucketName")
     data_key = template.properties("ConsumerFunction", "Environment", "Variables", "DATA_KEY")
@@ -36,6 +39,14 @@ def run_scenario(scenario, producer, consumer, output, say=lambda _line: None, c
         if compactor is None:
             raise ValueError(f"{scenario.name}: the scenario runs the compactor; give its bootstrap")
         sender = HostileSender(producer, int(template.parameters["MaxRecordAgeDays"]), HOSTILE_SEED)
+    eraser = None
+    if scenario.erasure:
+        if compactor is None:
+            raise ValueError(f"{scenario.name}: the scenario runs the compactor; give its bootstrap")
+        if filler:
+            raise ValueError(f"{scenario.name}: the erasure's earlier records are the array it starts with")
+        eraser = Eraser(template, producer, compactor, output, EARLIER_SEED, scenario.count, SEED, scenario.rules)
+    prefix = template.properties("ConsumerFunction", "Environment", "Variables", "PARTITION_PREFIX")
     with FaultProxy(local_endpoint(), scenario.rules, seed=SEED) as proxy:
         notes = []
 
@@ -45,12 +56,16 @@ def run_scenario(scenario, producer, consumer, output, say=lambda _line: None, c
                     Bucket=created.bucket, Key=data_key, Body=filler, ContentType="application/json"
                 )
             if sender is not None:
-                prefix = template.properties("ConsumerFunction", "Environment", "Variables", "PARTITION_PREFIX")
                 sender.put_bomb(boto3.client("s3"), created.bucket, prefix)
+            if eraser is not None:
+                eraser.put_earlier(boto3.client("s3"), created.bucket, data_key, prefix, environment)
 
         def on_start(consumer_function, mapping):
+            running = Running(proxy, consumer_function, mapping, bucket, data_key)
             if scenario.during is not None:
-                notes.append(scenario.during(Running(proxy, consumer_function, mapping, bucket, data_key)))
+                notes.append(scenario.during(running))
+            if eraser is not None:
+                eraser.start(running)
 
         options = pipeline.Options(
             producer=producer,
@@ -68,11 +83,25 @@ def run_scenario(scenario, producer, consumer, output, say=lambda _line: None, c
             function_environment={**environment, "AWS_ENDPOINT_URL": proxy.url},
             before_start=before_start,
             on_start=on_start,
+            # The erasure's compactor runs may go on after the drain: the buckets are copied once they end.
+            after_drain=eraser.finish if eraser is not None else None,
         )
-        outcome = pipeline.run(template, options, say=say)
-        faults = proxy.injected.total()
+        try:
+            outcome = pipeline.run(template, options, say=say)
+        finally:
+            if eraser is not None:
+                eraser.close()
+        faults = proxy.injected.total() + (eraser.proxy.injected.total() if eraser is not None else 0)
+    erased = None
+    if eraser is not None:
+        erased = eraser_checks.find(outcome, eraser)
+        failed = [what for what, holds in eraser_checks.checks(erased) if not holds]
+        if failed:
+            raise AssertionError(f"{scenario.name}: " + "; ".join(failed))
+        # The earlier records the erasure kept must be first in the array, once each, like an initial array's filler.
+        filler_ids = eraser.kept_ids
     history_ids = [record["unique_id"] for record in outcome.array]
-    fillers = set(filler_ids)
+    fillers = set(filler_ids) | ({record["unique_id"] for record in eraser.earlier} if eraser is not None else set())
     copies = Counter(unique_id for unique_id in history_ids if unique_id not in fillers)
     hostile_ids = sender.valid_ids if sender is not None else []
     strangers = (
@@ -88,7 +117,9 @@ def run_scenario(scenario, producer, consumer, output, say=lambda _line: None, c
     sent = report.valid_sent(outcome) + len(hostile_ids)
     damaged = filler_damage(history_ids, filler_ids)
     notes = [note() for note in notes]
-    if filler_ids:
+    if erased is not None:
+        notes.append(eraser_checks.note(erased, damaged))
+    elif filler_ids:
         notes.append(
             f"{len(filler_ids)} filler records ({len(filler) / 2**20:.1f} MiB) before the run, "
             + ("all there once" if damaged == 0 else f"{damaged} lost, doubled or moved")

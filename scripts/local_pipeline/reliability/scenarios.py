@@ -71,6 +71,9 @@ class Scenario:
     # A hostile sender beside the burst (hostile.py), and the compactor run once after the drain over what
     # landed and the gzip bomb the sender put in the landing zone; its checks are hostile_checks.py's.
     hostile: bool = False
+    # Records of earlier persons in the array and the landing zone before the run, one of them erased on request
+    # during it by the compactor run through the fault proxy (eraser.py); its checks are eraser_checks.py's.
+    erasure: bool = False
 
 
 def scenarios():
@@ -128,6 +131,15 @@ def scenarios():
             malformed_share=0.05,
             parameters={"QueueVisibilityTimeoutSeconds": 6, "MaxReceiveCount": 3},
             environment={"ERROR_PREFIX": ""},
+        ),
+        # The request goes in once the consumers are appending; the compactor's pass over the live array races them.
+        Scenario(
+            "erasure on request while 5 consumers append, S3 10% faults",
+            count=300,
+            rules=s3_faults(0.10),
+            parameters={"ConsumerMaxConcurrency": 5, "ConsumerBatchSize": 2},
+            during=watch_the_array(),
+            erasure=True,
         ),
         # Batches of up to 30 messages carry thousands of dates together; a compactor's input budget of 1 MiB
         # (COMPACT_INPUT_MIB, its least) lets a gzip bomb of 1 MB exceed it a thousand times over.

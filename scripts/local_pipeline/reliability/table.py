@@ -102,10 +102,16 @@ but each must still be there exactly once, before every record of the run. Every
 0 duplicates, and exactly the malformed messages set aside. The partitions are at least once: a record
 whose message came back in another batch can be in two partition objects; the compactor keeps it once in
 the curated table, and its own scenarios (faults, killed runs, runs at once, late and repeated records) are
-in `compactor/tests/it/lake.rs`, described in docs/curated-lake.md. The hostile sender's scenario alone runs the
+in `compactor/tests/it/lake.rs`, described in docs/curated-lake.md. The hostile sender's scenario runs the
 compactor after the drain (its input budget at 1 MiB, a gzip bomb of 1 GiB in the landing zone), and its notes say
 what its checks measured: no partition outside the consumer's window, each message's error output and log lines
-within their bounds, the bomb refused and left in place, and the compactor's peak resident memory.
+within their bounds, the bomb refused and left in place, and the compactor's peak resident memory. The erasure
+scenario starts with 20 records of earlier persons in the array and the landing zone (compacted into the curated
+lake before the run; not counted above, but each must still be there once, first), puts a request for one of them as
+the consumers start and runs the compactor through the faults until the request has its receipt; its checks read
+every object of both buckets afterwards (no form of the person's identifiers, no curated row with the receipt's
+tokens, the other earlier records once, receipt counts within what was there), and its notes say when the
+compactor's first write of the live array landed, and how many of its writes the appends had beaten before.
 
 """  # noqa: E501 - the report's text as docs/reliability.md has it
 
