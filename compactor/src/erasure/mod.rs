@@ -106,8 +106,11 @@ pub async fn take_requests<S: LakeStore>(
     let mut report = ErasureReport::default();
     let requests = list(raw, REQUESTS_PREFIX).await?;
     let pass: Option<(Pass, String)> = ledger::read(raw, PASS_KEY).await?;
-    let (mut pass, mut etag) = match pass {
-        Some(pass) => pass,
+    let (mut pass, mut etag, identifiers) = match pass {
+        Some((pass, etag)) => {
+            let identifiers = taken_identifiers(raw, &pass).await?;
+            (pass, etag, identifiers)
+        }
         None if requests.is_empty() => return Ok(report),
         None => {
             let Some(begun) = begin(raw, run, &requests, &mut report).await? else { return Ok(report) };
@@ -115,14 +118,10 @@ pub async fn take_requests<S: LakeStore>(
         }
     };
     let mut matcher = Matcher::new(run.personal);
-    for (index, taken) in pass.requests.iter().enumerate() {
+    for (index, (taken, identifiers)) in pass.requests.iter().zip(&identifiers).enumerate() {
         matcher.add(index, &taken.persons);
-        // The raw identifiers find refused text that is no record; the request is there until its receipt.
-        if let Some(fetched) = raw.get(&request_key(&taken.name)).await?
-            && fetched.etag == taken.etag
-            && let Ok(identifiers) = Identifiers::parse(&fetched.body)
-        {
-            matcher.add_raw(index, &identifiers);
+        if let Some(identifiers) = identifiers {
+            matcher.add_raw(index, identifiers);
         }
     }
     let removed_before: u64 = pass.requests.iter().map(|taken| taken.places.records()).sum();
@@ -134,7 +133,7 @@ pub async fn take_requests<S: LakeStore>(
     // Pending: the pass's requests unless finished, and those waiting for the next pass.
     report.pending = requests
         .iter()
-        .map(|request| request.key[REQUESTS_PREFIX.len()..].to_owned())
+        .map(|request| request_name(&request.key))
         .chain(pass.requests.iter().map(|taken| taken.name.clone()))
         .filter(|name| !report.finished.contains(name) && !report.refused.contains(name))
         .collect::<std::collections::BTreeSet<_>>()
@@ -143,6 +142,21 @@ pub async fn take_requests<S: LakeStore>(
     outcome.map(|_| report)
 }
 
+/// The raw identifiers of each request of `pass`, which find refused text that is no record: read again from
+/// the request, which is there until its receipt (`None` if it was put again since it was taken).
+async fn taken_identifiers<S: LakeStore>(raw: &S, pass: &Pass) -> Result<Vec<Option<Identifiers>>, ErasureError> {
+    let mut identifiers = Vec::with_capacity(pass.requests.len());
+    for taken in &pass.requests {
+        let fetched = raw.get(&request_key(&taken.name)).await?;
+        let current = fetched.filter(|fetched| fetched.etag == taken.etag);
+        identifiers.push(current.and_then(|fetched| Identifiers::parse(&fetched.body).ok()));
+    }
+    Ok(identifiers)
+}
+
+/// A pass begun, its ETag, and the raw identifiers of each of its requests.
+type Begun = (Pass, String, Vec<Option<Identifiers>>);
+
 /// Reads the pending requests, moves the malformed ones to `erasure/refused/`, adds the others' persons to
 /// the erased ones and begins a pass with them; `None` when none is valid or another run began one first.
 async fn begin<S: LakeStore>(
@@ -150,10 +164,11 @@ async fn begin<S: LakeStore>(
     run: &Run<'_>,
     requests: &[Listed],
     report: &mut ErasureReport,
-) -> Result<Option<(Pass, String)>, ErasureError> {
+) -> Result<Option<Begun>, ErasureError> {
     let mut taken = Vec::new();
+    let mut identifiers_taken = Vec::new();
     for request in requests {
-        let name = request.key[REQUESTS_PREFIX.len()..].to_owned();
+        let name = request_name(&request.key);
         // Not read, so not copied either: left where it is, refused by every run until an operator splits it.
         if request.size > person::MAX_REQUEST_BYTES {
             error!(request = %name, reason = %Refusal::TooLarge, "an erasure request is refused and left in place");
@@ -162,13 +177,16 @@ async fn begin<S: LakeStore>(
         }
         let Some(fetched) = raw.get(&request.key).await? else { continue };
         match Identifiers::parse(&fetched.body) {
-            Ok(identifiers) => taken.push(Taken {
-                name,
-                etag: fetched.etag.clone(),
-                received_at: request.last_modified,
-                persons: identifiers.tokens(run.personal),
-                places: Places::default(),
-            }),
+            Ok(identifiers) => {
+                taken.push(Taken {
+                    name,
+                    etag: fetched.etag.clone(),
+                    received_at: request.last_modified,
+                    persons: identifiers.tokens(run.personal),
+                    places: Places::default(),
+                });
+                identifiers_taken.push(Some(identifiers));
+            }
             Err(refusal) => {
                 error!(request = %name, reason = %refusal, "an erasure request is refused; moved to erasure/refused/");
                 let text = String::from_utf8_lossy(&fetched.body);
@@ -192,7 +210,7 @@ async fn begin<S: LakeStore>(
     match ledger::write(raw, PASS_KEY, &pass, Condition::IfAbsent).await {
         Ok(etag) => {
             info!(requests = pass.requests.len(), "an erasure pass begins");
-            Ok(Some((pass, etag)))
+            Ok(Some((pass, etag, identifiers_taken)))
         }
         // Another run began one: its requests wait for the pass after it.
         Err(StoreError::Changed { .. }) => Ok(None),
@@ -203,21 +221,40 @@ async fn begin<S: LakeStore>(
 /// Adds `persons` to the erased ones. The sweep's mark stays where it was, or starts at `now` (the pass
 /// searches everything written before it ends).
 async fn add_erased<S: LakeStore>(raw: &S, now: DateTime<Utc>, persons: &Tokens) -> Result<(), ErasureError> {
-    for _ in 0..MAX_LEDGER_ATTEMPTS {
-        let read: Option<(Erased, String)> = ledger::read(raw, ERASED_KEY).await?;
-        let (mut erased, condition) = match read {
-            Some((erased, etag)) => (erased, Condition::IfMatch(etag)),
-            None => (Erased::default(), Condition::IfAbsent),
-        };
+    let added = update_erased(raw, |erased| {
+        let mut erased = erased.unwrap_or_default();
         erased.persons.extend(persons);
         erased.swept_at = Some(erased.swept_at.map_or(now, |at| at.min(now)));
+        Some(erased)
+    })
+    .await?;
+    if !added {
+        return Err(StoreError::Changed { key: ERASED_KEY.to_owned() }.into());
+    }
+    Ok(())
+}
+
+/// Replaces the erased persons' list by what `change` makes of it (`None`: no list yet), only if no other run
+/// wrote it since it was read, reading it again after a lost race; `change` answering `None` leaves it be.
+/// Answers whether it was written, `false` after [`MAX_LEDGER_ATTEMPTS`] lost races too.
+async fn update_erased<S: LakeStore>(
+    raw: &S,
+    change: impl Fn(Option<Erased>) -> Option<Erased>,
+) -> Result<bool, ErasureError> {
+    for _ in 0..MAX_LEDGER_ATTEMPTS {
+        let read: Option<(Erased, String)> = ledger::read(raw, ERASED_KEY).await?;
+        let (read, condition) = match read {
+            Some((erased, etag)) => (Some(erased), Condition::IfMatch(etag)),
+            None => (None, Condition::IfAbsent),
+        };
+        let Some(erased) = change(read) else { return Ok(false) };
         match ledger::write(raw, ERASED_KEY, &erased, condition).await {
-            Ok(_) => return Ok(()),
+            Ok(_) => return Ok(true),
             Err(StoreError::Changed { .. }) => continue,
             Err(failure) => return Err(failure.into()),
         }
     }
-    Err(StoreError::Changed { key: ERASED_KEY.to_owned() }.into())
+    Ok(false)
 }
 
 /// Goes through the stores from where `pass` stopped until `until`, saving how far it went; answers whether
@@ -355,15 +392,14 @@ pub async fn sweep<S: LakeStore>(
             report.records_swept += records;
         }
     }
-    for _ in 0..MAX_LEDGER_ATTEMPTS {
-        let Some((mut erased, etag)) = ledger::read::<S, Erased>(raw, ERASED_KEY).await? else { return Ok(()) };
-        erased.swept_at = Some(erased.swept_at.map_or(run.now, |at| at.max(run.now)));
-        match ledger::write(raw, ERASED_KEY, &erased, Condition::IfMatch(etag)).await {
-            Ok(_) => return Ok(()),
-            Err(StoreError::Changed { .. }) => continue,
-            Err(failure) => return Err(failure.into()),
-        }
-    }
+    // Not advanced after lost races: the next sweep searches the same objects again.
+    update_erased(raw, |erased| {
+        erased.map(|mut erased| {
+            erased.swept_at = Some(erased.swept_at.map_or(run.now, |at| at.max(run.now)));
+            erased
+        })
+    })
+    .await?;
     Ok(())
 }
 
@@ -456,6 +492,11 @@ async fn list<S: LakeStore>(store: &S, prefix: &str) -> Result<Vec<Listed>, Eras
 
 fn request_key(name: &str) -> String {
     format!("{REQUESTS_PREFIX}{name}")
+}
+
+/// A request's name: its key under [`REQUESTS_PREFIX`] (which every listed request's key begins with).
+fn request_name(key: &str) -> String {
+    key.strip_prefix(REQUESTS_PREFIX).unwrap_or(key).to_owned()
 }
 
 /// The curated table's rows of the persons a matcher holds: its identifier columns hold tokens, or with
