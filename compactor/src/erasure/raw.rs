@@ -7,17 +7,17 @@
 //! completed over the new ones.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 
 use bytes::{Bytes, BytesMut};
 use flate2::Compression;
-use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use uuid::Uuid;
 
 use super::blank::{ArrayScanner, Blanking, blank, lines_to_blank};
 use super::person::Matcher;
 use super::rewrite_plan::{PlannedPart, TooManyParts, WHOLE_OBJECT_BYTES, plan};
+use crate::lake::landing::inflate;
 use crate::store::{Head, LakeStore, NewPart, Rewrite, StoreError};
 
 /// The metadata an array or segment written again by an erasure carries: an id of that writing.
@@ -183,10 +183,7 @@ async fn attempt<S: LakeStore>(
 async fn erase_gzip<S: LakeStore>(raw: &S, key: &str, head: &Head, matcher: &Matcher<'_>) -> Result<Removed, RawError> {
     let packed = raw.get_version_range(key, &head.etag, 0..head.size).await?;
     let mut text = Vec::new();
-    GzDecoder::new(packed.as_ref())
-        .take(MAX_INFLATED_BYTES + 1)
-        .read_to_end(&mut text)
-        .map_err(|source| RawError::Gzip { key: key.to_owned(), source })?;
+    inflate(&packed, MAX_INFLATED_BYTES, &mut text).map_err(|source| RawError::Gzip { key: key.to_owned(), source })?;
     if text.len() as u64 > MAX_INFLATED_BYTES {
         return Err(RawError::TooLarge { key: key.to_owned() });
     }

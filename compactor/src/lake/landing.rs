@@ -78,7 +78,7 @@ pub(crate) fn records(key: &str, bytes: &[u8], limit: u64, day: NaiveDate) -> La
 
 /// Inflates `bytes` into `out`, at most `limit` + 1 bytes (one more tells a larger object), growing `out`
 /// by doubling but never past that, so an object that inflates without end costs `limit` + 1 bytes.
-fn inflate(bytes: &[u8], limit: u64, out: &mut Vec<u8>) -> std::io::Result<()> {
+pub(crate) fn inflate(bytes: &[u8], limit: u64, out: &mut Vec<u8>) -> std::io::Result<()> {
     let most = usize::try_from(limit.saturating_add(1)).unwrap_or(usize::MAX);
     let mut decoder = GzDecoder::new(bytes).take(limit.saturating_add(1));
     let mut chunk = vec![0; 64 * 1024];
